@@ -1,0 +1,203 @@
+//! The model file: one safetensors file holding the weights under their PyTorch names and a
+//! `__metadata__` map describing everything predict needs to reproduce training's inputs.
+//!
+//! Metadata keys (values are strings; structured values are JSON):
+//!
+//! | key | value |
+//! |---|---|
+//! | `format` | `forecast-model` |
+//! | `format_version` | `1` |
+//! | `crate_version` | version of forecast that wrote the file |
+//! | `model` | JSON [`ModelConfig`] |
+//! | `training` | JSON [`TrainConfig`] |
+//! | `features` | JSON list of input feature names, in column order |
+//! | `target` | what the head predicts (`next_log_return_close`) |
+//! | `scaler` | JSON [`Scaler`] fitted on the training span |
+//! | `seq_len` | window length in days |
+//! | `data` | JSON [`DataInfo`]: training CSV's absolute path, date range, rows |
+//! | `validation` | JSON [`Validation`]: the validation span and metrics vs naive |
+//!
+//! The file is written with keys in sorted order and no timestamps, so the same training run gives
+//! the same bytes; it is replaced atomically.
+
+use crate::atomic::write_atomic;
+use crate::data::Scaler;
+use crate::error::ModelFileError;
+use crate::metrics::Comparison;
+use crate::model::{ModelConfig, StockPredictor};
+use crate::train::TrainConfig;
+use candle_core::{Device, Tensor};
+use safetensors::SafeTensors;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+pub const FORMAT: &str = "forecast-model";
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Where the training data came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataInfo {
+    /// Absolute path of the training CSV; predict re-reads it when --csv is not given.
+    pub csv: String,
+    pub first_date: String,
+    pub last_date: String,
+    pub rows: usize,
+}
+
+/// The validation span (target dates) and the model's metrics on it beside naive's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Validation {
+    pub start: String,
+    pub end: String,
+    pub windows: usize,
+    pub metrics: Comparison,
+}
+
+/// Everything in the file except the weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelMeta {
+    pub crate_version: String,
+    pub model: ModelConfig,
+    pub training: TrainConfig,
+    pub features: Vec<String>,
+    pub target: String,
+    pub scaler: Scaler,
+    pub seq_len: usize,
+    pub data: DataInfo,
+    pub validation: Validation,
+}
+
+fn json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+impl ModelMeta {
+    fn to_map(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("format".to_string(), FORMAT.to_string()),
+            ("format_version".to_string(), FORMAT_VERSION.to_string()),
+            ("crate_version".to_string(), self.crate_version.clone()),
+            ("model".to_string(), json(&self.model)),
+            ("training".to_string(), json(&self.training)),
+            ("features".to_string(), json(&self.features)),
+            ("target".to_string(), self.target.clone()),
+            ("scaler".to_string(), json(&self.scaler)),
+            ("seq_len".to_string(), self.seq_len.to_string()),
+            ("data".to_string(), json(&self.data)),
+            ("validation".to_string(), json(&self.validation)),
+        ])
+    }
+
+    fn from_map(map: &HashMap<String, String>, path: &Path) -> Result<ModelMeta, ModelFileError> {
+        let get = |key: &str| {
+            map.get(key).ok_or_else(|| {
+                ModelFileError::new(
+                    path,
+                    format!("metadata has no \"{key}\"; the file is damaged or was not written by forecast"),
+                )
+            })
+        };
+        fn parse<T: DeserializeOwned>(path: &Path, key: &str, text: &str) -> Result<T, ModelFileError> {
+            serde_json::from_str(text).map_err(|e| {
+                ModelFileError::new(
+                    path,
+                    format!("metadata \"{key}\" cannot be read ({e}); the file is damaged"),
+                )
+            })
+        }
+        let format = get("format")?;
+        if format != FORMAT {
+            return Err(ModelFileError::new(path, format!("not a forecast model (format \"{format}\")")));
+        }
+        let version = get("format_version")?;
+        if version.parse::<u32>().ok() != Some(FORMAT_VERSION) {
+            return Err(ModelFileError::new(
+                path,
+                format!("unknown model format version {version} (this forecast reads version {FORMAT_VERSION}); retrain the model with this version"),
+            ));
+        }
+        Ok(ModelMeta {
+            crate_version: get("crate_version")?.clone(),
+            model: parse(path, "model", get("model")?)?,
+            training: parse(path, "training", get("training")?)?,
+            features: parse(path, "features", get("features")?)?,
+            target: get("target")?.clone(),
+            scaler: parse(path, "scaler", get("scaler")?)?,
+            seq_len: parse(path, "seq_len", get("seq_len")?)?,
+            data: parse(path, "data", get("data")?)?,
+            validation: parse(path, "validation", get("validation")?)?,
+        })
+    }
+}
+
+/// The file's bytes: safetensors layout (u64 header length, JSON header, raw little-endian f32
+/// data), weights in state_dict order, header keys sorted.
+pub fn to_bytes(model: &StockPredictor, meta: &ModelMeta) -> anyhow::Result<Vec<u8>> {
+    let mut header = serde_json::Map::new();
+    header.insert("__metadata__".to_string(), serde_json::to_value(meta.to_map())?);
+    let mut data = Vec::new();
+    for (name, var) in model.named_parameters() {
+        let values = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+        let start = data.len();
+        data.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+        header.insert(
+            name,
+            serde_json::json!({ "dtype": "F32", "shape": var.dims(), "data_offsets": [start, data.len()] }),
+        );
+    }
+    let mut header_bytes = serde_json::to_vec(&header)?;
+    // Pad the header with spaces so the data starts 8-byte aligned, as safetensors writers do.
+    header_bytes.resize(header_bytes.len().next_multiple_of(8), b' ');
+    let mut bytes = Vec::with_capacity(8 + header_bytes.len() + data.len());
+    bytes.extend((header_bytes.len() as u64).to_le_bytes());
+    bytes.extend(header_bytes);
+    bytes.extend(data);
+    Ok(bytes)
+}
+
+/// Writes the model file atomically.
+pub fn save(path: &Path, model: &StockPredictor, meta: &ModelMeta) -> anyhow::Result<()> {
+    let bytes = to_bytes(model, meta)?;
+    write_atomic(path, &bytes).map_err(|e| anyhow::anyhow!("cannot write model file {}: {e}", path.display()))
+}
+
+/// Reads a model file written by [`save`].
+pub fn load(path: &Path, device: &Device) -> Result<(StockPredictor, ModelMeta), ModelFileError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::NotFound {
+            "; train one first with `forecast train --out`"
+        } else {
+            ""
+        };
+        ModelFileError::new(path, format!("cannot read model file: {e}{hint}"))
+    })?;
+    let damaged = |e: safetensors::SafeTensorError| {
+        ModelFileError::new(
+            path,
+            format!("not a valid safetensors file ({e}); the file is damaged or incomplete"),
+        )
+    };
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(damaged)?;
+    let empty = HashMap::new();
+    let meta = ModelMeta::from_map(header.metadata().as_ref().unwrap_or(&empty), path)?;
+    let tensors = SafeTensors::deserialize(&bytes).map_err(damaged)?;
+    let mut named = HashMap::new();
+    for (name, view) in tensors.tensors() {
+        if view.dtype() != safetensors::Dtype::F32 {
+            return Err(ModelFileError::new(
+                path,
+                format!("tensor {name} is {:?}, expected F32", view.dtype()),
+            ));
+        }
+        let values: Vec<f32> =
+            view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let tensor = Tensor::from_vec(values, view.shape(), device)
+            .map_err(|e| ModelFileError::new(path, e.to_string()))?;
+        named.insert(name, tensor);
+    }
+    let model = StockPredictor::from_tensors(&meta.model, &named)
+        .map_err(|e| ModelFileError::new(path, format!("weights do not match the model config: {e}")))?;
+    Ok((model, meta))
+}

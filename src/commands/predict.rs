@@ -1,0 +1,36 @@
+//! `forecast predict`: model file → the same load → features → stored scaler → last window →
+//! next close. Nothing is refitted.
+
+use super::{load_series, setup_runtime};
+use crate::checkpoint;
+use crate::cli::{Format, PredictArgs};
+use crate::data::prepare_inference;
+use crate::inference::{forecast_next, Forecast};
+use crate::output::{print_json, print_text, table, Log};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// What `predict --format json` prints.
+#[derive(Debug, Serialize)]
+struct PredictReport {
+    model: String,
+    csv: String,
+    #[serde(flatten)]
+    forecast: Forecast,
+}
+
+pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
+    let log = Log::new(&args.output);
+    let device = setup_runtime(&args.runtime)?;
+    let (model, meta) = checkpoint::load(&args.model, &device)?;
+    let csv = args.csv.clone().unwrap_or_else(|| PathBuf::from(&meta.data.csv));
+    let series = load_series(&csv, &log)?;
+    let windows = prepare_inference(&series, &meta.features, &meta.scaler, meta.seq_len, &csv)?;
+    let forecast = forecast_next(&model, &windows, &meta.scaler, &series, &device)?;
+    let report =
+        PredictReport { model: args.model.display().to_string(), csv: csv.display().to_string(), forecast };
+    match args.output.format {
+        Format::Json => print_json(&report),
+        Format::Table => print_text(&table::forecast(&report.forecast)),
+    }
+}

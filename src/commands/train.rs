@@ -1,0 +1,190 @@
+//! `forecast train`: CSV → features → scaler (training span) → windows → fit → validation metrics
+//! vs naive → model file (atomic) → report and next-day forecast.
+
+use super::{load_series, setup_runtime};
+use crate::checkpoint::{self, DataInfo, ModelMeta, Validation};
+use crate::cli::{Format, TrainArgs};
+use crate::data::features::TARGET;
+use crate::data::{prepare_training, Prepared, Series};
+use crate::error::UsageError;
+use crate::inference::{forecast_next, price_forecasts, Forecast};
+use crate::metrics::{compare, Comparison};
+use crate::model::{ModelConfig, StockPredictor};
+use crate::output::{print_json, print_text, table, Log};
+use crate::train::{fit, FitOutcome, TrainConfig};
+use anyhow::Context;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use std::path::Path;
+use std::time::Instant;
+
+/// What `train --format json` prints.
+#[derive(Debug, Serialize)]
+struct TrainReport {
+    model: String,
+    csv: String,
+    rows: usize,
+    first_date: String,
+    last_date: String,
+    train_windows: usize,
+    val_windows: usize,
+    val_start: String,
+    val_end: String,
+    epochs_run: usize,
+    best_epoch: usize,
+    stopped_early: bool,
+    seconds: f64,
+    seconds_per_epoch: f64,
+    validation: Comparison,
+    forecast: Forecast,
+}
+
+pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let log = Log::new(&args.output);
+    let device = setup_runtime(&args.runtime)?;
+    check_output_folder(&args.out)?;
+    let csv = std::path::absolute(&args.csv).unwrap_or_else(|_| args.csv.clone());
+    let series = load_series(&csv, &log)?;
+    let prepared = prepare_training(&series, args.seq_len, args.val_fraction, &csv)?;
+    let model_config = ModelConfig {
+        input_size: prepared.feature_names.len(),
+        hidden_size: args.hidden,
+        num_layers: args.layers,
+        horizon: 1,
+        dropout: args.dropout,
+    };
+    let train_config = TrainConfig {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        lr: args.lr,
+        val_fraction: args.val_fraction,
+        patience: args.patience,
+        seed: args.seed,
+        clip_norm: args.clip_norm,
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let model = StockPredictor::init(&model_config, &mut rng, &device)?;
+    log.info(&format!(
+        "training on {} windows, validating on {} ({} features, seq-len {})",
+        prepared.split.train.len(),
+        prepared.split.val.len(),
+        prepared.feature_names.len(),
+        args.seq_len
+    ));
+    let outcome = fit(&model, &prepared.windows, &prepared.split, &train_config, &mut rng, &device, |e| {
+        log.progress(&format!(
+            "epoch {:>3}/{}  train {:.5}  val {:.5}  {:.2}s",
+            e.epoch, args.epochs, e.train_loss, e.val_loss, e.seconds
+        ))
+    })?;
+    let validation = validate(&model, &prepared, &series, &device)?;
+    let forecast = forecast_next(&model, &prepared.windows, &prepared.scaler, &series, &device)?;
+    let meta = ModelMeta {
+        crate_version: env!("CARGO_PKG_VERSION").to_string(),
+        model: model_config,
+        training: train_config,
+        features: prepared.feature_names.clone(),
+        target: TARGET.to_string(),
+        scaler: prepared.scaler.clone(),
+        seq_len: args.seq_len,
+        data: data_info(&csv, &series),
+        validation: validation.clone(),
+    };
+    checkpoint::save(&args.out, &model, &meta)?;
+    log.info(&format!("wrote {}", args.out.display()));
+    let report = TrainReport {
+        model: args.out.display().to_string(),
+        csv: meta.data.csv.clone(),
+        rows: series.len(),
+        first_date: meta.data.first_date.clone(),
+        last_date: meta.data.last_date.clone(),
+        train_windows: prepared.split.train.len(),
+        val_windows: prepared.split.val.len(),
+        val_start: validation.start.clone(),
+        val_end: validation.end.clone(),
+        epochs_run: outcome.epochs_run,
+        best_epoch: outcome.best_epoch,
+        stopped_early: outcome.stopped_early,
+        seconds: started.elapsed().as_secs_f64(),
+        seconds_per_epoch: mean_epoch_seconds(&outcome),
+        validation: validation.metrics,
+        forecast,
+    };
+    match args.output.format {
+        Format::Json => print_json(&report),
+        Format::Table => print_text(&render_table(&report)),
+    }
+}
+
+/// Fails before any training when the model could not be written anyway.
+fn check_output_folder(out: &Path) -> anyhow::Result<()> {
+    match out.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() && !folder.is_dir() => {
+            Err(UsageError(format!("--out {}: folder {} does not exist", out.display(), folder.display()))
+                .into())
+        }
+        _ if out.is_dir() => {
+            Err(UsageError(format!("--out {} is a folder; give a file name", out.display())).into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The best epoch's forecasts on the validation windows, as prices, against naive.
+fn validate(
+    model: &StockPredictor,
+    prepared: &Prepared,
+    series: &Series,
+    device: &candle_core::Device,
+) -> anyhow::Result<Validation> {
+    let indices: Vec<usize> = prepared.split.val.clone().collect();
+    let prices = price_forecasts(model, &prepared.windows, &prepared.scaler, series, &indices, device)
+        .context("scoring the validation span")?;
+    let date = |d: Option<&chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    Ok(Validation {
+        start: date(prices.dates.first()),
+        end: date(prices.dates.last()),
+        windows: indices.len(),
+        metrics: compare(&prices.previous, &prices.forecast, &prices.actual),
+    })
+}
+
+fn data_info(csv: &Path, series: &Series) -> DataInfo {
+    let date = |d: Option<&chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    DataInfo {
+        csv: csv.display().to_string(),
+        first_date: date(series.dates.first()),
+        last_date: date(series.dates.last()),
+        rows: series.len(),
+    }
+}
+
+fn mean_epoch_seconds(outcome: &FitOutcome) -> f64 {
+    let total: f64 = outcome.history.iter().map(|e| e.seconds).sum();
+    total / outcome.history.len().max(1) as f64
+}
+
+fn render_table(r: &TrainReport) -> String {
+    let stop = if r.stopped_early { "early stop" } else { "epoch limit" };
+    format!(
+        "model       {}\ndata        {}  {} → {}  ({} rows)\nwindows     {} train, {} validation\n\
+         epochs      {} run, best {} ({stop}), {:.2}s per epoch\n\
+         validation  {} → {} (next-day close)\n{}{}",
+        r.model,
+        r.csv,
+        r.first_date,
+        r.last_date,
+        r.rows,
+        r.train_windows,
+        r.val_windows,
+        r.epochs_run,
+        r.best_epoch,
+        r.seconds_per_epoch,
+        r.val_start,
+        r.val_end,
+        table::comparison(&r.validation),
+        table::forecast(&r.forecast),
+    )
+}

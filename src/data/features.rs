@@ -1,0 +1,135 @@
+//! Per-day input features and the training target, computed from a [`Series`] without look-ahead.
+//!
+//! Row `r` of the feature matrix describes day `d = r + 1` of the series (day 0 has no previous
+//! close) using only that day and the day before:
+//!
+//! ```text
+//! log(open_d / close_{d-1}), log(high_d / close_{d-1}), log(low_d / close_{d-1}),
+//! log(close_d / close_{d-1}), and, with volume, log((volume_d + 1) / (volume_{d-1} + 1))
+//! ```
+//!
+//! The target for a window whose last row is `r` is the next row's close log return,
+//! `log(close_{d+1} / close_d)`; the price is rebuilt as `close_d · exp(r̂)`.
+
+use super::Series;
+
+pub const OPEN_GAP: &str = "log_open_prev_close";
+pub const HIGH_GAP: &str = "log_high_prev_close";
+pub const LOW_GAP: &str = "log_low_prev_close";
+pub const CLOSE_RETURN: &str = "log_close_prev_close";
+pub const VOLUME_CHANGE: &str = "log_volume_change";
+
+/// The target the model learns: next day's log return of close.
+pub const TARGET: &str = "next_log_return_close";
+
+/// Feature rows for a series: `values` is row-major, `rows × names.len()`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Features {
+    pub names: Vec<String>,
+    pub values: Vec<f64>,
+    pub rows: usize,
+}
+
+impl Features {
+    pub fn width(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn row(&self, r: usize) -> &[f64] {
+        &self.values[r * self.width()..(r + 1) * self.width()]
+    }
+
+    /// The close log return of every row: row `r`'s value is log(close_{r+1} / close_r).
+    pub fn close_returns(&self) -> Vec<f64> {
+        let col = self.names.iter().position(|n| n == CLOSE_RETURN).unwrap_or(3);
+        (0..self.rows).map(|r| self.row(r)[col]).collect()
+    }
+}
+
+/// The default feature names for a series with or without volume.
+pub fn default_feature_names(has_volume: bool) -> Vec<String> {
+    let mut names = vec![OPEN_GAP, HIGH_GAP, LOW_GAP, CLOSE_RETURN];
+    if has_volume {
+        names.push(VOLUME_CHANGE);
+    }
+    names.into_iter().map(String::from).collect()
+}
+
+/// Computes the default features of `series` (which must have at least two rows to give any).
+pub fn compute(series: &Series) -> Features {
+    let names = default_feature_names(series.volume.is_some());
+    let rows = series.len().saturating_sub(1);
+    let mut values = Vec::with_capacity(rows * names.len());
+    for d in 1..series.len() {
+        let prev_close = series.close[d - 1];
+        values.push((series.open[d] / prev_close).ln());
+        values.push((series.high[d] / prev_close).ln());
+        values.push((series.low[d] / prev_close).ln());
+        values.push((series.close[d] / prev_close).ln());
+        if let Some(volume) = &series.volume {
+            values.push(((volume[d] + 1.0) / (volume[d - 1] + 1.0)).ln());
+        }
+    }
+    Features { names, values, rows }
+}
+
+/// Selects the named columns from `features`, in the order given. Returns the first missing name
+/// when the features lack one (a model trained with volume, a CSV without it).
+pub fn select(features: &Features, names: &[String]) -> Result<Features, String> {
+    let indices: Vec<usize> = names
+        .iter()
+        .map(|n| features.names.iter().position(|have| have == n).ok_or_else(|| n.clone()))
+        .collect::<Result<_, _>>()?;
+    let mut values = Vec::with_capacity(features.rows * names.len());
+    for r in 0..features.rows {
+        let row = features.row(r);
+        values.extend(indices.iter().map(|&i| row[i]));
+    }
+    Ok(Features { names: names.to_vec(), values, rows: features.rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn series(close: &[f64], volume: Option<Vec<f64>>) -> Series {
+        let n = close.len();
+        let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        Series {
+            dates: (0..n).map(|i| start + chrono::Days::new(i as u64)).collect(),
+            open: close.iter().map(|c| c * 0.99).collect(),
+            high: close.iter().map(|c| c * 1.02).collect(),
+            low: close.iter().map(|c| c * 0.97).collect(),
+            close: close.to_vec(),
+            volume,
+        }
+    }
+
+    #[test]
+    fn features_use_only_the_day_and_the_previous_close() {
+        let s = series(&[100.0, 110.0, 99.0], Some(vec![9.0, 19.0, 0.0]));
+        let f = compute(&s);
+        assert_eq!(f.rows, 2);
+        assert_eq!(f.width(), 5);
+        let r0 = f.row(0);
+        assert!((r0[0] - (110.0f64 * 0.99 / 100.0).ln()).abs() < 1e-12);
+        assert!((r0[1] - (110.0f64 * 1.02 / 100.0).ln()).abs() < 1e-12);
+        assert!((r0[2] - (110.0f64 * 0.97 / 100.0).ln()).abs() < 1e-12);
+        assert!((r0[3] - (110.0f64 / 100.0).ln()).abs() < 1e-12);
+        assert!((r0[4] - (20.0f64 / 10.0).ln()).abs() < 1e-12);
+        // zero volume is fine: the +1 keeps the log finite.
+        assert!((f.row(1)[4] - (1.0f64 / 20.0).ln()).abs() < 1e-12);
+        assert_eq!(f.close_returns(), vec![(1.1f64).ln(), (99.0f64 / 110.0).ln()]);
+    }
+
+    #[test]
+    fn no_volume_means_four_features_and_select_reports_the_missing_one() {
+        let f = compute(&series(&[1.0, 2.0, 3.0], None));
+        assert_eq!(f.names, default_feature_names(false));
+        let err = select(&f, &default_feature_names(true)).unwrap_err();
+        assert_eq!(err, VOLUME_CHANGE);
+        let picked = select(&f, &[CLOSE_RETURN.to_string()]).unwrap();
+        assert_eq!(picked.values, f.close_returns());
+    }
+}

@@ -1,0 +1,17 @@
+//! Everything before the model, in pure Rust (nothing here knows about training):
+//! load a CSV into a [`Series`], compute [`features`], fit a [`Scaler`] on the training span,
+//! and cut [`Windows`] of (seq × feature) for the model.
+
+pub mod dataset;
+pub mod features;
+pub mod load;
+pub mod scaler;
+pub mod series;
+pub mod synthetic;
+pub mod windows;
+
+pub use dataset::{prepare_inference, prepare_training, Prepared, Split};
+pub use load::{load_csv, LoadOptions};
+pub use scaler::Scaler;
+pub use series::{LoadReport, Series};
+pub use windows::Windows;

@@ -1,0 +1,58 @@
+//! The cleaned daily price series every later step works on, and the report of how it was read.
+
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// One instrument's daily bars: sorted by date ascending, one row per date, every price finite and
+/// positive. All vectors have the same length.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub dates: Vec<NaiveDate>,
+    pub open: Vec<f64>,
+    pub high: Vec<f64>,
+    pub low: Vec<f64>,
+    pub close: Vec<f64>,
+    /// Traded volume, when the file has a volume column (zero is a valid volume).
+    pub volume: Option<Vec<f64>>,
+}
+
+impl Series {
+    pub fn len(&self) -> usize {
+        self.dates.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dates.is_empty()
+    }
+
+    /// The last `n` rows (or all of them when there are fewer).
+    pub fn tail(&self, n: usize) -> Series {
+        let start = self.len().saturating_sub(n);
+        Series {
+            dates: self.dates[start..].to_vec(),
+            open: self.open[start..].to_vec(),
+            high: self.high[start..].to_vec(),
+            low: self.low[start..].to_vec(),
+            close: self.close[start..].to_vec(),
+            volume: self.volume.as_ref().map(|v| v[start..].to_vec()),
+        }
+    }
+}
+
+/// What the loader did with a file: which header it mapped to which field, what it dropped and
+/// why, and anything the user should know. Warnings are full sentences, printed on stderr.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadReport {
+    pub path: PathBuf,
+    pub delimiter: char,
+    /// Field name (date, open, high, low, close, volume) → the header it was read from.
+    pub columns: BTreeMap<String, String>,
+    /// Data rows in the file (excluding the header).
+    pub rows_read: usize,
+    /// Rows in the returned series.
+    pub rows_used: usize,
+    /// Reason → number of rows dropped for it.
+    pub dropped: BTreeMap<String, usize>,
+    pub warnings: Vec<String>,
+}

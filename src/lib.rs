@@ -1,0 +1,34 @@
+//! `forecast`: a command-line LSTM stock-price forecaster.
+//!
+//! The data flow, one module per arrow:
+//!
+//! ```text
+//! CSV ─▶ data::load ─▶ Series ─▶ data::features ─▶ data::Scaler (training span only)
+//!     ─▶ data::Windows (batch, seq, feature) ─▶ model (stacked LSTM + linear head)
+//!     ─▶ train (Adam, clipping, early stopping) ─▶ checkpoint (.safetensors + metadata)
+//! predict: checkpoint ─▶ same load → features → scaler.transform → last window ─▶ inference
+//!     ─▶ output (table | json)
+//! ```
+//!
+//! [`run`] executes a parsed command line; `main` only maps its error to an exit code ([`exit`]).
+
+pub mod atomic;
+pub mod checkpoint;
+pub mod cli;
+pub mod commands;
+pub mod data;
+pub mod error;
+pub mod exit;
+pub mod inference;
+pub mod metrics;
+pub mod model;
+pub mod output;
+pub mod train;
+
+/// Runs one parsed command line.
+pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
+    match cli.command {
+        cli::Command::Train(args) => commands::train::run(&args),
+        cli::Command::Predict(args) => commands::predict::run(&args),
+    }
+}

@@ -1,0 +1,139 @@
+//! The seed's StockPredictor: a stacked LSTM and a linear head on the last time step.
+//!
+//! Parameter names and shapes are exactly those of the PyTorch model's `state_dict`
+//! (`lstm.weight_ih_l{k}`, `lstm.weight_hh_l{k}`, `lstm.bias_ih_l{k}`, `lstm.bias_hh_l{k}`,
+//! `fc.weight`, `fc.bias`), so a model file loads into PyTorch and PyTorch weights load here.
+
+pub mod lstm;
+
+use candle_core::{DType, Device, Result, Tensor, Var};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+pub use lstm::{forward_stack, LstmLayer, StackOutput};
+
+/// The shape of the network. Stored in the model file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Features per time step.
+    pub input_size: usize,
+    pub hidden_size: usize,
+    pub num_layers: usize,
+    /// Outputs of the head: how many future steps are predicted at once.
+    pub horizon: usize,
+    /// Dropout probability on the outputs of every LSTM layer but the last (training only).
+    pub dropout: f32,
+}
+
+/// The network: LSTM layers, then `fc` on the last step's hidden state.
+#[derive(Debug, Clone)]
+pub struct StockPredictor {
+    pub config: ModelConfig,
+    pub layers: Vec<LstmLayer>,
+    /// (horizon, hidden)
+    pub fc_weight: Var,
+    /// (horizon)
+    pub fc_bias: Var,
+}
+
+/// Expected shape of every parameter, by PyTorch name, in state_dict order.
+pub fn parameter_shapes(config: &ModelConfig) -> Vec<(String, Vec<usize>)> {
+    let h4 = 4 * config.hidden_size;
+    let mut shapes = Vec::new();
+    for k in 0..config.num_layers {
+        let input = if k == 0 { config.input_size } else { config.hidden_size };
+        shapes.push((format!("lstm.weight_ih_l{k}"), vec![h4, input]));
+        shapes.push((format!("lstm.weight_hh_l{k}"), vec![h4, config.hidden_size]));
+        shapes.push((format!("lstm.bias_ih_l{k}"), vec![h4]));
+        shapes.push((format!("lstm.bias_hh_l{k}"), vec![h4]));
+    }
+    shapes.push(("fc.weight".to_string(), vec![config.horizon, config.hidden_size]));
+    shapes.push(("fc.bias".to_string(), vec![config.horizon]));
+    shapes
+}
+
+impl StockPredictor {
+    /// PyTorch's initialisation: every parameter drawn from U(−1/√H, 1/√H), in state_dict order,
+    /// from the caller's seeded RNG (so the same seed gives the same weights).
+    pub fn init(config: &ModelConfig, rng: &mut impl Rng, device: &Device) -> Result<Self> {
+        let bound = 1.0 / (config.hidden_size as f32).sqrt();
+        let mut tensors = HashMap::new();
+        for (name, shape) in parameter_shapes(config) {
+            let count = shape.iter().product();
+            let values: Vec<f32> = (0..count).map(|_| rng.random_range(-bound..bound)).collect();
+            tensors.insert(name, Tensor::from_vec(values, shape, device)?);
+        }
+        Self::from_tensors(config, &tensors)
+    }
+
+    /// Builds the model from named tensors (a model file or a PyTorch state_dict), checking that
+    /// every parameter is present with the right shape. Tensors are converted to f32.
+    pub fn from_tensors(config: &ModelConfig, tensors: &HashMap<String, Tensor>) -> Result<Self> {
+        let take = |name: &str, shape: &[usize]| -> Result<Var> {
+            let tensor = tensors
+                .get(name)
+                .ok_or_else(|| candle_core::Error::Msg(format!("missing parameter {name}")))?;
+            if tensor.dims() != shape {
+                return Err(candle_core::Error::Msg(format!(
+                    "parameter {name} has shape {:?}, expected {shape:?}",
+                    tensor.dims()
+                )));
+            }
+            Var::from_tensor(&tensor.to_dtype(DType::F32)?)
+        };
+        let shapes: HashMap<String, Vec<usize>> = parameter_shapes(config).into_iter().collect();
+        let get = |name: String| take(&name, &shapes[&name]);
+        let mut layers = Vec::with_capacity(config.num_layers);
+        for k in 0..config.num_layers {
+            layers.push(LstmLayer {
+                weight_ih: get(format!("lstm.weight_ih_l{k}"))?,
+                weight_hh: get(format!("lstm.weight_hh_l{k}"))?,
+                bias_ih: get(format!("lstm.bias_ih_l{k}"))?,
+                bias_hh: get(format!("lstm.bias_hh_l{k}"))?,
+            });
+        }
+        let fc_weight = get("fc.weight".to_string())?;
+        let fc_bias = get("fc.bias".to_string())?;
+        Ok(StockPredictor { config: config.clone(), layers, fc_weight, fc_bias })
+    }
+
+    /// Every parameter with its PyTorch name, in state_dict order.
+    pub fn named_parameters(&self) -> Vec<(String, &Var)> {
+        let mut params = Vec::new();
+        for (k, layer) in self.layers.iter().enumerate() {
+            params.push((format!("lstm.weight_ih_l{k}"), &layer.weight_ih));
+            params.push((format!("lstm.weight_hh_l{k}"), &layer.weight_hh));
+            params.push((format!("lstm.bias_ih_l{k}"), &layer.bias_ih));
+            params.push((format!("lstm.bias_hh_l{k}"), &layer.bias_hh));
+        }
+        params.push(("fc.weight".to_string(), &self.fc_weight));
+        params.push(("fc.bias".to_string(), &self.fc_bias));
+        params
+    }
+
+    /// All the parameters, for the optimiser.
+    pub fn vars(&self) -> Vec<Var> {
+        self.named_parameters().into_iter().map(|(_, v)| v.clone()).collect()
+    }
+
+    /// Full forward pass. `input`: (batch, seq, input_size). Returns the head's output
+    /// (batch, horizon) and the stack's sequence and final states. `between_layers` is dropout in
+    /// training and the identity otherwise.
+    pub fn forward_full(
+        &self,
+        input: &Tensor,
+        between_layers: impl FnMut(&Tensor) -> Result<Tensor>,
+    ) -> Result<(Tensor, StackOutput)> {
+        let stack = forward_stack(&self.layers, input, between_layers)?;
+        let last = stack.sequence.last().ok_or_else(|| candle_core::Error::Msg("empty sequence".into()))?;
+        let output =
+            last.matmul(&self.fc_weight.as_tensor().t()?)?.broadcast_add(self.fc_bias.as_tensor())?;
+        Ok((output, stack))
+    }
+
+    /// Inference: `input` (batch, seq, input_size) → (batch, horizon), no dropout.
+    pub fn forward(&self, input: &Tensor) -> Result<Tensor> {
+        Ok(self.forward_full(input, |x| Ok(x.clone()))?.0)
+    }
+}

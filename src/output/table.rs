@@ -1,0 +1,34 @@
+//! Plain aligned text for people. Every number here is also in the JSON output.
+
+use crate::inference::Forecast;
+use crate::metrics::{Comparison, PointMetrics};
+use std::fmt::Write;
+
+fn percent(value: Option<f64>) -> String {
+    value.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "-".to_string())
+}
+
+fn metric_row(name: &str, m: &PointMetrics) -> String {
+    format!("  {name:<8}{:>12.4}{:>12.4}{:>12}\n", m.rmse, m.mae, percent(m.directional_accuracy))
+}
+
+/// The metrics table: model and naive side by side, then skill with a plain verdict.
+pub fn comparison(c: &Comparison) -> String {
+    let mut s = format!("  {:<8}{:>12}{:>12}{:>12}\n", "", "rmse", "mae", "direction");
+    s += &metric_row("model", &c.model);
+    s += &metric_row("naive", &c.naive);
+    let verdict =
+        if c.skill > 0.0 { "better than naive" } else { "NOT better than naive (tomorrow = today)" };
+    let _ = writeln!(s, "  {:<8}{:>12.4}  {verdict}", "skill", c.skill);
+    s
+}
+
+/// The forecast lines.
+pub fn forecast(f: &Forecast) -> String {
+    let mut s = format!("last close  {:.4} on {}\n", f.last_close, f.as_of);
+    for step in &f.forecasts {
+        let change = (step.close / f.last_close - 1.0) * 100.0;
+        let _ = writeln!(s, "forecast    {:.4} on {} ({change:+.2}%)", step.close, step.date);
+    }
+    s
+}

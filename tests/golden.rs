@@ -1,0 +1,153 @@
+//! The LSTM against PyTorch: every case in FORECAST_GOLDEN_DIR (default ../shared/golden) is run
+//! through the same forward and backward path training uses, and outputs, sequence, final states
+//! and every gradient are compared with PyTorch's f64 values (outputs within 1e-5 of the largest
+//! magnitude, gradients within 1e-4).
+
+use candle_core::{DType, Device, Tensor, Var};
+use forecast::model::{ModelConfig, StockPredictor};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+const OUTPUT_TOLERANCE: f64 = 1e-5;
+const GRADIENT_TOLERANCE: f64 = 1e-4;
+
+fn golden_dir() -> PathBuf {
+    std::env::var_os("FORECAST_GOLDEN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/golden"))
+}
+
+/// |actual − expected| ≤ tolerance × max|expected|, element by element.
+fn compare(name: &str, actual: &Tensor, expected: &Tensor, tolerance: f64) -> Result<(), String> {
+    if actual.dims() != expected.dims() {
+        return Err(format!("{name}: shape {:?}, expected {:?}", actual.dims(), expected.dims()));
+    }
+    let a = actual.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+    let e = expected.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+    let scale = e.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
+    let worst = a.iter().zip(&e).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+    if worst > tolerance * scale {
+        return Err(format!("{name}: max error {worst:.3e} > {tolerance:.0e} × {scale:.3e}"));
+    }
+    Ok(())
+}
+
+fn meta_usize(meta: &HashMap<String, String>, key: &str) -> usize {
+    meta[key].parse().unwrap_or_else(|_| panic!("metadata {key}"))
+}
+
+/// Runs one case; returns the names of the quantities checked, or the first mismatch.
+fn check_case(path: &Path) -> Result<Vec<String>, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| e.to_string())?;
+    let meta = header.metadata().clone().ok_or("no metadata")?;
+    let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|e| e.to_string())?;
+    let config = ModelConfig {
+        input_size: meta_usize(&meta, "input_size"),
+        hidden_size: meta_usize(&meta, "hidden_size"),
+        num_layers: meta_usize(&meta, "num_layers"),
+        horizon: meta_usize(&meta, "horizon"),
+        dropout: 0.0,
+    };
+    let model = StockPredictor::from_tensors(&config, &tensors).map_err(|e| e.to_string())?;
+    let input = Var::from_tensor(&tensors["input"]).unwrap();
+    // The training path: forward with the between-layer hook, backward through candle's autograd.
+    let (output, stack) =
+        model.forward_full(input.as_tensor(), |x| Ok(x.clone())).map_err(|e| e.to_string())?;
+    let loss = (&output * &tensors["loss_weight"]).unwrap().sum_all().unwrap();
+    let grads = loss.backward().map_err(|e| e.to_string())?;
+
+    let mut checked = Vec::new();
+    let mut check = |name: &str, actual: &Tensor, tolerance: f64| -> Result<(), String> {
+        let expected = tensors.get(name).ok_or_else(|| format!("case has no {name}"))?;
+        compare(name, actual, expected, tolerance)?;
+        checked.push(name.to_string());
+        Ok(())
+    };
+    check("expected.output", &output, OUTPUT_TOLERANCE)?;
+    check("expected.sequence", &Tensor::stack(&stack.sequence, 1).unwrap(), OUTPUT_TOLERANCE)?;
+    check("expected.h_n", &Tensor::stack(&stack.h_n, 0).unwrap(), OUTPUT_TOLERANCE)?;
+    check("expected.c_n", &Tensor::stack(&stack.c_n, 0).unwrap(), OUTPUT_TOLERANCE)?;
+    check(
+        "grad.input",
+        grads.get(input.as_tensor()).ok_or("no gradient for the input")?,
+        GRADIENT_TOLERANCE,
+    )?;
+    for (name, var) in model.named_parameters() {
+        let grad = grads.get(var.as_tensor()).ok_or_else(|| format!("no gradient for {name}"))?;
+        check(&format!("grad.{name}"), grad, GRADIENT_TOLERANCE)?;
+    }
+    Ok(checked)
+}
+
+/// Checks every case in `dir`; an empty folder is a failure, not a pass.
+fn check_dir(dir: &Path) -> Result<usize, String> {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read golden folder {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "safetensors"))
+        .collect();
+    cases.sort();
+    if cases.is_empty() {
+        return Err(format!("no .safetensors cases in {}", dir.display()));
+    }
+    for case in &cases {
+        let checked = check_case(case).map_err(|e| format!("{}: {e}", case.display()))?;
+        // Output, sequence, h_n, c_n, input gradient and 4 per layer + 2 head gradients.
+        assert!(checked.len() >= 11, "{}: only {checked:?}", case.display());
+        eprintln!("{}: {} quantities match PyTorch", case.display(), checked.len());
+    }
+    Ok(cases.len())
+}
+
+#[test]
+fn golden_cases_match_pytorch() {
+    let dir = golden_dir();
+    let n = check_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+    assert!(n >= 1);
+}
+
+/// Rewrites a golden case with one tensor replaced.
+fn write_case_with(src: &Path, dst: &Path, name: &str, f: impl Fn(&Tensor) -> Tensor) {
+    let bytes = std::fs::read(src).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let mut tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).unwrap();
+    let changed = f(&tensors[name]);
+    tensors.insert(name.to_string(), changed);
+    let views: Vec<(String, Tensor)> = tensors.into_iter().collect();
+    candle_core::safetensors::save(&views.into_iter().collect(), dst).unwrap();
+    // Put the metadata back: candle's save writes none.
+    let saved = std::fs::read(dst).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&saved).unwrap();
+    let out = safetensors::serialize(st.tensors(), header.metadata().clone()).unwrap();
+    std::fs::write(dst, out).unwrap();
+}
+
+#[test]
+fn golden_check_fails_on_a_mutated_expectation() {
+    let src = golden_dir().join("tiny_1layer.safetensors");
+    let tmp = tempfile::tempdir().unwrap();
+    // First prove the rewritten (unchanged) copy passes, so the failures below are the mutation's.
+    let same = tmp.path().join("same.safetensors");
+    write_case_with(&src, &same, "expected.output", |t| t.clone());
+    check_case(&same).expect("an unchanged copy must pass");
+    for name in ["expected.output", "expected.c_n", "grad.lstm.weight_hh_l0", "grad.input"] {
+        let dst = tmp.path().join("mutated.safetensors");
+        // Nudge one element by 1 % of the tensor's largest magnitude: beyond both tolerances.
+        write_case_with(&src, &dst, name, |t| {
+            let mut v = t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            let scale = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            v[0] += 0.01 * scale;
+            Tensor::from_vec(v, t.shape(), &Device::Cpu).unwrap()
+        });
+        let err = check_case(&dst).expect_err(&format!("a mutated {name} must fail"));
+        assert!(err.contains(name), "{err}");
+    }
+}
+
+#[test]
+fn golden_check_fails_on_an_empty_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = check_dir(tmp.path()).unwrap_err();
+    assert!(err.contains("no .safetensors cases"), "{err}");
+}
