@@ -45,7 +45,10 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let log = Log::new(&args.output);
     let device = setup_runtime(&args.runtime)?;
     check_output_folder(&args.out)?;
-    let csv = std::path::absolute(&args.csv).unwrap_or_else(|_| args.csv.clone());
+    // Recorded in the model file for predict: absolute and without `..`, so it works from anywhere.
+    let csv = std::fs::canonicalize(&args.csv)
+        .or_else(|_| std::path::absolute(&args.csv))
+        .unwrap_or_else(|_| args.csv.clone());
     let series = load_series(&csv, &log)?;
     let prepared = prepare_training(&series, args.seq_len, args.val_fraction, &csv)?;
     let model_config = ModelConfig {

@@ -3,7 +3,7 @@
 
 use super::features::{self, Features};
 use super::{Scaler, Series, Windows};
-use crate::error::DataError;
+use crate::error::{DataError, ModelFileError};
 use std::ops::Range;
 use std::path::Path;
 
@@ -20,7 +20,7 @@ pub struct Split {
 impl Split {
     /// The last `ceil(n × val_fraction)` windows (at least one) are validation.
     pub fn chronological(n_windows: usize, val_fraction: f64) -> Split {
-        let n_val = ((n_windows as f64 * val_fraction).ceil() as usize).clamp(1, n_windows);
+        let n_val = ((n_windows as f64 * val_fraction).ceil() as usize).max(1).min(n_windows);
         let n_train = n_windows - n_val;
         Split { train: 0..n_train, val: n_train..n_windows }
     }
@@ -57,8 +57,7 @@ pub fn prepare_training(
     let n_windows = feats.rows.saturating_sub(seq_len);
     let split = Split::chronological(n_windows, val_fraction);
     if n_windows == 0 || split.train.len() < MIN_TRAIN_WINDOWS {
-        let need =
-            rows_needed(seq_len, ((MIN_TRAIN_WINDOWS as f64) / (1.0 - val_fraction)).ceil() as usize + 1);
+        let need = rows_needed(seq_len, min_windows(val_fraction));
         return Err(DataError::new(
             path,
             format!(
@@ -66,10 +65,7 @@ pub fn prepare_training(
                 series.len()
             ),
         )
-        .with_hint(format!(
-            "use a longer history or a smaller --seq-len (at most {})",
-            max_seq_len(series.len(), val_fraction)
-        )));
+        .with_hint(shortfall_hint(series.len(), val_fraction)));
     }
     let returns = feats.close_returns();
     // Rows 0 ..= the last training target row are the training span.
@@ -80,9 +76,19 @@ pub fn prepare_training(
     Ok(Prepared { feature_names: feats.names, scaler, windows, split })
 }
 
-fn max_seq_len(rows: usize, val_fraction: f64) -> usize {
-    let windows = ((MIN_TRAIN_WINDOWS as f64) / (1.0 - val_fraction)).ceil() as usize + 1;
-    rows.saturating_sub(windows + 1).max(1)
+/// Windows needed so that at least [`MIN_TRAIN_WINDOWS`] remain after the validation split.
+fn min_windows(val_fraction: f64) -> usize {
+    ((MIN_TRAIN_WINDOWS as f64) / (1.0 - val_fraction)).ceil() as usize + 1
+}
+
+/// What to do about too few rows: a smaller --seq-len when one would do, else more history.
+fn shortfall_hint(rows: usize, val_fraction: f64) -> String {
+    match rows.checked_sub(min_windows(val_fraction) + 1) {
+        Some(max_seq_len) if max_seq_len >= 1 => {
+            format!("use a longer history or --seq-len {max_seq_len} or less")
+        }
+        _ => "use a longer price history".to_string(),
+    }
 }
 
 fn scale_into_windows(feats: &Features, scaler: &Scaler, returns: &[f64], seq_len: usize) -> Windows {
@@ -91,29 +97,34 @@ fn scale_into_windows(feats: &Features, scaler: &Scaler, returns: &[f64], seq_le
     Windows::new(&scaled, feats.width(), &scaled_returns, seq_len)
 }
 
-/// The same features and stored scaler at predict time: never refitted. Errors name the missing
-/// feature (a model trained with volume, a CSV without it) or the shortfall in rows.
+/// The same features and stored scaler at predict time: never refitted. A CSV too short for the
+/// window is a [`DataError`]; a CSV that lacks a feature the model needs (a model trained with
+/// volume, a CSV without it) is a [`ModelFileError`] naming the model file.
 pub fn prepare_inference(
     series: &Series,
     feature_names: &[String],
     scaler: &Scaler,
     seq_len: usize,
-    path: &Path,
-) -> Result<Windows, DataError> {
+    csv: &Path,
+    model: &Path,
+) -> anyhow::Result<Windows> {
     if series.len() < rows_needed(seq_len, 0) {
         return Err(DataError::new(
-            path,
+            csv,
             format!(
                 "too few rows to predict: {} usable rows, the model's seq-len {seq_len} needs at least {}",
                 series.len(),
                 rows_needed(seq_len, 0)
             ),
-        ));
+        )
+        .into());
     }
     let all = features::compute(series);
     let feats = features::select(&all, feature_names).map_err(|missing| {
-        DataError::new(path, format!("the model needs feature {missing}, which this CSV cannot provide"))
-            .with_hint("use a CSV with the same columns as the training data (a volume column, for example)")
+        ModelFileError::new(
+            model,
+            format!("the model needs feature {missing}, which {} cannot provide; use a CSV with the same columns as the training data", csv.display()),
+        )
     })?;
     Ok(scale_into_windows(&feats, scaler, &feats.close_returns(), seq_len))
 }
@@ -127,6 +138,7 @@ mod tests {
         assert_eq!(Split::chronological(100, 0.1), Split { train: 0..90, val: 90..100 });
         assert_eq!(Split::chronological(101, 0.1), Split { train: 0..90, val: 90..101 });
         assert_eq!(Split::chronological(5, 0.0), Split { train: 0..4, val: 4..5 });
+        assert_eq!(Split::chronological(0, 0.1), Split { train: 0..0, val: 0..0 });
     }
 
     #[test]

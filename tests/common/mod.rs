@@ -1,0 +1,87 @@
+//! The end-to-end harness: runs the built `forecast` binary in a temporary folder and, when an
+//! expectation fails, shows the command, exit code, stdout and stderr.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Small, quick training flags for tests (the defaults are exercised by the README command).
+pub const FAST: &[&str] =
+    &["--hidden", "8", "--layers", "1", "--epochs", "3", "--seq-len", "10", "--threads", "1"];
+
+pub struct Run {
+    pub command: String,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "$ {}\nexit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.command, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl Run {
+    /// Asserts success and returns self.
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "expected success:\n{self}");
+        self
+    }
+
+    /// Asserts the exit code and that stderr mentions every `needle`.
+    pub fn fails_with(self, code: i32, needles: &[&str]) -> Run {
+        assert_eq!(self.code, code, "wrong exit code:\n{self}");
+        for needle in needles {
+            assert!(self.stderr.contains(needle), "stderr lacks {needle:?}:\n{self}");
+        }
+        assert!(!self.stderr.contains("panicked"), "panic:\n{self}");
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{self}"))
+    }
+}
+
+/// Runs `forecast ARGS` in `dir`.
+pub fn forecast(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_forecast"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("cannot start the forecast binary");
+    Run {
+        command: format!("forecast {}", args.join(" ")),
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A file of ../shared/data, read in place. Missing shared data is a failure, not a skip: CI has it.
+pub fn shared_data(name: &str) -> PathBuf {
+    let dir = std::env::var_os("FORECAST_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: the real-file tests read ../shared/data (or FORECAST_SHARED_DATA)",
+        path.display()
+    );
+    path
+}
+
+/// The project's synthetic sample.
+pub fn sample_csv() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample.csv")
+}
+
+pub fn s(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}

@@ -1,0 +1,60 @@
+//! Train then predict on real exports from ../shared/data, checking what predict reports against
+//! the files' README (last date and last close) and that the forecast is a sane next-day close.
+
+mod common;
+use common::{forecast, s, shared_data, FAST};
+
+/// Trains on `name`, predicts from the recorded CSV and checks as_of, last close and forecast.
+fn train_then_predict(name: &str, last_date: &str, last_close: f64, next_weekday: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = shared_data(name);
+    let mut args = vec!["train", "--csv", s(&csv), "--out", "m.safetensors", "--format", "json"];
+    args.extend_from_slice(FAST);
+    let train = forecast(tmp.path(), &args).ok().json();
+    assert_eq!(train["last_date"], last_date);
+    assert!(train["validation"]["naive"]["rmse"].as_f64().unwrap() > 0.0);
+    assert!(tmp.path().join("m.safetensors").is_file());
+
+    let run = forecast(tmp.path(), &["predict", "--model", "m.safetensors", "--format", "json"]).ok();
+    let out = run.json();
+    assert_eq!(out["as_of"], last_date, "{run}");
+    assert!((out["last_close"].as_f64().unwrap() - last_close).abs() < 1e-9, "{run}");
+    let step = &out["forecasts"][0];
+    assert_eq!(step["step"], 1);
+    assert_eq!(step["date"], next_weekday);
+    let close = step["close"].as_f64().unwrap();
+    assert!(close > last_close * 0.8 && close < last_close * 1.2, "implausible forecast {close}: {run}");
+    // The forecast printed by train is the one predict gives from the same data.
+    assert_eq!(train["forecast"]["forecasts"][0]["close"], step["close"]);
+}
+
+#[test]
+fn aapl_kaggle_crlf_without_final_newline() {
+    train_then_predict("AAPL_kaggle-huge_aapl.us.txt", "2016-12-30", 113.99, "2017-01-02");
+}
+
+#[test]
+fn xom_kaggle_lowercase_with_name_column() {
+    train_then_predict("XOM_kaggle-sp500-5yr.csv", "2018-02-07", 76.94, "2018-02-08");
+}
+
+#[test]
+fn msft_alphavantage_newest_first() {
+    train_then_predict("MSFT_alphavantage_daily.csv", "2018-07-13", 105.43, "2018-07-16");
+}
+
+#[test]
+fn nvda_stooq_fractional_volume() {
+    train_then_predict("NVDA_stooq_en.csv", "2025-02-07", 129.84, "2025-02-10");
+}
+
+#[test]
+fn ltc_yahoo_null_rows_are_dropped_and_counted() {
+    train_then_predict("LTC-USD_yahoo_nulls.csv", "2021-11-26", 216.675461, "2021-11-29");
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = shared_data("LTC-USD_yahoo_nulls.csv");
+    let mut args = vec!["train", "--csv", s(&csv), "--out", "m.safetensors"];
+    args.extend_from_slice(FAST);
+    let run = forecast(tmp.path(), &args).ok();
+    assert!(run.stderr.contains("dropped 4 row(s): missing price"), "{run}");
+}
