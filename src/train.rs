@@ -120,7 +120,7 @@ fn train_step(
     let inputs = windows.inputs(batch, device)?;
     let targets = windows.target_tensor(batch, device)?;
     let p = model.config.dropout;
-    let (output, _) = model.forward_full(&inputs, |x| dropout(x, p, rng))?;
+    let (output, _) = model.forward_train(&inputs, |x| dropout(x, p, rng))?;
     let loss = (output - targets)?.sqr()?.mean_all()?;
     let mut grads = loss.backward()?;
     clip_grad_norm(&mut grads, vars, config.clip_norm)?;
@@ -173,7 +173,7 @@ pub fn forward_windows(
     let mut out = Vec::with_capacity(indices.len());
     for chunk in indices.chunks(EVAL_CHUNK) {
         let inputs = windows.inputs(chunk, device)?;
-        let output = model.forward(&inputs)?.detach();
+        let output = model.forward(&inputs)?;
         out.extend(output.flatten_all()?.to_vec1::<f32>()?);
     }
     Ok(out)

@@ -1,10 +1,11 @@
 //! The LSTM against PyTorch: every case in FORECAST_GOLDEN_DIR (default ../shared/golden) is run
-//! through the same forward and backward path training uses, and outputs, sequence, final states
-//! and every gradient are compared with PyTorch's f64 values (outputs within 1e-5 of the largest
-//! magnitude, gradients within 1e-4).
+//! through the same forward and backward path training uses — on both LSTM implementations, the
+//! fused CPU op and the tensor-op oracle — and outputs, sequence, final states and every gradient
+//! are compared with PyTorch's f64 values (outputs within 1e-5 of the largest magnitude, gradients
+//! within 1e-4).
 
 use candle_core::{DType, Device, Tensor, Var};
-use forecast::model::{ModelConfig, StockPredictor};
+use forecast::model::{LstmPath, ModelConfig, StockPredictor};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -37,7 +38,7 @@ fn meta_usize(meta: &HashMap<String, String>, key: &str) -> usize {
 }
 
 /// Runs one case; returns the names of the quantities checked, or the first mismatch.
-fn check_case(path: &Path) -> Result<Vec<String>, String> {
+fn check_case(path: &Path, lstm: LstmPath) -> Result<Vec<String>, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| e.to_string())?;
     let meta = header.metadata().clone().ok_or("no metadata")?;
@@ -49,11 +50,11 @@ fn check_case(path: &Path) -> Result<Vec<String>, String> {
         horizon: meta_usize(&meta, "horizon"),
         dropout: 0.0,
     };
-    let model = StockPredictor::from_tensors(&config, &tensors).map_err(|e| e.to_string())?;
+    let model = StockPredictor::from_tensors(&config, &tensors).map_err(|e| e.to_string())?.with_path(lstm);
     let input = Var::from_tensor(&tensors["input"]).unwrap();
     // The training path: forward with the between-layer hook, backward through candle's autograd.
     let (output, stack) =
-        model.forward_full(input.as_tensor(), |x| Ok(x.clone())).map_err(|e| e.to_string())?;
+        model.forward_train(input.as_tensor(), |x| Ok(x.clone())).map_err(|e| e.to_string())?;
     let loss = (&output * &tensors["loss_weight"]).unwrap().sum_all().unwrap();
     let grads = loss.backward().map_err(|e| e.to_string())?;
 
@@ -65,7 +66,7 @@ fn check_case(path: &Path) -> Result<Vec<String>, String> {
         Ok(())
     };
     check("expected.output", &output, OUTPUT_TOLERANCE)?;
-    check("expected.sequence", &Tensor::stack(&stack.sequence, 1).unwrap(), OUTPUT_TOLERANCE)?;
+    check("expected.sequence", &stack.sequence, OUTPUT_TOLERANCE)?;
     check("expected.h_n", &Tensor::stack(&stack.h_n, 0).unwrap(), OUTPUT_TOLERANCE)?;
     check("expected.c_n", &Tensor::stack(&stack.c_n, 0).unwrap(), OUTPUT_TOLERANCE)?;
     check(
@@ -92,10 +93,13 @@ fn check_dir(dir: &Path) -> Result<usize, String> {
         return Err(format!("no .safetensors cases in {}", dir.display()));
     }
     for case in &cases {
-        let checked = check_case(case).map_err(|e| format!("{}: {e}", case.display()))?;
-        // Output, sequence, h_n, c_n, input gradient and 4 per layer + 2 head gradients.
-        assert!(checked.len() >= 11, "{}: only {checked:?}", case.display());
-        eprintln!("{}: {} quantities match PyTorch", case.display(), checked.len());
+        for lstm in [LstmPath::Fused, LstmPath::Tensor] {
+            let checked =
+                check_case(case, lstm).map_err(|e| format!("{} ({lstm:?}): {e}", case.display()))?;
+            // Output, sequence, h_n, c_n, input gradient and 4 per layer + 2 head gradients.
+            assert!(checked.len() >= 11, "{}: only {checked:?}", case.display());
+            eprintln!("{} ({lstm:?}): {} quantities match PyTorch", case.display(), checked.len());
+        }
     }
     Ok(cases.len())
 }
@@ -130,7 +134,7 @@ fn golden_check_fails_on_a_mutated_expectation() {
     // First prove the rewritten (unchanged) copy passes, so the failures below are the mutation's.
     let same = tmp.path().join("same.safetensors");
     write_case_with(&src, &same, "expected.output", |t| t.clone());
-    check_case(&same).expect("an unchanged copy must pass");
+    check_case(&same, LstmPath::Fused).expect("an unchanged copy must pass");
     for name in ["expected.output", "expected.c_n", "grad.lstm.weight_hh_l0", "grad.input"] {
         let dst = tmp.path().join("mutated.safetensors");
         // Nudge one element by 1 % of the tensor's largest magnitude: beyond both tolerances.
@@ -140,8 +144,10 @@ fn golden_check_fails_on_a_mutated_expectation() {
             v[0] += 0.01 * scale;
             Tensor::from_vec(v, t.shape(), &Device::Cpu).unwrap()
         });
-        let err = check_case(&dst).expect_err(&format!("a mutated {name} must fail"));
-        assert!(err.contains(name), "{err}");
+        for lstm in [LstmPath::Fused, LstmPath::Tensor] {
+            let err = check_case(&dst, lstm).expect_err(&format!("a mutated {name} must fail"));
+            assert!(err.contains(name), "{err}");
+        }
     }
 }
 

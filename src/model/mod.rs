@@ -4,6 +4,8 @@
 //! (`lstm.weight_ih_l{k}`, `lstm.weight_hh_l{k}`, `lstm.bias_ih_l{k}`, `lstm.bias_hh_l{k}`,
 //! `fc.weight`, `fc.bias`), so a model file loads into PyTorch and PyTorch weights load here.
 
+mod fastmath;
+pub mod fused;
 pub mod lstm;
 
 use candle_core::{DType, Device, Result, Tensor, Var};
@@ -11,7 +13,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-pub use lstm::{forward_stack, LstmLayer, StackOutput};
+pub use lstm::{forward_stack, param, LstmLayer, LstmPath, Mode, StackOutput};
 
 /// The shape of the network. Stored in the model file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +37,8 @@ pub struct StockPredictor {
     pub fc_weight: Var,
     /// (horizon)
     pub fc_bias: Var,
+    /// Which LSTM implementation runs: fused on CPU, tensor ops elsewhere.
+    pub path: LstmPath,
 }
 
 /// Expected shape of every parameter, by PyTorch name, in state_dict order.
@@ -68,7 +72,8 @@ impl StockPredictor {
     }
 
     /// Builds the model from named tensors (a model file or a PyTorch state_dict), checking that
-    /// every parameter is present with the right shape. Tensors are converted to f32.
+    /// every parameter is present with the right shape. Tensors are converted to f32. The LSTM
+    /// path is the fused one on CPU and the tensor-op one on other devices.
     pub fn from_tensors(config: &ModelConfig, tensors: &HashMap<String, Tensor>) -> Result<Self> {
         let take = |name: &str, shape: &[usize]| -> Result<Var> {
             let tensor = tensors
@@ -95,7 +100,14 @@ impl StockPredictor {
         }
         let fc_weight = get("fc.weight".to_string())?;
         let fc_bias = get("fc.bias".to_string())?;
-        Ok(StockPredictor { config: config.clone(), layers, fc_weight, fc_bias })
+        let path = if fc_weight.device().is_cpu() { LstmPath::Fused } else { LstmPath::Tensor };
+        Ok(StockPredictor { config: config.clone(), layers, fc_weight, fc_bias, path })
+    }
+
+    /// The same model running on another LSTM implementation (the weights are shared).
+    pub fn with_path(mut self, path: LstmPath) -> Self {
+        self.path = path;
+        self
     }
 
     /// Every parameter with its PyTorch name, in state_dict order.
@@ -117,23 +129,34 @@ impl StockPredictor {
         self.named_parameters().into_iter().map(|(_, v)| v.clone()).collect()
     }
 
-    /// Full forward pass. `input`: (batch, seq, input_size). Returns the head's output
-    /// (batch, horizon) and the stack's sequence and final states. `between_layers` is dropout in
-    /// training and the identity otherwise.
-    pub fn forward_full(
+    /// Training forward pass. `input`: (batch, seq, input_size). Returns the head's output
+    /// (batch, horizon) and the stack's sequence and final states, with the autograd graph kept.
+    /// `between_layers` is dropout in training and the identity otherwise.
+    pub fn forward_train(
         &self,
         input: &Tensor,
         between_layers: impl FnMut(&Tensor) -> Result<Tensor>,
     ) -> Result<(Tensor, StackOutput)> {
-        let stack = forward_stack(&self.layers, input, between_layers)?;
-        let last = stack.sequence.last().ok_or_else(|| candle_core::Error::Msg("empty sequence".into()))?;
-        let output =
-            last.matmul(&self.fc_weight.as_tensor().t()?)?.broadcast_add(self.fc_bias.as_tensor())?;
-        Ok((output, stack))
+        self.forward_with(input, Mode::Train, between_layers)
     }
 
-    /// Inference: `input` (batch, seq, input_size) → (batch, horizon), no dropout.
+    /// Inference: `input` (batch, seq, input_size) → (batch, horizon); no dropout, no graph, no
+    /// activations saved for backward.
     pub fn forward(&self, input: &Tensor) -> Result<Tensor> {
-        Ok(self.forward_full(input, |x| Ok(x.clone()))?.0)
+        Ok(self.forward_with(input, Mode::Infer, |x| Ok(x.clone()))?.0)
+    }
+
+    fn forward_with(
+        &self,
+        input: &Tensor,
+        mode: Mode,
+        between_layers: impl FnMut(&Tensor) -> Result<Tensor>,
+    ) -> Result<(Tensor, StackOutput)> {
+        let stack = forward_stack(&self.layers, input, self.path, mode, between_layers)?;
+        let output = stack
+            .last
+            .matmul(&param(&self.fc_weight, mode).t()?)?
+            .broadcast_add(&param(&self.fc_bias, mode))?;
+        Ok((output, stack))
     }
 }
