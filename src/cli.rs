@@ -22,6 +22,8 @@ pub enum Command {
     /// trained on, re-read so a refreshed file gives a fresh forecast).
     #[command(after_help = EXIT_CODES_HELP)]
     Predict(PredictArgs),
+    /// Measure training throughput and inference latency of the LSTM on random data.
+    Bench(BenchArgs),
 }
 
 /// How results are printed on stdout.
@@ -118,6 +120,42 @@ pub struct PredictArgs {
     pub runtime: RuntimeArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Shapes to measure, as SEQ_LENxHIDDEN (2 layers, 5 features, batch 64).
+    #[arg(long = "case", value_parser = bench_case, default_values = ["30x64", "60x64", "30x128"])]
+    pub cases: Vec<(usize, usize)>,
+    /// LSTM implementation(s) to measure.
+    #[arg(long, value_enum, default_value_t = BenchPath::Both)]
+    pub path: BenchPath,
+    /// Training windows per timed epoch.
+    #[arg(long, default_value_t = 4096, value_parser = positive_usize)]
+    pub samples: usize,
+    /// Timed epochs per case (the median is reported), after one warm-up epoch.
+    #[arg(long, default_value_t = 5, value_parser = positive_usize)]
+    pub repeats: usize,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Which LSTM implementation `bench` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchPath {
+    Fused,
+    Tensor,
+    Both,
+}
+
+fn bench_case(s: &str) -> Result<(usize, usize), String> {
+    let parsed = s.split_once('x').and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
+    match parsed {
+        Some((seq, hidden)) if seq > 0 && hidden > 0 => Ok((seq, hidden)),
+        _ => Err(format!("expected SEQ_LENxHIDDEN such as 30x64, got \"{s}\"")),
+    }
 }
 
 fn positive_usize(s: &str) -> Result<usize, String> {

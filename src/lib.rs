@@ -13,6 +13,7 @@
 //! [`run`] executes a parsed command line; `main` only maps its error to an exit code ([`exit`]).
 
 pub mod atomic;
+pub mod bench;
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;
@@ -30,5 +31,6 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     match cli.command {
         cli::Command::Train(args) => commands::train::run(&args),
         cli::Command::Predict(args) => commands::predict::run(&args),
+        cli::Command::Bench(args) => commands::bench::run(&args),
     }
 }

@@ -1,6 +1,7 @@
 //! One file per subcommand; each reads its flags, calls the library steps in data-flow order and
 //! prints. Shared set-up (threads, device, loading a CSV with its report) lives here.
 
+pub mod bench;
 pub mod predict;
 pub mod train;
 

@@ -1,0 +1,76 @@
+//! `forecast bench`: training samples/s and inference latency at the given shapes, for the fused
+//! and the tensor-op LSTM, with the share of the measured GEMM peak reached.
+
+use super::setup_runtime;
+use crate::bench::{measure_peak_gflops, run_case, BenchCase, BenchResult};
+use crate::cli::{BenchArgs, BenchPath, Format};
+use crate::model::LstmPath;
+use crate::output::{print_json, print_text, Log};
+use serde::Serialize;
+use std::fmt::Write;
+
+#[derive(Debug, Serialize)]
+struct BenchReport {
+    threads: usize,
+    peak_gflops: f64,
+    samples_per_epoch: usize,
+    results: Vec<BenchResult>,
+}
+
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let log = Log::new(&args.output);
+    setup_runtime(&args.runtime)?;
+    let threads = rayon::current_num_threads();
+    let peak_gflops = measure_peak_gflops(threads);
+    log.info(&format!("GEMM peak on {threads} thread(s): {peak_gflops:.1} GFLOP/s"));
+    let paths = match args.path {
+        BenchPath::Fused => vec![LstmPath::Fused],
+        BenchPath::Tensor => vec![LstmPath::Tensor],
+        BenchPath::Both => vec![LstmPath::Fused, LstmPath::Tensor],
+    };
+    let mut results = Vec::new();
+    for &(seq_len, hidden) in &args.cases {
+        let case = BenchCase { seq_len, hidden, layers: 2, features: 5, batch_size: 64 };
+        for &path in &paths {
+            log.info(&format!("measuring seq {seq_len}, hidden {hidden}, {path:?} …"));
+            results.push(run_case(&case, path, args.samples, args.repeats, peak_gflops)?);
+        }
+    }
+    let report = BenchReport { threads, peak_gflops, samples_per_epoch: args.samples, results };
+    match args.output.format {
+        Format::Json => print_json(&report),
+        Format::Table => print_text(&render(&report)),
+    }
+}
+
+fn render(r: &BenchReport) -> String {
+    let mut s = format!(
+        "{} thread(s), GEMM peak {:.1} GFLOP/s; 2 layers, 5 features, batch 64\n\
+         {:>5} {:>6} {:>7} {:>14} {:>12} {:>10} {:>8} {:>9}\n",
+        r.threads,
+        r.peak_gflops,
+        "seq",
+        "hidden",
+        "path",
+        "train samp/s",
+        "MFLOP/samp",
+        "GFLOP/s",
+        "of peak",
+        "infer µs"
+    );
+    for x in &r.results {
+        let _ = writeln!(
+            s,
+            "{:>5} {:>6} {:>7} {:>14.0} {:>12.2} {:>10.2} {:>7.1}% {:>9.0}",
+            x.case.seq_len,
+            x.case.hidden,
+            x.path,
+            x.train_samples_per_s,
+            x.mflop_per_sample,
+            x.gflops,
+            x.ceiling_fraction * 100.0,
+            x.infer_latency_us
+        );
+    }
+    s
+}
