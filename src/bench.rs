@@ -5,6 +5,7 @@
 
 use crate::data::{Split, Windows};
 use crate::model::{LstmPath, ModelConfig, StockPredictor};
+use crate::runtime::Runtime;
 use crate::train::{fit, TrainConfig};
 use candle_core::{Device, Tensor};
 use rand::{Rng, SeedableRng};
@@ -82,6 +83,7 @@ pub fn run_case(
     path: LstmPath,
     samples: usize,
     repeats: usize,
+    threads: usize,
     peak_gflops: f64,
 ) -> anyhow::Result<BenchResult> {
     let device = Device::Cpu;
@@ -105,7 +107,8 @@ pub fn run_case(
         seed: 1,
         clip_norm: 1.0,
     };
-    let outcome = fit(&model, &windows, &split, &train, &mut rng, &device, |_| {})?;
+    let runtime = Runtime { device: device.clone(), threads };
+    let outcome = fit(&model, &windows, &split, &train, &mut rng, &runtime, |_| {})?;
     let rates: Vec<f64> = outcome.history.iter().skip(1).map(|e| samples as f64 / e.seconds).collect();
     let train_samples_per_s = median(rates);
 
@@ -131,16 +134,15 @@ pub fn run_case(
     })
 }
 
-/// The machine's practical f32 ceiling: the best GFLOP/s of a 384³ GEMM over all threads.
+/// The machine's practical f32 ceiling: `threads` threads each multiplying 256×256 matrices at
+/// once (as training's workers do), best of several rounds, in GFLOP/s.
 pub fn measure_peak_gflops(threads: usize) -> f64 {
-    let n = 384;
-    let a = vec![0.5f32; n * n];
-    let b = vec![0.25f32; n * n];
-    let mut c = vec![0f32; n * n];
-    let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
-    let mut best = 0.0f64;
-    for _ in 0..15 {
-        let started = Instant::now();
+    let n = 256;
+    let rounds = 20;
+    let gemm_once = || {
+        let a = vec![0.5f32; n * n];
+        let b = vec![0.25f32; n * n];
+        let mut c = vec![0f32; n * n];
         // SAFETY: a, b, c are n×n row-major and do not overlap.
         unsafe {
             gemm::gemm(
@@ -162,11 +164,21 @@ pub fn measure_peak_gflops(threads: usize) -> f64 {
                 false,
                 false,
                 false,
-                parallelism,
+                gemm::Parallelism::None,
             );
         }
-        let seconds = started.elapsed().as_secs_f64();
-        best = best.max(2.0 * (n * n * n) as f64 / seconds / 1e9);
+        c[0]
+    };
+    let mut best = 0.0f64;
+    for _ in 0..rounds {
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| (0..4).map(|_| gemm_once()).sum::<f32>());
+            }
+        });
+        let flop = 2.0 * (n * n * n) as f64 * 4.0 * threads as f64;
+        best = best.max(flop / started.elapsed().as_secs_f64() / 1e9);
     }
     best
 }

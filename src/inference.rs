@@ -5,6 +5,7 @@
 use crate::data::dataset::target_day;
 use crate::data::{Scaler, Series, Windows};
 use crate::model::StockPredictor;
+use crate::runtime::Runtime;
 use crate::train::forward_windows;
 use candle_core::{Device, Result};
 use chrono::{Datelike, Days, NaiveDate, Weekday};
@@ -55,9 +56,9 @@ pub fn price_forecasts(
     scaler: &Scaler,
     series: &Series,
     indices: &[usize],
-    device: &Device,
+    runtime: &Runtime,
 ) -> Result<PriceForecasts> {
-    let outputs = forward_windows(model, windows, indices, device)?;
+    let outputs = forward_windows(model, windows, indices, &runtime.device, runtime.threads)?;
     let mut result = PriceForecasts { dates: vec![], previous: vec![], forecast: vec![], actual: vec![] };
     for (&j, &out) in indices.iter().zip(&outputs) {
         let day = target_day(j, windows.seq_len);
@@ -78,7 +79,7 @@ pub fn forecast_next(
     series: &Series,
     device: &Device,
 ) -> Result<Forecast> {
-    let out = forward_windows(model, windows, &[windows.len()], device)?;
+    let out = forward_windows(model, windows, &[windows.len()], device, 1)?;
     let last = series.len() - 1;
     let last_close = series.close[last];
     let close = last_close * scaler.inverse_target(out[0] as f64).exp();

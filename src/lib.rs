@@ -24,6 +24,7 @@ pub mod inference;
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod runtime;
 pub mod train;
 
 /// Runs one parsed command line.

@@ -2,14 +2,22 @@
 //! early stopping on the validation loss keeping the best epoch's weights. One seeded RNG drives
 //! initialisation, shuffling and dropout, so the same seed, data, flags and thread count give the
 //! same bits.
+//!
+//! Threads: each minibatch is split into `workers` contiguous parts whose forward and backward run
+//! on their own threads (each LSTM row's recurrence is independent, and the model's GEMMs are too
+//! small to split well); the parts' gradients are summed in part order, so the result does not
+//! depend on scheduling. Candle's own operations then run single-threaded (see
+//! `commands::setup_runtime`).
 
 use crate::data::{Split, Windows};
 use crate::model::StockPredictor;
+use crate::runtime::Runtime;
 use candle_core::backprop::GradStore;
 use candle_core::{Device, Result, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
 use rand::Rng;
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -25,6 +33,17 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Largest allowed L2 norm of all gradients together; larger ones are scaled down.
     pub clip_norm: f64,
+}
+
+/// Fewest windows worth a worker thread of their own.
+const MIN_WINDOWS_PER_WORKER: usize = 16;
+
+/// Splits `indices` into at most `workers` contiguous parts of at least
+/// [`MIN_WINDOWS_PER_WORKER`] (except when there are fewer windows than that).
+pub fn split_work(indices: &[usize], workers: usize) -> Vec<&[usize]> {
+    let parts = workers.clamp(1, indices.len().div_ceil(MIN_WINDOWS_PER_WORKER).max(1));
+    let size = indices.len().div_ceil(parts).max(1);
+    indices.chunks(size).collect()
 }
 
 /// One epoch's losses (mean squared error on scaled targets).
@@ -57,9 +76,10 @@ pub fn fit(
     split: &Split,
     config: &TrainConfig,
     rng: &mut ChaCha8Rng,
-    device: &Device,
+    runtime: &Runtime,
     mut on_epoch: impl FnMut(&EpochReport),
 ) -> anyhow::Result<FitOutcome> {
+    let (device, workers) = (&runtime.device, runtime.threads);
     let vars = model.vars();
     let params = ParamsAdamW { lr: config.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
     let mut optimizer = AdamW::new(vars.clone(), params)?;
@@ -73,11 +93,13 @@ pub fn fit(
         order.shuffle(rng);
         let mut loss_sum = 0.0;
         for batch in order.chunks(config.batch_size) {
-            let loss = train_step(model, windows, batch, config, &mut optimizer, &vars, rng, device)?;
+            let (loss, mut grads) = batch_gradients(model, windows, batch, rng, device, workers)?;
+            clip_grad_norm(&mut grads, &vars, config.clip_norm)?;
+            optimizer.step(&grads)?;
             loss_sum += loss * batch.len() as f64;
         }
         let train_loss = loss_sum / order.len() as f64;
-        let val_loss = mean_squared_error(model, windows, &val, device)?;
+        let val_loss = mean_squared_error(model, windows, &val, device, workers)?;
         if !train_loss.is_finite() || !val_loss.is_finite() {
             anyhow::bail!("training diverged at epoch {epoch} (loss is not finite); try a smaller --lr");
         }
@@ -105,27 +127,84 @@ pub fn fit(
     })
 }
 
-/// One optimiser step on the windows in `batch`; returns the batch's loss.
-#[allow(clippy::too_many_arguments)]
-fn train_step(
+/// The mean squared error of the windows in `batch` and its gradients for every parameter, with
+/// the batch split over `workers` threads. Each part draws its dropout masks from its own RNG,
+/// seeded from `rng` in part order.
+pub fn batch_gradients(
     model: &StockPredictor,
     windows: &Windows,
     batch: &[usize],
-    config: &TrainConfig,
-    optimizer: &mut AdamW,
-    vars: &[Var],
     rng: &mut ChaCha8Rng,
     device: &Device,
-) -> Result<f64> {
-    let inputs = windows.inputs(batch, device)?;
-    let targets = windows.target_tensor(batch, device)?;
+    workers: usize,
+) -> Result<(f64, GradStore)> {
+    let vars = model.vars();
+    let parts = split_work(batch, workers);
+    let seeds: Vec<u64> = parts.iter().map(|_| rng.random()).collect();
+    let results: Vec<Result<(f64, Vec<Tensor>)>> = if parts.len() == 1 {
+        vec![part_gradients(model, &vars, windows, parts[0], batch.len(), seeds[0], device)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = parts
+                .iter()
+                .zip(&seeds)
+                .map(|(part, &seed)| {
+                    let vars = &vars;
+                    scope.spawn(move || part_gradients(model, vars, windows, part, batch.len(), seed, device))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(candle_core::Error::Msg("a training thread panicked".into())))
+                })
+                .collect()
+        })
+    };
+    let mut loss = 0.0;
+    let mut sums: Option<Vec<Tensor>> = None;
+    for result in results {
+        let (part_loss, grads) = result?;
+        loss += part_loss;
+        sums = Some(match sums {
+            None => grads,
+            Some(acc) => acc.iter().zip(&grads).map(|(a, g)| a + g).collect::<Result<_>>()?,
+        });
+    }
+    let mut store = GradStore::default();
+    for (var, grad) in vars.iter().zip(sums.unwrap_or_default()) {
+        store.insert(var, grad);
+    }
+    Ok((loss, store))
+}
+
+/// One part's share of the batch loss, sum of squared errors / `batch_len`, and its gradient for
+/// every var (zeros where a var does not reach the loss).
+fn part_gradients(
+    model: &StockPredictor,
+    vars: &[Var],
+    windows: &Windows,
+    part: &[usize],
+    batch_len: usize,
+    seed: u64,
+    device: &Device,
+) -> Result<(f64, Vec<Tensor>)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let inputs = windows.inputs(part, device)?;
+    let targets = windows.target_tensor(part, device)?;
     let p = model.config.dropout;
-    let (output, _) = model.forward_train(&inputs, |x| dropout(x, p, rng))?;
-    let loss = (output - targets)?.sqr()?.mean_all()?;
-    let mut grads = loss.backward()?;
-    clip_grad_norm(&mut grads, vars, config.clip_norm)?;
-    optimizer.step(&grads)?;
-    Ok(loss.to_scalar::<f32>()? as f64)
+    let (output, _) = model.forward_train(&inputs, |x| dropout(x, p, &mut rng))?;
+    let loss = ((output - targets)?.sqr()?.sum_all()? / batch_len as f64)?;
+    let grads = loss.backward()?;
+    let per_var = vars
+        .iter()
+        .map(|v| match grads.get(v) {
+            Some(g) => Ok(g.clone()),
+            None => v.zeros_like(),
+        })
+        .collect::<Result<_>>()?;
+    Ok((loss.to_scalar::<f32>()? as f64, per_var))
 }
 
 /// Inverted dropout with a mask from the seeded RNG: each element kept with probability 1 − p and
@@ -163,18 +242,38 @@ pub fn clip_grad_norm(grads: &mut GradStore, vars: &[Var], max_norm: f64) -> Res
 }
 
 /// The model's scaled outputs for the windows in `indices` (window `len()` is allowed: the
-/// forecast window). Returns one value per window (horizon 1).
+/// forecast window), split over `workers` threads. Returns one value per window (horizon 1).
 pub fn forward_windows(
     model: &StockPredictor,
     windows: &Windows,
     indices: &[usize],
     device: &Device,
+    workers: usize,
 ) -> Result<Vec<f32>> {
+    let run = |part: &[usize]| -> Result<Vec<f32>> {
+        let mut out = Vec::with_capacity(part.len());
+        for chunk in part.chunks(EVAL_CHUNK) {
+            let output = model.forward(&windows.inputs(chunk, device)?)?;
+            out.extend(output.flatten_all()?.to_vec1::<f32>()?);
+        }
+        Ok(out)
+    };
+    let parts = split_work(indices, workers);
+    if parts.len() <= 1 {
+        return run(indices);
+    }
+    let results: Vec<Result<Vec<f32>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts.iter().map(|part| scope.spawn(move || run(part))).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| Err(candle_core::Error::Msg("a scoring thread panicked".into())))
+            })
+            .collect()
+    });
     let mut out = Vec::with_capacity(indices.len());
-    for chunk in indices.chunks(EVAL_CHUNK) {
-        let inputs = windows.inputs(chunk, device)?;
-        let output = model.forward(&inputs)?;
-        out.extend(output.flatten_all()?.to_vec1::<f32>()?);
+    for part in results {
+        out.extend(part?);
     }
     Ok(out)
 }
@@ -185,8 +284,9 @@ fn mean_squared_error(
     windows: &Windows,
     indices: &[usize],
     device: &Device,
+    workers: usize,
 ) -> Result<f64> {
-    let predicted = forward_windows(model, windows, indices, device)?;
+    let predicted = forward_windows(model, windows, indices, device, workers)?;
     let sum: f64 =
         predicted.iter().zip(indices).map(|(p, &j)| ((p - windows.targets[j]) as f64).powi(2)).sum();
     Ok(sum / indices.len().max(1) as f64)
@@ -198,4 +298,45 @@ fn snapshot(vars: &[Var]) -> Result<Vec<Tensor>> {
 
 fn restore(vars: &[Var], values: &[Tensor]) -> Result<()> {
     vars.iter().zip(values).try_for_each(|(v, t)| v.set(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ModelConfig;
+
+    #[test]
+    fn work_is_split_into_contiguous_parts_of_useful_size() {
+        let idx: Vec<usize> = (0..64).collect();
+        let parts = split_work(&idx, 2);
+        assert_eq!(parts.len(), 2);
+        assert_eq!((parts[0].len(), parts[1].len()), (32, 32));
+        assert_eq!(split_work(&idx[..10], 4).len(), 1); // too few windows to share
+        assert_eq!(split_work(&idx, 3).concat(), idx);
+        assert_eq!(split_work(&[], 2).len(), 0);
+    }
+
+    #[test]
+    fn gradients_do_not_depend_on_the_worker_count_beyond_rounding() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let config = ModelConfig { input_size: 3, hidden_size: 8, num_layers: 2, horizon: 1, dropout: 0.0 };
+        let model = StockPredictor::init(&config, &mut rng, &Device::Cpu).unwrap();
+        let rows = 120;
+        let features: Vec<f64> = (0..rows * 3).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let returns: Vec<f64> = (0..rows).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let windows = Windows::new(&features, 3, &returns, 7);
+        let batch: Vec<usize> = (0..64).collect();
+        let (loss1, g1) =
+            batch_gradients(&model, &windows, &batch, &mut rng.clone(), &Device::Cpu, 1).unwrap();
+        let (loss3, g3) =
+            batch_gradients(&model, &windows, &batch, &mut rng.clone(), &Device::Cpu, 3).unwrap();
+        assert!((loss1 - loss3).abs() < 1e-6 * loss1.abs().max(1.0), "{loss1} vs {loss3}");
+        for var in model.vars() {
+            let a = g1.get(&var).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let b = g3.get(&var).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let scale = a.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
+            let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+            assert!(worst <= 1e-5 * scale, "max difference {worst} of {scale}");
+        }
+    }
 }

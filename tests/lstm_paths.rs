@@ -77,18 +77,16 @@ fn case(
 }
 
 #[test]
-fn fused_and_tensor_paths_agree_on_any_thread_count() {
-    let config = ModelConfig { input_size: 5, hidden_size: 24, num_layers: 2, horizon: 3, dropout: 0.0 };
+fn fused_and_tensor_paths_agree() {
+    // Hidden 20: the AVX2 pass takes 16 lanes and the scalar tail the other 4.
+    let config = ModelConfig { input_size: 5, hidden_size: 20, num_layers: 2, horizon: 3, dropout: 0.0 };
     let (params, input, loss_weight) = case(&config, 37, 13, 11, DType::F32);
     let oracle = run(&model_of(&config, &params, LstmPath::Tensor), &input, &loss_weight);
-    for threads in [1, 2, 3] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        let fused = pool.install(|| run(&model_of(&config, &params, LstmPath::Fused), &input, &loss_weight));
-        assert_eq!(fused.len(), oracle.len());
-        for (name, expected) in &oracle {
-            let tolerance = if name.starts_with("grad.") { 1e-5 } else { 1e-6 };
-            assert_close(&format!("{name} ({threads} threads)"), &fused[name], expected, tolerance);
-        }
+    let fused = run(&model_of(&config, &params, LstmPath::Fused), &input, &loss_weight);
+    assert_eq!(fused.len(), oracle.len());
+    for (name, expected) in &oracle {
+        let tolerance = if name.starts_with("grad.") { 1e-5 } else { 1e-6 };
+        assert_close(name, &fused[name], expected, tolerance);
     }
 }
 

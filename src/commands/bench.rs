@@ -1,11 +1,11 @@
 //! `forecast bench`: training samples/s and inference latency at the given shapes, for the fused
 //! and the tensor-op LSTM, with the share of the measured GEMM peak reached.
 
-use super::setup_runtime;
 use crate::bench::{measure_peak_gflops, run_case, BenchCase, BenchResult};
 use crate::cli::{BenchArgs, BenchPath, Format};
 use crate::model::LstmPath;
 use crate::output::{print_json, print_text, Log};
+use crate::runtime::setup_runtime;
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -19,8 +19,7 @@ struct BenchReport {
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let log = Log::new(&args.output);
-    setup_runtime(&args.runtime)?;
-    let threads = rayon::current_num_threads();
+    let threads = setup_runtime(&args.runtime)?.threads;
     let peak_gflops = measure_peak_gflops(threads);
     log.info(&format!("GEMM peak on {threads} thread(s): {peak_gflops:.1} GFLOP/s"));
     let paths = match args.path {
@@ -33,7 +32,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         let case = BenchCase { seq_len, hidden, layers: 2, features: 5, batch_size: 64 };
         for &path in &paths {
             log.info(&format!("measuring seq {seq_len}, hidden {hidden}, {path:?} …"));
-            results.push(run_case(&case, path, args.samples, args.repeats, peak_gflops)?);
+            results.push(run_case(&case, path, args.samples, args.repeats, threads, peak_gflops)?);
         }
     }
     let report = BenchReport { threads, peak_gflops, samples_per_epoch: args.samples, results };

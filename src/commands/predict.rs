@@ -1,12 +1,13 @@
 //! `forecast predict`: model file → the same load → features → stored scaler → last window →
 //! next close. Nothing is refitted.
 
-use super::{load_series, setup_runtime};
+use super::load_series;
 use crate::checkpoint;
 use crate::cli::{Format, PredictArgs};
 use crate::data::prepare_inference;
 use crate::inference::{forecast_next, Forecast};
 use crate::output::{print_json, print_text, table, Log};
+use crate::runtime::setup_runtime;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -21,7 +22,7 @@ struct PredictReport {
 
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let log = Log::new(&args.output);
-    let device = setup_runtime(&args.runtime)?;
+    let device = setup_runtime(&args.runtime)?.device;
     let (model, meta) = checkpoint::load(&args.model, &device)?;
     let csv = args.csv.clone().unwrap_or_else(|| PathBuf::from(&meta.data.csv));
     let series = load_series(&csv, &log)?;

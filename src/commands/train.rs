@@ -1,7 +1,7 @@
 //! `forecast train`: CSV → features → scaler (training span) → windows → fit → validation metrics
 //! vs naive → model file (atomic) → report and next-day forecast.
 
-use super::{load_series, setup_runtime};
+use super::load_series;
 use crate::checkpoint::{self, DataInfo, ModelMeta, Validation};
 use crate::cli::{Format, TrainArgs};
 use crate::data::features::TARGET;
@@ -11,6 +11,7 @@ use crate::inference::{forecast_next, price_forecasts, Forecast};
 use crate::metrics::{compare, Comparison};
 use crate::model::{ModelConfig, StockPredictor};
 use crate::output::{print_json, print_text, table, Log};
+use crate::runtime::{setup_runtime, Runtime};
 use crate::train::{fit, FitOutcome, TrainConfig};
 use anyhow::Context;
 use rand::SeedableRng;
@@ -43,7 +44,8 @@ struct TrainReport {
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let log = Log::new(&args.output);
-    let device = setup_runtime(&args.runtime)?;
+    let runtime = setup_runtime(&args.runtime)?;
+    let device = runtime.device.clone();
     check_output_folder(&args.out)?;
     // Recorded in the model file for predict: absolute and without `..`, so it works from anywhere.
     let csv = std::fs::canonicalize(&args.csv)
@@ -76,13 +78,13 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         prepared.feature_names.len(),
         args.seq_len
     ));
-    let outcome = fit(&model, &prepared.windows, &prepared.split, &train_config, &mut rng, &device, |e| {
+    let outcome = fit(&model, &prepared.windows, &prepared.split, &train_config, &mut rng, &runtime, |e| {
         log.progress(&format!(
             "epoch {:>3}/{}  train {:.5}  val {:.5}  {:.2}s",
             e.epoch, args.epochs, e.train_loss, e.val_loss, e.seconds
         ))
     })?;
-    let validation = validate(&model, &prepared, &series, &device)?;
+    let validation = validate(&model, &prepared, &series, &runtime)?;
     let forecast = forecast_next(&model, &prepared.windows, &prepared.scaler, &series, &device)?;
     let meta = ModelMeta {
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -140,10 +142,10 @@ fn validate(
     model: &StockPredictor,
     prepared: &Prepared,
     series: &Series,
-    device: &candle_core::Device,
+    runtime: &Runtime,
 ) -> anyhow::Result<Validation> {
     let indices: Vec<usize> = prepared.split.val.clone().collect();
-    let prices = price_forecasts(model, &prepared.windows, &prepared.scaler, series, &indices, device)
+    let prices = price_forecasts(model, &prepared.windows, &prepared.scaler, series, &indices, runtime)
         .context("scoring the validation span")?;
     let date = |d: Option<&chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     Ok(Validation {

@@ -1,24 +1,19 @@
-//! The fast CPU LSTM layer: the whole sequence of one layer as a single candle `CustomOp2`, with a
-//! hand-written backward through time. The input projection x·W_ihᵀ + b_ih + b_hh for all steps is
-//! one ordinary candle matmul before this op (so candle's autograd handles W_ih, the biases and the
-//! input); this op does the recurrence.
+//! The fast CPU LSTM layer: the whole sequence of one layer as a single candle `CustomOp3`, with a
+//! hand-written backward through time. The input projection x·W_ihᵀ for all steps is one ordinary
+//! candle matmul before this op (so candle's autograd handles W_ih and the input); this op adds
+//! the bias (and returns its gradient, a plain sum, cheaper than candle's broadcast reduction) and
+//! does the recurrence.
 //!
 //! Per step: one GEMM h_{t−1}·W_hhᵀ added to the projected input, then one fused pointwise pass
 //! (σ, σ, tanh, σ, c, tanh c, h) that also saves what backward needs. Backward runs the steps in
 //! reverse with one fused pointwise pass and one GEMM (dgates·W_hh) per step, then a single GEMM for
 //! dW_hh over all steps. Buffers are time-major and allocated once per call, never inside the step
-//! loop. The batch is split into row chunks run on separate threads (each row's recurrence is
-//! independent), which beats splitting these small GEMMs; per-chunk dW_hh are summed in chunk
-//! order, so results do not depend on scheduling.
+//! loop. The op itself is single-threaded: GEMMs this small (64×64×256) get slower when split, so
+//! training uses the cores by splitting the minibatch instead (see `train.rs`).
 
 use super::fastmath::{lstm_backward_step, lstm_forward_step, BackwardStep, ForwardStep};
-use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
-use rayon::prelude::*;
-use std::ops::Range;
-use std::sync::Mutex;
-
-/// Fewest batch rows worth a thread of their own.
-const MIN_ROWS_PER_THREAD: usize = 16;
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+use std::sync::{Arc, Mutex};
 
 /// C = A·B (+ C when `accumulate`), all f32, with explicit strides (row stride, column stride).
 #[allow(clippy::too_many_arguments)]
@@ -81,10 +76,10 @@ struct Dims {
     hidden: usize,
 }
 
-/// What the forward pass of one chunk of batch rows keeps for backward, all time-major.
+/// What the forward pass keeps for backward, all time-major.
 #[derive(Debug)]
-struct ChunkCache {
-    rows: Range<usize>,
+struct Cache {
+    batch: usize,
     /// Activated gates [i | f | g | o], (steps, rows, 4·hidden).
     gates: Vec<f32>,
     /// Cell states, (steps, rows, hidden).
@@ -94,15 +89,23 @@ struct ChunkCache {
     h: Vec<f32>,
 }
 
-/// Runs the recurrence for rows `rows` of the batch. `xproj`: (batch, steps, 4H) batch-major;
-/// `w_hh`: (4H, H). Returns the chunk's saved state.
-fn forward_chunk(xproj: &[f32], w_hh: &[f32], d: Dims, rows: Range<usize>) -> ChunkCache {
-    let (n, h4, hd) = (rows.len(), 4 * d.hidden, d.hidden);
+impl Cache {
+    /// The last step's cell state, (batch, hidden).
+    fn c_last(&self, d: Dims) -> &[f32] {
+        &self.c[(d.steps - 1) * self.batch * d.hidden..]
+    }
+}
+
+/// Runs the recurrence. `xproj`: (batch, steps, 4H) batch-major, without bias; `w_hh`: (4H, H);
+/// `bias`: (4H). Returns the saved state.
+fn forward(xproj: &[f32], w_hh: &[f32], bias: &[f32], d: Dims, batch: usize) -> Cache {
+    let (n, h4, hd) = (batch, 4 * d.hidden, d.hidden);
     let mut gates = vec![0f32; d.steps * n * h4];
-    for (r, b) in rows.clone().enumerate() {
+    for b in 0..n {
         for t in 0..d.steps {
             let src = &xproj[(b * d.steps + t) * h4..][..h4];
-            gates[(t * n + r) * h4..][..h4].copy_from_slice(src);
+            let dst = &mut gates[(t * n + b) * h4..][..h4];
+            dst.iter_mut().zip(src.iter().zip(bias)).for_each(|(g, (x, b))| *g = x + b);
         }
     }
     let mut c = vec![0f32; d.steps * n * hd];
@@ -130,25 +133,23 @@ fn forward_chunk(xproj: &[f32], w_hh: &[f32], d: Dims, rows: Range<usize>) -> Ch
             hd,
         );
     }
-    ChunkCache { rows, gates, c, tanh_c, h }
+    Cache { batch, gates, c, tanh_c, h }
 }
 
-/// Backward through time for one chunk. `grad_out`: (batch, steps, 2H) gradients of the op's
-/// output [h | c]. Returns dxproj for the chunk's rows (steps, rows, 4H) and the chunk's dW_hh.
-fn backward_chunk(cache: &ChunkCache, grad_out: &[f32], w_hh: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>) {
-    let (n, h4, hd) = (cache.rows.len(), 4 * d.hidden, d.hidden);
+/// Backward through time. `grad_out`: (batch, steps, H), the gradient of the op's output h.
+/// Returns dgates (steps, batch, 4H) — the gradient of both the projected input and the bias —
+/// and dW_hh (4H, H).
+fn backward(cache: &Cache, grad_out: &[f32], w_hh: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>) {
+    let (n, h4, hd) = (cache.batch, 4 * d.hidden, d.hidden);
     let mut dgates = vec![0f32; d.steps * n * h4];
     let mut dh_next = vec![0f32; n * hd];
-    let mut dh = vec![0f32; n * hd];
     let mut dc = vec![0f32; n * hd];
     let zeros = vec![0f32; n * hd];
     for t in (0..d.steps).rev() {
-        for (r, b) in cache.rows.clone().enumerate() {
-            let g = &grad_out[(b * d.steps + t) * 2 * hd..][..2 * hd];
-            for j in 0..hd {
-                dh[r * hd + j] = g[j] + dh_next[r * hd + j];
-                dc[r * hd + j] += g[hd + j];
-            }
+        // dh_t = (gradient from above) + (gradient from step t+1), in place in dh_next.
+        for b in 0..n {
+            let from_above = &grad_out[(b * d.steps + t) * hd..][..hd];
+            dh_next[b * hd..(b + 1) * hd].iter_mut().zip(from_above).for_each(|(a, g)| *a += g);
         }
         let c_prev = if t > 0 { &cache.c[(t - 1) * n * hd..t * n * hd] } else { &zeros[..] };
         let step_dgates = &mut dgates[t * n * h4..(t + 1) * n * h4];
@@ -157,7 +158,7 @@ fn backward_chunk(cache: &ChunkCache, grad_out: &[f32], w_hh: &[f32], d: Dims) -
                 gates: &cache.gates[t * n * h4..(t + 1) * n * h4],
                 c_prev,
                 tanh_c: &cache.tanh_c[t * n * hd..(t + 1) * n * hd],
-                dh: &dh,
+                dh: &dh_next,
                 dc: &mut dc,
                 dgates: step_dgates,
             },
@@ -173,27 +174,39 @@ fn backward_chunk(cache: &ChunkCache, grad_out: &[f32], w_hh: &[f32], d: Dims) -
     (dgates, dw)
 }
 
-/// The batch rows each thread takes.
-fn chunks(batch: usize) -> Vec<Range<usize>> {
-    let threads = rayon::current_num_threads().clamp(1, batch.div_ceil(MIN_ROWS_PER_THREAD).max(1));
-    let size = batch.div_ceil(threads);
-    (0..threads).map(|i| i * size..((i + 1) * size).min(batch)).filter(|r| !r.is_empty()).collect()
+/// State shared between an [`LstmSequence`] op inside the graph and its caller.
+#[derive(Debug, Default)]
+struct Shared {
+    /// The forward pass's activations, kept for backward (training only).
+    saved: Option<Cache>,
+    /// The last step's cell state, (batch, hidden): c_n, which is not an output of the op.
+    c_last: Vec<f32>,
 }
 
 /// One LSTM layer's recurrence over a whole sequence, as a candle op.
 ///
-/// Inputs: the projected input (batch, steps, 4H) = x·W_ihᵀ + b_ih + b_hh, and W_hh (4H, H), both
-/// f32. Output: (batch, steps, 2H), each step's [h_t | c_t]. Zero initial state.
-#[derive(Debug, Default)]
+/// Inputs: the projected input x·W_ihᵀ (batch, steps, 4H) without bias, W_hh (4H, H) and the
+/// summed bias b_ih + b_hh (4H), all f32. Output: h for every step, (batch, steps, H). Zero initial
+/// state. The final cell state is available from [`LstmSequence::c_last`] after the forward pass.
+#[derive(Debug, Clone)]
 pub struct LstmSequence {
-    /// Keep the activations for backward (training); inference skips it.
     save_for_backward: bool,
-    saved: Mutex<Option<Vec<ChunkCache>>>,
+    shared: Arc<Mutex<Shared>>,
 }
 
 impl LstmSequence {
+    /// `save_for_backward`: keep the activations (training); inference skips it.
     pub fn new(save_for_backward: bool) -> Self {
-        LstmSequence { save_for_backward, saved: Mutex::new(None) }
+        LstmSequence { save_for_backward, shared: Arc::default() }
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Shared>> {
+        self.shared.lock().map_err(|_| candle_core::Error::Msg("lstm-sequence: poisoned lock".into()))
+    }
+
+    /// The final cell state (batch, hidden) of the last forward pass, flattened.
+    pub fn c_last(&self) -> Result<Vec<f32>> {
+        Ok(self.lock()?.c_last.clone())
     }
 }
 
@@ -205,7 +218,7 @@ fn f32_slice<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> 
     }
 }
 
-impl CustomOp2 for LstmSequence {
+impl CustomOp3 for LstmSequence {
     fn name(&self) -> &'static str {
         "lstm-sequence"
     }
@@ -216,70 +229,66 @@ impl CustomOp2 for LstmSequence {
         l1: &Layout,
         s2: &CpuStorage,
         l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (batch, steps, h4) = l1.shape().dims3()?;
         let (w_rows, hidden) = l2.shape().dims2()?;
-        if h4 != 4 * hidden || w_rows != h4 || steps == 0 {
-            candle_core::bail!("lstm-sequence: input {:?} does not match W_hh {:?}", l1.dims(), l2.dims());
+        if h4 != 4 * hidden || w_rows != h4 || l3.shape().elem_count() != h4 || steps == 0 {
+            candle_core::bail!(
+                "lstm-sequence: shapes {:?}, {:?}, {:?} do not fit",
+                l1.dims(),
+                l2.dims(),
+                l3.dims()
+            );
         }
-        let (xproj, w_hh) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?);
+        let (xproj, w_hh, bias) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?, f32_slice(s3, l3)?);
         let d = Dims { steps, hidden };
-        let caches: Vec<ChunkCache> =
-            chunks(batch).into_par_iter().map(|rows| forward_chunk(xproj, w_hh, d, rows)).collect();
-        let mut out = vec![0f32; batch * steps * 2 * hidden];
-        for cache in &caches {
-            let n = cache.rows.len();
-            for (r, b) in cache.rows.clone().enumerate() {
-                for t in 0..steps {
-                    let src = (t * n + r) * hidden;
-                    let dst = &mut out[(b * steps + t) * 2 * hidden..][..2 * hidden];
-                    dst[..hidden].copy_from_slice(&cache.h[src..src + hidden]);
-                    dst[hidden..].copy_from_slice(&cache.c[src..src + hidden]);
-                }
+        let cache = forward(xproj, w_hh, bias, d, batch);
+        let mut out = vec![0f32; batch * steps * hidden];
+        for b in 0..batch {
+            for t in 0..steps {
+                let src = (t * batch + b) * hidden;
+                out[(b * steps + t) * hidden..][..hidden].copy_from_slice(&cache.h[src..src + hidden]);
             }
         }
-        if self.save_for_backward {
-            *self.saved.lock().map_err(|_| candle_core::Error::Msg("lstm-sequence: poisoned".into()))? =
-                Some(caches);
-        }
-        Ok((CpuStorage::F32(out), Shape::from((batch, steps, 2 * hidden))))
+        let mut shared = self.lock()?;
+        shared.c_last = cache.c_last(d).to_vec();
+        shared.saved = self.save_for_backward.then_some(cache);
+        Ok((CpuStorage::F32(out), Shape::from((batch, steps, hidden))))
     }
 
     fn bwd(
         &self,
         xproj: &Tensor,
         w_hh: &Tensor,
+        bias: &Tensor,
         _res: &Tensor,
         grad_res: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let caches = self
-            .saved
-            .lock()
-            .map_err(|_| candle_core::Error::Msg("lstm-sequence: poisoned".into()))?
-            .take()
-            .ok_or_else(|| {
-                candle_core::Error::Msg("lstm-sequence: backward without a saved forward".into())
-            })?;
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let cache = self.lock()?.saved.take().ok_or_else(|| {
+            candle_core::Error::Msg("lstm-sequence: backward without a saved forward".into())
+        })?;
         let (batch, steps, h4) = xproj.dims3()?;
         let hidden = h4 / 4;
         let d = Dims { steps, hidden };
         let grad = grad_res.flatten_all()?.to_vec1::<f32>()?;
         let w = w_hh.flatten_all()?.to_vec1::<f32>()?;
-        let parts: Vec<(Vec<f32>, Vec<f32>)> =
-            caches.par_iter().map(|cache| backward_chunk(cache, &grad, &w, d)).collect();
+        let (dgates, dw) = backward(&cache, &grad, &w, d);
         let mut dxproj = vec![0f32; batch * steps * h4];
-        let mut dw = vec![0f32; h4 * hidden];
-        for (cache, (dgates, dw_chunk)) in caches.iter().zip(&parts) {
-            let n = cache.rows.len();
-            for (r, b) in cache.rows.clone().enumerate() {
-                for t in 0..steps {
-                    dxproj[(b * steps + t) * h4..][..h4].copy_from_slice(&dgates[(t * n + r) * h4..][..h4]);
-                }
+        for b in 0..batch {
+            for t in 0..steps {
+                let src = &dgates[(t * batch + b) * h4..][..h4];
+                dxproj[(b * steps + t) * h4..][..h4].copy_from_slice(src);
             }
-            dw.iter_mut().zip(dw_chunk).for_each(|(a, b)| *a += b);
+        }
+        let mut dbias = vec![0f32; h4];
+        for row in dgates.chunks_exact(h4) {
+            dbias.iter_mut().zip(row).for_each(|(a, g)| *a += g);
         }
         let dxproj = Tensor::from_vec(dxproj, (batch, steps, h4), xproj.device())?;
         let dw = Tensor::from_vec(dw, (h4, hidden), w_hh.device())?;
-        Ok((Some(dxproj), Some(dw)))
+        let dbias = Tensor::from_vec(dbias, bias.shape(), bias.device())?;
+        Ok((Some(dxproj), Some(dw), Some(dbias)))
     }
 }

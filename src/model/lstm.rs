@@ -100,7 +100,8 @@ impl LstmLayer {
         Ok((outputs, c))
     }
 
-    /// Fused path: `input` (batch, seq, input) → (h, c), each (batch, seq, hidden).
+    /// Fused path: `input` (batch, seq, input) → h (batch, seq, hidden) and the final cell state
+    /// c_n (batch, hidden).
     pub fn forward_fused(&self, input: &Tensor, mode: Mode) -> Result<(Tensor, Tensor)> {
         let (batch, seq, features) = input.dims3()?;
         let hidden = self.hidden_size();
@@ -109,14 +110,15 @@ impl LstmLayer {
         let xproj = input
             .reshape((batch * seq, features))?
             .matmul(&param(&self.weight_ih, mode).t()?)?
-            .broadcast_add(&bias)?
             .reshape((batch, seq, 4 * hidden))?;
         let w_hh = param(&self.weight_hh, mode);
-        let out = match mode {
-            Mode::Train => xproj.apply_op2(&w_hh, LstmSequence::new(true))?,
-            Mode::Infer => xproj.apply_op2_no_bwd(&w_hh, &LstmSequence::new(false))?,
+        let op = LstmSequence::new(mode == Mode::Train);
+        let h = match mode {
+            Mode::Train => xproj.apply_op3(&w_hh, &bias, op.clone())?,
+            Mode::Infer => xproj.apply_op3_no_bwd(&w_hh, &bias, &op)?,
         };
-        Ok((out.narrow(2, 0, hidden)?, out.narrow(2, hidden, hidden)?))
+        let c_n = Tensor::from_vec(op.c_last()?, (batch, hidden), input.device())?;
+        Ok((h, c_n))
     }
 }
 
@@ -158,9 +160,9 @@ fn forward_stack_fused(
 ) -> Result<StackOutput> {
     let (mut x, mut h_n, mut c_n) = (input.clone(), Vec::new(), Vec::new());
     for (k, layer) in layers.iter().enumerate() {
-        let (h, c) = layer.forward_fused(&x, mode)?;
+        let (h, c_last) = layer.forward_fused(&x, mode)?;
         h_n.push(last_step(&h)?);
-        c_n.push(last_step(&c)?);
+        c_n.push(c_last);
         x = if k + 1 < layers.len() { between_layers(&h)? } else { h };
     }
     Ok(StackOutput { last: last_step(&x)?, sequence: x, h_n, c_n })
