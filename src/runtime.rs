@@ -38,3 +38,15 @@ pub fn setup_runtime(args: &RuntimeArgs) -> anyhow::Result<Runtime> {
     };
     Ok(Runtime { device, threads })
 }
+
+/// This process's resident memory now and at its peak, in bytes (Linux: /proc/self/status;
+/// None elsewhere).
+pub fn memory_usage() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb * 1024)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}

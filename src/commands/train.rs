@@ -11,7 +11,7 @@ use crate::inference::{forecast_next, price_forecasts, Forecast};
 use crate::metrics::{compare, Comparison};
 use crate::model::{ModelConfig, StockPredictor};
 use crate::output::{print_json, print_text, table, Log};
-use crate::runtime::{setup_runtime, Runtime};
+use crate::runtime::{memory_usage, setup_runtime, Runtime};
 use crate::train::{fit, FitOutcome, TrainConfig};
 use anyhow::Context;
 use rand::SeedableRng;
@@ -37,6 +37,9 @@ struct TrainReport {
     stopped_early: bool,
     seconds: f64,
     seconds_per_epoch: f64,
+    /// Peak resident memory of the process, in MiB (Linux only).
+    peak_memory_mb: Option<f64>,
+    threads: usize,
     validation: Comparison,
     forecast: Forecast,
 }
@@ -79,8 +82,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         args.seq_len
     ));
     let outcome = fit(&model, &prepared.windows, &prepared.split, &train_config, &mut rng, &runtime, |e| {
+        let rss = memory_usage().map(|(now, _)| format!("  rss {} MB", now >> 20)).unwrap_or_default();
         log.progress(&format!(
-            "epoch {:>3}/{}  train {:.5}  val {:.5}  {:.2}s",
+            "epoch {:>3}/{}  train {:.5}  val {:.5}  {:.2}s{rss}",
             e.epoch, args.epochs, e.train_loss, e.val_loss, e.seconds
         ))
     })?;
@@ -114,6 +118,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         stopped_early: outcome.stopped_early,
         seconds: started.elapsed().as_secs_f64(),
         seconds_per_epoch: mean_epoch_seconds(&outcome),
+        peak_memory_mb: memory_usage().map(|(_, peak)| peak as f64 / (1 << 20) as f64),
+        threads: runtime.threads,
         validation: validation.metrics,
         forecast,
     };
@@ -175,7 +181,7 @@ fn render_table(r: &TrainReport) -> String {
     let stop = if r.stopped_early { "early stop" } else { "epoch limit" };
     format!(
         "model       {}\ndata        {}  {} → {}  ({} rows)\nwindows     {} train, {} validation\n\
-         epochs      {} run, best {} ({stop}), {:.2}s per epoch\n\
+         epochs      {} run, best {} ({stop}), {:.2}s per epoch on {} thread(s)\n\
          validation  {} → {} (next-day close)\n{}{}",
         r.model,
         r.csv,
@@ -187,6 +193,7 @@ fn render_table(r: &TrainReport) -> String {
         r.epochs_run,
         r.best_epoch,
         r.seconds_per_epoch,
+        r.threads,
         r.val_start,
         r.val_end,
         table::comparison(&r.validation),
