@@ -1,4 +1,8 @@
-//! Forecast error metrics on prices, always beside the naive forecast "tomorrow = today".
+//! Forecast error metrics on prices, always beside the naive forecast "tomorrow = today", and the
+//! simple baselines a model has to beat.
+//!
+//! All forecasts here are one step ahead from real history: the forecast for day d uses closes up
+//! to day d − 1 only.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,6 +11,11 @@ use serde::{Deserialize, Serialize};
 pub struct PointMetrics {
     pub rmse: f64,
     pub mae: f64,
+    /// Mean absolute percentage error, in percent.
+    pub mape: f64,
+    /// Mean absolute scaled error: MAE divided by the naive forecast's in-sample MAE on the
+    /// training span (below 1: better than naive was in training).
+    pub mase: f64,
     /// Share of days where the forecast moved in the same direction as the price (None for a
     /// forecaster that never moves, like naive).
     pub directional_accuracy: Option<f64>,
@@ -30,34 +39,98 @@ pub fn mae(forecast: &[f64], actual: &[f64]) -> f64 {
     forecast.iter().zip(actual).map(|(f, a)| (f - a).abs()).sum::<f64>() / n
 }
 
+/// Mean absolute percentage error, in percent (prices are positive).
+pub fn mape(forecast: &[f64], actual: &[f64]) -> f64 {
+    let n = actual.len().max(1) as f64;
+    100.0 * forecast.iter().zip(actual).map(|(f, a)| ((f - a) / a).abs()).sum::<f64>() / n
+}
+
+/// The naive forecast's mean absolute error over a span of closes: mean |c_t − c_{t−1}|. The
+/// denominator of MASE, computed on the training span.
+pub fn naive_mae(closes: &[f64]) -> f64 {
+    let n = closes.len().saturating_sub(1).max(1) as f64;
+    closes.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / n
+}
+
 /// Share of days where sign(forecast − previous) equals sign(actual − previous); days where the
 /// actual price did not move are left out.
 pub fn directional_accuracy(previous: &[f64], forecast: &[f64], actual: &[f64]) -> Option<f64> {
     let (mut hits, mut days) = (0usize, 0usize);
     for ((p, f), a) in previous.iter().zip(forecast).zip(actual) {
-        let actual_move = (a - p).signum();
         if a == p {
             continue;
         }
         days += 1;
-        if (f - p).signum() == actual_move && f != p {
+        if f != p && (f - p).signum() == (a - p).signum() {
             hits += 1;
         }
     }
     (days > 0).then(|| hits as f64 / days as f64)
 }
 
-/// Compares `forecast` with naive (= `previous`) against `actual`, all prices of the same days.
-pub fn compare(previous: &[f64], forecast: &[f64], actual: &[f64]) -> Comparison {
-    let model = PointMetrics {
+/// All metrics of `forecast` against `actual`; `previous` is the close before each day and
+/// `scale` the in-sample naive MAE (see [`naive_mae`]).
+pub fn point_metrics(previous: &[f64], forecast: &[f64], actual: &[f64], scale: f64) -> PointMetrics {
+    let mae = mae(forecast, actual);
+    let moves = forecast.iter().zip(previous).any(|(f, p)| f != p);
+    PointMetrics {
         rmse: rmse(forecast, actual),
-        mae: mae(forecast, actual),
-        directional_accuracy: directional_accuracy(previous, forecast, actual),
-    };
-    let naive =
-        PointMetrics { rmse: rmse(previous, actual), mae: mae(previous, actual), directional_accuracy: None };
-    let skill = if naive.rmse > 0.0 { 1.0 - model.rmse / naive.rmse } else { 0.0 };
-    Comparison { model, naive, skill }
+        mae,
+        mape: mape(forecast, actual),
+        mase: if scale > 0.0 { mae / scale } else { f64::NAN },
+        directional_accuracy: if moves { directional_accuracy(previous, forecast, actual) } else { None },
+    }
+}
+
+/// Compares `forecast` with naive (= `previous`) against `actual`, all prices of the same days.
+pub fn compare(previous: &[f64], forecast: &[f64], actual: &[f64], scale: f64) -> Comparison {
+    let model = point_metrics(previous, forecast, actual, scale);
+    let naive = point_metrics(previous, previous, actual, scale);
+    Comparison { model, naive, skill: skill(model.rmse, naive.rmse) }
+}
+
+/// 1 − rmse / naive_rmse: above 0 the model beats naive.
+pub fn skill(rmse: f64, naive_rmse: f64) -> f64 {
+    if naive_rmse > 0.0 {
+        1.0 - rmse / naive_rmse
+    } else {
+        0.0
+    }
+}
+
+/// The drift forecast for each day `d` in `days`: the last close plus the average daily change
+/// since the first close, (c_{d−1} − c_0) / (d − 1), using closes before d only.
+pub fn drift_forecasts(closes: &[f64], days: &[usize]) -> Vec<f64> {
+    days.iter()
+        .map(|&d| {
+            let last = closes[d - 1];
+            if d >= 2 {
+                last + (last - closes[0]) / (d - 1) as f64
+            } else {
+                last
+            }
+        })
+        .collect()
+}
+
+/// Days of returns averaged by [`moving_average_forecasts`].
+pub const MOVING_AVERAGE_DAYS: usize = 20;
+
+/// The moving-average-of-returns forecast for each day `d`: c_{d−1} · exp(mean of the last
+/// [`MOVING_AVERAGE_DAYS`] daily log returns before d).
+pub fn moving_average_forecasts(closes: &[f64], days: &[usize]) -> Vec<f64> {
+    days.iter()
+        .map(|&d| {
+            let last = closes[d - 1];
+            let start = d.saturating_sub(MOVING_AVERAGE_DAYS + 1);
+            let window = &closes[start..d];
+            if window.len() < 2 {
+                return last;
+            }
+            let mean = window.windows(2).map(|w| (w[1] / w[0]).ln()).sum::<f64>() / (window.len() - 1) as f64;
+            last * mean.exp()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -69,16 +142,32 @@ mod tests {
         let previous = [10.0, 11.0, 12.0, 12.0];
         let actual = [11.0, 12.0, 11.0, 12.0];
         let forecast = [10.5, 11.5, 12.5, 12.0];
-        let c = compare(&previous, &forecast, &actual);
+        let c = compare(&previous, &forecast, &actual, 0.5);
         // naive errors: 1, 1, 1, 0 → rmse sqrt(3/4), mae 3/4
         assert!((c.naive.rmse - (0.75f64).sqrt()).abs() < 1e-12);
         assert!((c.naive.mae - 0.75).abs() < 1e-12);
+        assert!((c.naive.mase - 1.5).abs() < 1e-12);
+        let naive_mape = 100.0 * (1.0 / 11.0 + 1.0 / 12.0 + 1.0 / 11.0) / 4.0;
+        assert!((c.naive.mape - naive_mape).abs() < 1e-12);
         // model errors: 0.5, 0.5, 1.5, 0 → mse (0.25+0.25+2.25)/4
         assert!((c.model.rmse - (2.75f64 / 4.0).sqrt()).abs() < 1e-12);
         assert!((c.model.mae - 0.625).abs() < 1e-12);
+        assert!((c.model.mase - 1.25).abs() < 1e-12);
         // moves: up/up hit, up/up hit, up/down miss, last day no move: left out → 2/3
         assert_eq!(c.model.directional_accuracy, Some(2.0 / 3.0));
         assert!((c.skill - (1.0 - c.model.rmse / c.naive.rmse)).abs() < 1e-12);
         assert_eq!(c.naive.directional_accuracy, None);
+    }
+
+    #[test]
+    fn baselines_use_only_earlier_closes() {
+        let closes = [100.0, 102.0, 101.0, 105.0, 1e9];
+        assert!((naive_mae(&closes[..4]) - (2.0 + 1.0 + 4.0) / 3.0).abs() < 1e-12);
+        // Day 4's drift: 105 + (105 − 100) / 3; the 1e9 on day 4 itself is never read.
+        assert_eq!(drift_forecasts(&closes, &[4]), vec![105.0 + 5.0 / 3.0]);
+        assert_eq!(drift_forecasts(&closes, &[1]), vec![100.0]);
+        let ma = moving_average_forecasts(&closes, &[4])[0];
+        let mean = ((102.0f64 / 100.0).ln() + (101.0f64 / 102.0).ln() + (105.0f64 / 101.0).ln()) / 3.0;
+        assert!((ma - 105.0 * mean.exp()).abs() < 1e-9);
     }
 }

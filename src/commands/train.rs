@@ -4,11 +4,12 @@
 use super::load_series;
 use crate::checkpoint::{self, DataInfo, ModelMeta, Validation};
 use crate::cli::{Format, TrainArgs};
+use crate::data::dataset::target_day;
 use crate::data::features::TARGET;
 use crate::data::{prepare_training, Prepared, Series};
 use crate::error::UsageError;
 use crate::inference::{forecast_next, price_forecasts, Forecast};
-use crate::metrics::{compare, Comparison};
+use crate::metrics::{compare, naive_mae, Comparison};
 use crate::model::{ModelConfig, StockPredictor};
 use crate::output::{print_json, print_text, table, Log};
 use crate::runtime::{memory_usage, setup_runtime, Runtime};
@@ -158,8 +159,19 @@ fn validate(
         start: date(prices.dates.first()),
         end: date(prices.dates.last()),
         windows: indices.len(),
-        metrics: compare(&prices.previous, &prices.forecast, &prices.actual),
+        metrics: compare(
+            &prices.previous,
+            &prices.forecast,
+            &prices.actual,
+            training_naive_mae(prepared, series),
+        ),
     })
+}
+
+/// The naive forecast's MAE over the training span: the MASE denominator.
+fn training_naive_mae(prepared: &Prepared, series: &Series) -> f64 {
+    let last_training_day = target_day(prepared.split.train.end.saturating_sub(1), prepared.windows.seq_len);
+    naive_mae(&series.close[..=last_training_day])
 }
 
 fn data_info(csv: &Path, series: &Series) -> DataInfo {

@@ -8,13 +8,26 @@ fn percent(value: Option<f64>) -> String {
     value.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "-".to_string())
 }
 
-fn metric_row(name: &str, m: &PointMetrics) -> String {
-    format!("  {name:<8}{:>12.4}{:>12.4}{:>12}\n", m.rmse, m.mae, percent(m.directional_accuracy))
+/// One forecaster's row of the metrics table.
+pub fn metric_row(name: &str, m: &PointMetrics) -> String {
+    format!(
+        "  {name:<8}{:>12.4}{:>12.4}{:>9.3}%{:>9.3}{:>11}\n",
+        m.rmse,
+        m.mae,
+        m.mape,
+        m.mase,
+        percent(m.directional_accuracy)
+    )
+}
+
+/// The header of the metrics table.
+pub fn metric_header() -> String {
+    format!("  {:<8}{:>12}{:>12}{:>10}{:>9}{:>11}\n", "", "rmse", "mae", "mape", "mase", "direction")
 }
 
 /// The metrics table: model and naive side by side, then skill with a plain verdict.
 pub fn comparison(c: &Comparison) -> String {
-    let mut s = format!("  {:<8}{:>12}{:>12}{:>12}\n", "", "rmse", "mae", "direction");
+    let mut s = metric_header();
     s += &metric_row("model", &c.model);
     s += &metric_row("naive", &c.naive);
     let verdict =
