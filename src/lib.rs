@@ -13,6 +13,7 @@
 //! [`run`] executes a parsed command line; `main` only maps its error to an exit code ([`exit`]).
 
 pub mod atomic;
+pub mod backtest;
 pub mod bench;
 pub mod checkpoint;
 pub mod cli;

@@ -6,17 +6,15 @@ use crate::checkpoint::{self, DataInfo, ModelMeta, Validation};
 use crate::cli::{Format, TrainArgs};
 use crate::data::dataset::target_day;
 use crate::data::features::TARGET;
-use crate::data::{prepare_training, Prepared, Series};
+use crate::data::{Prepared, Series};
 use crate::error::UsageError;
 use crate::inference::{forecast_next, price_forecasts, Forecast};
 use crate::metrics::{compare, naive_mae, Comparison};
-use crate::model::{ModelConfig, StockPredictor};
+use crate::model::StockPredictor;
 use crate::output::{print_json, print_text, table, Log};
 use crate::runtime::{memory_usage, setup_runtime, Runtime};
-use crate::train::{fit, FitOutcome, TrainConfig};
+use crate::train::{train_on, FitOutcome, Fitted, Settings, TrainConfig};
 use anyhow::Context;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
@@ -56,45 +54,22 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         .or_else(|_| std::path::absolute(&args.csv))
         .unwrap_or_else(|_| args.csv.clone());
     let series = load_series(&csv, &log)?;
-    let prepared = prepare_training(&series, args.seq_len, args.val_fraction, &csv)?;
-    let model_config = ModelConfig {
-        input_size: prepared.feature_names.len(),
-        hidden_size: args.hidden,
-        num_layers: args.layers,
-        horizon: 1,
-        dropout: args.dropout,
-    };
-    let train_config = TrainConfig {
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        lr: args.lr,
-        val_fraction: args.val_fraction,
-        patience: args.patience,
-        seed: args.seed,
-        clip_norm: args.clip_norm,
-    };
-    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
-    let model = StockPredictor::init(&model_config, &mut rng, &device)?;
-    log.info(&format!(
-        "training on {} windows, validating on {} ({} features, seq-len {})",
-        prepared.split.train.len(),
-        prepared.split.val.len(),
-        prepared.feature_names.len(),
-        args.seq_len
-    ));
-    let outcome = fit(&model, &prepared.windows, &prepared.split, &train_config, &mut rng, &runtime, |e| {
+    let settings = settings(args);
+    log.info(&format!("training on {} rows of {} (seq-len {})", series.len(), csv.display(), args.seq_len));
+    let fitted = train_on(&series, &settings, &runtime, &csv, |e| {
         let rss = memory_usage().map(|(now, _)| format!("  rss {} MB", now >> 20)).unwrap_or_default();
         log.progress(&format!(
             "epoch {:>3}/{}  train {:.5}  val {:.5}  {:.2}s{rss}",
             e.epoch, args.epochs, e.train_loss, e.val_loss, e.seconds
         ))
     })?;
+    let Fitted { model, config: model_config, prepared, outcome } = fitted;
     let validation = validate(&model, &prepared, &series, &runtime)?;
     let forecast = forecast_next(&model, &prepared.windows, &prepared.scaler, &series, &device)?;
     let meta = ModelMeta {
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
         model: model_config,
-        training: train_config,
+        training: settings.train.clone(),
         features: prepared.feature_names.clone(),
         target: TARGET.to_string(),
         scaler: prepared.scaler.clone(),
@@ -127,6 +102,25 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     match args.output.format {
         Format::Json => print_json(&report),
         Format::Table => print_text(&render_table(&report)),
+    }
+}
+
+/// The model and training settings from the flags.
+pub fn settings(args: &TrainArgs) -> Settings {
+    Settings {
+        seq_len: args.seq_len,
+        hidden: args.hidden,
+        layers: args.layers,
+        dropout: args.dropout,
+        train: TrainConfig {
+            epochs: args.epochs,
+            batch_size: args.batch_size,
+            lr: args.lr,
+            val_fraction: args.val_fraction,
+            patience: args.patience,
+            seed: args.seed,
+            clip_norm: args.clip_norm,
+        },
     }
 }
 

@@ -26,6 +26,19 @@ impl Series {
         self.dates.is_empty()
     }
 
+    /// The first `n` rows (or all of them when there are fewer).
+    pub fn head(&self, n: usize) -> Series {
+        let end = n.min(self.len());
+        Series {
+            dates: self.dates[..end].to_vec(),
+            open: self.open[..end].to_vec(),
+            high: self.high[..end].to_vec(),
+            low: self.low[..end].to_vec(),
+            close: self.close[..end].to_vec(),
+            volume: self.volume.as_ref().map(|v| v[..end].to_vec()),
+        }
+    }
+
     /// The last `n` rows (or all of them when there are fewer).
     pub fn tail(&self, n: usize) -> Series {
         let start = self.len().saturating_sub(n);

@@ -1,0 +1,227 @@
+//! Expanding-window walk-forward evaluation.
+//!
+//! The last `folds × test_size` forecastable days are cut into `folds` consecutive test spans. For
+//! each fold, a model (and its scaler) is fitted by [`train_on`] on the series truncated just
+//! before the fold's first test day — so nothing of the test span can reach it — then every test
+//! day is forecast, in one batch, from the real history before it. Naive, drift and moving-average
+//! baselines are scored on the same days.
+
+use crate::data::dataset::{prepare_inference, target_day};
+use crate::data::Series;
+use crate::error::DataError;
+use crate::inference::price_forecasts;
+use crate::metrics::{
+    drift_forecasts, moving_average_forecasts, naive_mae, point_metrics, skill, PointMetrics,
+};
+use crate::runtime::Runtime;
+use crate::train::{train_on, EpochReport, Fitted, Settings};
+use serde::Serialize;
+use std::ops::Range;
+use std::path::Path;
+
+/// Share of the forecastable days given to test spans when --test-size is not set.
+pub const DEFAULT_TEST_SHARE: f64 = 0.2;
+
+/// Metrics of the model and every baseline over one span.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpanMetrics {
+    pub model: PointMetrics,
+    pub naive: PointMetrics,
+    pub drift: PointMetrics,
+    pub moving_average: PointMetrics,
+    /// 1 − rmse / naive rmse.
+    pub skill: f64,
+}
+
+/// One day's forecasts.
+#[derive(Debug, Clone, Serialize)]
+pub struct DayForecast {
+    pub date: String,
+    pub fold: usize,
+    pub actual: f64,
+    pub forecast: f64,
+    pub naive: f64,
+    pub drift: f64,
+    pub moving_average: f64,
+}
+
+/// One fold: where it trained and tested, and how it did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fold {
+    pub fold: usize,
+    pub train_start: String,
+    pub train_end: String,
+    pub test_start: String,
+    pub test_end: String,
+    pub test_days: usize,
+    pub epochs_run: usize,
+    pub best_epoch: usize,
+    #[serde(flatten)]
+    pub metrics: SpanMetrics,
+}
+
+/// The whole backtest.
+#[derive(Debug, Clone, Serialize)]
+pub struct Backtest {
+    pub folds: Vec<Fold>,
+    pub summary: SpanMetrics,
+    #[serde(skip)]
+    pub days: Vec<DayForecast>,
+}
+
+/// The window ranges tested by each fold, oldest first: `folds` spans of `test_size` windows
+/// ending with the last window that has a target.
+pub fn fold_spans(n_windows: usize, folds: usize, test_size: Option<usize>) -> Vec<Range<usize>> {
+    let size =
+        test_size.unwrap_or(((n_windows as f64 * DEFAULT_TEST_SHARE) / folds as f64).floor() as usize).max(1);
+    let start = n_windows.saturating_sub(folds * size);
+    (0..folds)
+        .map(|k| start + k * size..(start + (k + 1) * size).min(n_windows))
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+/// Progress of a running backtest, for the caller to report.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// Fold (1-based) finished an epoch.
+    Epoch(usize, &'a EpochReport),
+    /// A fold is done.
+    Fold(&'a Fold),
+}
+
+/// Runs the walk-forward backtest over `folds` test spans of `test_size` days (default: together
+/// [`DEFAULT_TEST_SHARE`] of the forecastable days).
+pub fn run(
+    series: &Series,
+    settings: &Settings,
+    (folds, test_size): (usize, Option<usize>),
+    runtime: &Runtime,
+    csv: &Path,
+    mut progress: impl FnMut(Progress),
+) -> anyhow::Result<Backtest> {
+    let n_windows = series.len().saturating_sub(settings.seq_len + 1);
+    let spans = fold_spans(n_windows, folds, test_size);
+    if spans.len() < folds || spans.first().is_some_and(|s| s.start == 0) {
+        return Err(DataError::new(
+            csv,
+            format!(
+                "too few rows for {folds} folds: {} usable rows, {n_windows} forecastable days",
+                series.len()
+            ),
+        )
+        .with_hint("use fewer --folds, a smaller --test-size or a longer history")
+        .into());
+    }
+    let mut result_folds = Vec::new();
+    let mut days = Vec::new();
+    let mut scales = Vec::new();
+    for (k, span) in spans.iter().enumerate() {
+        let (fold, fold_days, scale) = run_fold(series, settings, k, span.clone(), runtime, csv, |e| {
+            progress(Progress::Epoch(k + 1, e))
+        })?;
+        progress(Progress::Fold(&fold));
+        result_folds.push(fold);
+        scales.extend(std::iter::repeat_n(scale, fold_days.len()));
+        days.extend(fold_days);
+    }
+    let summary = span_metrics(&days, &scales);
+    Ok(Backtest { folds: result_folds, summary, days })
+}
+
+/// The model and scaler of the fold that tests `span`: fitted on the rows before its first test
+/// day, and on nothing else.
+pub fn fit_fold(
+    series: &Series,
+    settings: &Settings,
+    span: &Range<usize>,
+    runtime: &Runtime,
+    csv: &Path,
+    on_epoch: impl FnMut(&EpochReport),
+) -> anyhow::Result<Fitted> {
+    let history = series.head(target_day(span.start, settings.seq_len));
+    train_on(&history, settings, runtime, csv, on_epoch)
+}
+
+/// Fits fold `k` on the history before `span` and forecasts the span. Returns the fold, its days
+/// and its MASE scale (the naive MAE over its training closes).
+fn run_fold(
+    series: &Series,
+    settings: &Settings,
+    k: usize,
+    span: Range<usize>,
+    runtime: &Runtime,
+    csv: &Path,
+    on_epoch: impl FnMut(&EpochReport),
+) -> anyhow::Result<(Fold, Vec<DayForecast>, f64)> {
+    let seq = settings.seq_len;
+    let first_test_day = target_day(span.start, seq);
+    let Fitted { model, prepared, outcome, .. } = fit_fold(series, settings, &span, runtime, csv, on_epoch)?;
+    let history = series.head(first_test_day);
+    let windows = prepare_inference(series, &prepared.feature_names, &prepared.scaler, seq, csv, csv)?;
+    let indices: Vec<usize> = span.clone().collect();
+    let prices = price_forecasts(&model, &windows, &prepared.scaler, series, &indices, runtime)?;
+    let target_days: Vec<usize> = indices.iter().map(|&j| target_day(j, seq)).collect();
+    let drift = drift_forecasts(&series.close, &target_days);
+    let moving = moving_average_forecasts(&series.close, &target_days);
+    let day_forecasts: Vec<DayForecast> = (0..indices.len())
+        .map(|i| DayForecast {
+            date: prices.dates[i].to_string(),
+            fold: k + 1,
+            actual: prices.actual[i],
+            forecast: prices.forecast[i],
+            naive: prices.previous[i],
+            drift: drift[i],
+            moving_average: moving[i],
+        })
+        .collect();
+    let scale = naive_mae(&history.close);
+    let metrics = span_metrics(&day_forecasts, &vec![scale; day_forecasts.len()]);
+    let date = |i: usize| series.dates[i].to_string();
+    let fold = Fold {
+        fold: k + 1,
+        train_start: date(0),
+        train_end: date(first_test_day - 1),
+        test_start: date(first_test_day),
+        test_end: date(target_day(span.end - 1, seq)),
+        test_days: span.len(),
+        epochs_run: outcome.epochs_run,
+        best_epoch: outcome.best_epoch,
+        metrics,
+    };
+    Ok((fold, day_forecasts, scale))
+}
+
+/// Metrics of the model and the baselines over `days`; `scales[i]` is day i's MASE denominator.
+fn span_metrics(days: &[DayForecast], scales: &[f64]) -> SpanMetrics {
+    let column = |f: fn(&DayForecast) -> f64| days.iter().map(f).collect::<Vec<f64>>();
+    let (actual, naive) = (column(|d| d.actual), column(|d| d.naive));
+    let score = |forecast: &[f64]| {
+        let mut m = point_metrics(&naive, forecast, &actual, 1.0);
+        // MASE with each day's own fold scale: the mean of |error| / scale.
+        let scaled: f64 = forecast.iter().zip(&actual).zip(scales).map(|((f, a), s)| (f - a).abs() / s).sum();
+        m.mase = scaled / days.len().max(1) as f64;
+        m
+    };
+    let model = score(&column(|d| d.forecast));
+    let naive_metrics = score(&naive);
+    SpanMetrics {
+        skill: skill(model.rmse, naive_metrics.rmse),
+        model,
+        naive: naive_metrics,
+        drift: score(&column(|d| d.drift)),
+        moving_average: score(&column(|d| d.moving_average)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_are_consecutive_and_end_at_the_last_window() {
+        let spans = fold_spans(1000, 5, None);
+        assert_eq!(spans, vec![800..840, 840..880, 880..920, 920..960, 960..1000]);
+        assert_eq!(fold_spans(100, 2, Some(10)), vec![80..90, 90..100]);
+    }
+}
