@@ -1,6 +1,7 @@
 //! One file per subcommand; each reads its flags, calls the library steps in data-flow order and
 //! prints. Shared set-up (threads, device, loading a CSV with its report) lives here.
 
+pub mod inspect;
 pub mod predict;
 pub mod train;
 
@@ -28,9 +29,9 @@ pub fn setup_runtime(args: &RuntimeArgs) -> anyhow::Result<Device> {
     }
 }
 
-/// Loads a CSV, printing what was dropped and any warnings.
-pub fn load_series(path: &Path, log: &Log) -> anyhow::Result<Series> {
-    let (series, report) = load_csv(path, &LoadOptions::default())?;
+/// Loads a CSV with the given options, printing what was dropped and any warnings.
+pub fn load_series(path: &Path, opts: &LoadOptions, log: &Log) -> anyhow::Result<Series> {
+    let (series, report) = load_csv(path, opts)?;
     log.load_report(&report);
     Ok(series)
 }

@@ -24,7 +24,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let device = setup_runtime(&args.runtime)?;
     let (model, meta) = checkpoint::load(&args.model, &device)?;
     let csv = args.csv.clone().unwrap_or_else(|| PathBuf::from(&meta.data.csv));
-    let series = load_series(&csv, &log)?;
+    let series = load_series(&csv, &args.load.options(), &log)?;
     let windows = prepare_inference(&series, &meta.features, &meta.scaler, meta.seq_len, &csv, &args.model)?;
     let forecast = forecast_next(&model, &windows, &meta.scaler, &series, &device)?;
     let report =

@@ -49,7 +49,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let csv = std::fs::canonicalize(&args.csv)
         .or_else(|_| std::path::absolute(&args.csv))
         .unwrap_or_else(|_| args.csv.clone());
-    let series = load_series(&csv, &log)?;
+    let series = load_series(&csv, &args.load.options(), &log)?;
     let prepared = prepare_training(&series, args.seq_len, args.val_fraction, &csv)?;
     let model_config = ModelConfig {
         input_size: prepared.feature_names.len(),
