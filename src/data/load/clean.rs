@@ -195,7 +195,7 @@ fn drop_in_progress(
     let Some(last) = rows.last() else { return };
     let (date, line) = (last.date, last.line);
     let verdict = match last_row {
-        LastRow::Keep => LastDay::Complete,
+        LastRow::Keep => return,
         LastRow::Drop => LastDay::InProgress("--last-row drop".to_string()),
         LastRow::Auto => last_day(rows, has_volume, today),
     };
@@ -208,10 +208,14 @@ fn drop_in_progress(
         LastDay::InProgress(reason) => {
             rows.pop();
             count_drop(report, DropReason::InProgress, 1);
-            let keep = if last_row == LastRow::Auto { " (--last-row keep keeps it)" } else { "" };
-            report.warnings.push(format!(
-                "dropped the last row ({date}, line {line}) as a day still in progress: {reason}{keep}."
-            ));
+            report.warnings.push(if last_row == LastRow::Drop {
+                format!("dropped the last row ({date}, line {line}), as --last-row drop asks.")
+            } else {
+                format!(
+                    "dropped the last row ({date}, line {line}) as a day still in progress: {reason} \
+                     (--last-row keep keeps it)."
+                )
+            });
         }
     }
 }
