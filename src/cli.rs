@@ -107,11 +107,11 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1.0, value_parser = positive_f64)]
     pub clip_norm: f64,
     #[command(flatten)]
-    pub load: LoadArgs,
-    #[command(flatten)]
     pub runtime: RuntimeArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -123,11 +123,11 @@ pub struct PredictArgs {
     #[arg(long)]
     pub csv: Option<PathBuf>,
     #[command(flatten)]
-    pub load: LoadArgs,
-    #[command(flatten)]
     pub runtime: RuntimeArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -136,9 +136,9 @@ pub struct InspectArgs {
     #[arg(long)]
     pub csv: PathBuf,
     #[command(flatten)]
-    pub load: LoadArgs,
-    #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 /// How the CSV is read. Layouts are detected; these flags override what detection gets wrong, and

@@ -281,7 +281,10 @@ fn wide_ticker_columns(
                     ticker::list(&distinct)
                 ),
             )
-            .with_hint(format!("choose one with --ticker SYMBOL, for example --ticker {}", distinct[0])));
+            .with_hint(format!(
+                "choose one with --ticker SYMBOL, for example --ticker {}",
+                distinct.first().map_or("", String::as_str)
+            )));
         }
         (Some(wanted), _) => ticker::choose(&distinct, wanted).map_err(|message| {
             DataError::at(path, line, None, message).with_hint("pass one of the tickers listed with --ticker")

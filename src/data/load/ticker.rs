@@ -61,7 +61,10 @@ pub(super) fn select<'r>(
                     list(&values)
                 ),
             )
-            .with_hint(format!("choose one with --ticker SYMBOL, for example --ticker {}", values[0])));
+            .with_hint(format!(
+                "choose one with --ticker SYMBOL, for example --ticker {}",
+                values.first().map_or("", String::as_str)
+            )));
         }
         (Some(wanted), _) => choose(&values, wanted).map_err(|message| {
             DataError::at(path, header.line, column.location(), message)
