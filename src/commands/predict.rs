@@ -1,7 +1,7 @@
 //! `forecast predict`: model file → the same load → features → stored scaler → last window →
 //! next close. Nothing is refitted.
 
-use super::{load_series, setup_runtime};
+use super::{load_series, predict_load_options, setup_runtime};
 use crate::checkpoint;
 use crate::cli::{Format, PredictArgs};
 use crate::data::prepare_inference;
@@ -24,7 +24,10 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let device = setup_runtime(&args.runtime)?;
     let (model, meta) = checkpoint::load(&args.model, &device)?;
     let csv = args.csv.clone().unwrap_or_else(|| PathBuf::from(&meta.data.csv));
-    let series = load_series(&csv, &args.load.options(), &log)?;
+    // The model file does not record the options training read its CSV with yet; once it does,
+    // pass them here (the JSON of LoadOptions::to_json) so that predict reads the CSV the same way.
+    let opts = predict_load_options(&args.load, None, &args.model)?;
+    let series = load_series(&csv, &opts, &log)?;
     let windows = prepare_inference(&series, &meta.features, &meta.scaler, meta.seq_len, &csv, &args.model)?;
     let forecast = forecast_next(&model, &windows, &meta.scaler, &series, &device)?;
     let report =
