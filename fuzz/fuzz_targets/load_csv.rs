@@ -16,7 +16,11 @@ fn options(selector: u8) -> LoadOptions {
         0 => LoadOptions::default(),
         1 => LoadOptions { date_format: text("%d/%m/%Y"), ..LoadOptions::default() },
         2 => LoadOptions { ticker: text("AAPL"), ..LoadOptions::default() },
-        3 => LoadOptions { price_column: text("close"), last_row: Some(LastRow::Drop), ..LoadOptions::default() },
+        3 => LoadOptions {
+            price_column: text("close"),
+            last_row: Some(LastRow::Drop),
+            ..LoadOptions::default()
+        },
         4 => LoadOptions { delimiter: Some(';'), date_format: text("unix-ms"), ..LoadOptions::default() },
         _ => LoadOptions {
             date_column: text("2"),
