@@ -15,6 +15,7 @@
 //! | `scaler` | JSON [`Scaler`] fitted on the training span |
 //! | `seq_len` | window length in days |
 //! | `data` | JSON [`DataInfo`]: training CSV's absolute path, date range, rows |
+//! | `load_options` | JSON of the CSV load flags training used (ticker, columns, date format…); predict reuses them |
 //! | `validation` | JSON [`Validation`]: the validation span and metrics vs naive |
 //!
 //! The file is written with keys in sorted order and no timestamps, so the same training run gives
@@ -66,6 +67,8 @@ pub struct ModelMeta {
     pub scaler: Scaler,
     pub seq_len: usize,
     pub data: DataInfo,
+    /// The load flags training read its CSV with, as JSON (`LoadOptions::to_json`).
+    pub load_options: String,
     pub validation: Validation,
 }
 
@@ -86,6 +89,7 @@ impl ModelMeta {
             ("scaler".to_string(), json(&self.scaler)),
             ("seq_len".to_string(), self.seq_len.to_string()),
             ("data".to_string(), json(&self.data)),
+            ("load_options".to_string(), self.load_options.clone()),
             ("validation".to_string(), json(&self.validation)),
         ])
     }
@@ -127,6 +131,7 @@ impl ModelMeta {
             scaler: parse(path, "scaler", get("scaler")?)?,
             seq_len: parse(path, "seq_len", get("seq_len")?)?,
             data: parse(path, "data", get("data")?)?,
+            load_options: get("load_options")?.clone(),
             validation: parse(path, "validation", get("validation")?)?,
         })
     }

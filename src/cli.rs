@@ -1,7 +1,9 @@
 //! The command line, declared with clap's derive API: one struct per subcommand, shared flag groups
 //! flattened into each.
 
+use crate::data::{LastRow, LoadOptions};
 use crate::exit::EXIT_CODES_HELP;
+use chrono::format::{Item, StrftimeItems};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -22,6 +24,10 @@ pub enum Command {
     /// trained on, re-read so a refreshed file gives a fresh forecast).
     #[command(after_help = EXIT_CODES_HELP)]
     Predict(PredictArgs),
+    /// Show what the loader makes of a CSV: delimiter, columns, date format, rows used and
+    /// dropped, first and last date and close, gaps, duplicates, warnings. Nothing is trained.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Inspect(InspectArgs),
     /// Measure training throughput and inference latency of the LSTM on random data.
     Bench(BenchArgs),
 }
@@ -106,6 +112,8 @@ pub struct TrainArgs {
     pub runtime: RuntimeArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -120,6 +128,109 @@ pub struct PredictArgs {
     pub runtime: RuntimeArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InspectArgs {
+    /// CSV of daily prices to look at.
+    #[arg(long)]
+    pub csv: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+/// How the CSV is read. Layouts are detected; these flags override what detection gets wrong, and
+/// are the same on every command that reads a CSV.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Reading the CSV")]
+pub struct LoadArgs {
+    /// The instrument to read from a file with a ticker, symbol or Name column holding several
+    /// (case-insensitive; SPY also matches SPY.US, LMT also NYSE:LMT).
+    #[arg(long, value_name = "SYMBOL")]
+    pub ticker: Option<String>,
+    /// The date column: header name or 1-based column number.
+    #[arg(long, value_name = "NAME")]
+    pub date_column: Option<String>,
+    /// The open column: header name or number.
+    #[arg(long, value_name = "NAME")]
+    pub open_column: Option<String>,
+    /// The high column: header name or number.
+    #[arg(long, value_name = "NAME")]
+    pub high_column: Option<String>,
+    /// The low column: header name or number.
+    #[arg(long, value_name = "NAME")]
+    pub low_column: Option<String>,
+    /// The close column: header name or number.
+    #[arg(long, value_name = "NAME")]
+    pub close_column: Option<String>,
+    /// The volume column: header name or number, or `none` to read no volume.
+    #[arg(long, value_name = "NAME")]
+    pub volume_column: Option<String>,
+    /// The close to model: `close`, or `adjusted` (the default when the file has an Adj Close or
+    /// adjusted_close column; open, high and low are then scaled by adjusted / close).
+    #[arg(long, value_name = "close|adjusted")]
+    pub price_column: Option<String>,
+    /// The date format, in chrono strftime syntax (e.g. %d/%m/%Y), or `unix` / `unix-ms` for
+    /// epoch seconds / milliseconds.
+    #[arg(long, value_name = "FORMAT", value_parser = date_format)]
+    pub date_format: Option<String>,
+    /// The field delimiter: `,` `;` `tab` `|` or another single character.
+    #[arg(long, value_name = "CHAR", value_parser = delimiter)]
+    pub delimiter: Option<char>,
+    /// A last row that looks like a day still in progress: `auto` drops it when that is clear and
+    /// warns when it may be, `keep` keeps it, `drop` drops it.
+    #[arg(long, value_name = "auto|keep|drop", value_parser = last_row)]
+    pub last_row: Option<LastRow>,
+}
+
+impl LoadArgs {
+    /// The loader options these flags ask for.
+    pub fn options(&self) -> LoadOptions {
+        LoadOptions {
+            date_column: self.date_column.clone(),
+            open_column: self.open_column.clone(),
+            high_column: self.high_column.clone(),
+            low_column: self.low_column.clone(),
+            close_column: self.close_column.clone(),
+            volume_column: self.volume_column.clone(),
+            price_column: self.price_column.clone(),
+            date_format: self.date_format.clone(),
+            delimiter: self.delimiter,
+            ticker: self.ticker.clone(),
+            last_row: self.last_row,
+        }
+    }
+}
+
+fn date_format(s: &str) -> Result<String, String> {
+    if s == "unix" || s == "unix-ms" {
+        return Ok(s.to_string());
+    }
+    let items: Vec<Item> = StrftimeItems::new(s).collect();
+    let has_field = items.iter().any(|item| matches!(item, Item::Numeric(..) | Item::Fixed(..)));
+    if items.iter().any(|item| matches!(item, Item::Error)) || !has_field {
+        return Err(format!(
+            "expected a chrono strftime format such as %d/%m/%Y or %Y%m%d, or unix / unix-ms, got \"{s}\""
+        ));
+    }
+    Ok(s.to_string())
+}
+
+fn delimiter(s: &str) -> Result<char, String> {
+    let mut chars = s.chars();
+    match (s, chars.next(), chars.next()) {
+        ("tab" | "\\t", _, _) => Ok('\t'),
+        (_, Some(c), None) if c.is_ascii() && !matches!(c, '"' | '\n' | '\r') => Ok(c),
+        _ => Err(format!("expected one character such as , ; | or tab, got \"{s}\"")),
+    }
+}
+
+fn last_row(s: &str) -> Result<LastRow, String> {
+    s.parse()
 }
 
 #[derive(Debug, Clone, Args)]
@@ -207,5 +318,57 @@ mod tests {
             (args.seq_len, args.hidden, args.layers, args.epochs, args.patience),
             (30, 64, 2, 100, 10)
         );
+    }
+
+    #[test]
+    fn load_flags_are_parsed_and_checked() {
+        let cli = Cli::try_parse_from([
+            "forecast",
+            "inspect",
+            "--csv",
+            "x.csv",
+            "--ticker",
+            "AAPL",
+            "--date-format",
+            "%d/%m/%Y",
+            "--delimiter",
+            "tab",
+            "--close-column",
+            "Price",
+            "--last-row",
+            "drop",
+        ])
+        .unwrap();
+        let Command::Inspect(args) = cli.command else { panic!("not inspect") };
+        let opts = args.load.options();
+        assert_eq!(opts.ticker.as_deref(), Some("AAPL"));
+        assert_eq!(opts.date_format.as_deref(), Some("%d/%m/%Y"));
+        assert_eq!(opts.delimiter, Some('\t'));
+        assert_eq!(opts.close_column.as_deref(), Some("Price"));
+        assert_eq!(opts.last_row, Some(LastRow::Drop));
+        for (flag, bad) in [
+            ("--date-format", "%Q"),
+            ("--date-format", "plain"),
+            ("--delimiter", ";;"),
+            ("--last-row", "maybe"),
+        ] {
+            assert!(
+                Cli::try_parse_from(["forecast", "inspect", "--csv", "x", flag, bad]).is_err(),
+                "{flag} {bad}"
+            );
+        }
+        for command in ["train", "predict"] {
+            let cli = Cli::try_parse_from([
+                "forecast",
+                command,
+                "--csv",
+                "x",
+                "--ticker",
+                "T",
+                "--date-format",
+                "unix",
+            ]);
+            assert!(cli.is_ok(), "{command}");
+        }
     }
 }

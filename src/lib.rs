@@ -8,6 +8,7 @@
 //!     ─▶ train (Adam, clipping, early stopping) ─▶ checkpoint (.safetensors + metadata)
 //! predict: checkpoint ─▶ same load → features → scaler.transform → last window ─▶ inference
 //!     ─▶ output (table | json)
+//! inspect: data::load ─▶ LoadReport + Series summary ─▶ output (table | json)
 //! ```
 //!
 //! [`run`] executes a parsed command line; `main` only maps its error to an exit code ([`exit`]).
@@ -33,6 +34,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     match cli.command {
         cli::Command::Train(args) => commands::train::run(&args),
         cli::Command::Predict(args) => commands::predict::run(&args),
+        cli::Command::Inspect(args) => commands::inspect::run(&args),
         cli::Command::Bench(args) => commands::bench::run(&args),
     }
 }

@@ -2,16 +2,55 @@
 //! prints. Shared set-up (loading a CSV with its report) lives here.
 
 pub mod bench;
+pub mod inspect;
 pub mod predict;
 pub mod train;
 
+use crate::cli::LoadArgs;
 use crate::data::{load_csv, LoadOptions, Series};
+use crate::error::ModelFileError;
 use crate::output::Log;
 use std::path::Path;
 
-/// Loads a CSV, printing what was dropped and any warnings.
-pub fn load_series(path: &Path, log: &Log) -> anyhow::Result<Series> {
-    let (series, report) = load_csv(path, &LoadOptions::default())?;
+/// Loads a CSV with the given options, printing what was dropped and any warnings.
+pub fn load_series(path: &Path, opts: &LoadOptions, log: &Log) -> anyhow::Result<Series> {
+    let (series, report) = load_csv(path, opts)?;
     log.load_report(&report);
     Ok(series)
+}
+
+/// The options predict reads its CSV with: the load flags given now, over `stored`, the options
+/// training used as the model file records them (JSON from [`LoadOptions::to_json`]; `None` for a
+/// model file that does not record them). Unreadable stored options are a model-file error.
+pub fn predict_load_options(
+    args: &LoadArgs,
+    stored: Option<&str>,
+    model: &Path,
+) -> anyhow::Result<LoadOptions> {
+    let stored = match stored {
+        Some(json) => LoadOptions::from_json(json).map_err(|err| {
+            ModelFileError::new(model, format!("the stored CSV load options cannot be read ({err}); retrain"))
+        })?,
+        None => LoadOptions::default(),
+    };
+    Ok(args.options().or(&stored))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::{code_for, Exit};
+
+    #[test]
+    fn predict_flags_win_over_the_stored_load_options() {
+        let model = Path::new("m.safetensors");
+        let args = LoadArgs { date_format: Some("%d/%m/%Y".into()), ..LoadArgs::default() };
+        let stored = r#"{"ticker":"AAPL","date_format":"%m/%d/%Y"}"#;
+        let opts = predict_load_options(&args, Some(stored), model).unwrap();
+        assert_eq!(opts.ticker.as_deref(), Some("AAPL"));
+        assert_eq!(opts.date_format.as_deref(), Some("%d/%m/%Y"));
+        assert_eq!(predict_load_options(&args, None, model).unwrap(), args.options());
+        let err = predict_load_options(&args, Some("{\"tickr\":1}"), model).unwrap_err();
+        assert_eq!(code_for(&err), Exit::Model);
+    }
 }

@@ -1,7 +1,7 @@
 //! `forecast predict`: model file → the same load → features → stored scaler → last window →
 //! next close. Nothing is refitted.
 
-use super::load_series;
+use super::{load_series, predict_load_options};
 use crate::checkpoint;
 use crate::cli::{Format, PredictArgs};
 use crate::data::prepare_inference;
@@ -25,7 +25,9 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let device = setup_runtime(&args.runtime)?.device;
     let (model, meta) = checkpoint::load(&args.model, &device)?;
     let csv = args.csv.clone().unwrap_or_else(|| PathBuf::from(&meta.data.csv));
-    let series = load_series(&csv, &log)?;
+    // Read the CSV the way training did (its ticker, columns, date format…), unless overridden.
+    let opts = predict_load_options(&args.load, Some(&meta.load_options), &args.model)?;
+    let series = load_series(&csv, &opts, &log)?;
     let windows = prepare_inference(&series, &meta.features, &meta.scaler, meta.seq_len, &csv, &args.model)?;
     let forecast = forecast_next(&model, &windows, &meta.scaler, &series, &device)?;
     let report =

@@ -53,7 +53,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let csv = std::fs::canonicalize(&args.csv)
         .or_else(|_| std::path::absolute(&args.csv))
         .unwrap_or_else(|_| args.csv.clone());
-    let series = load_series(&csv, &log)?;
+    let load_options = args.load.options();
+    let series = load_series(&csv, &load_options, &log)?;
     let settings = settings(args);
     log.info(&format!("training on {} rows of {} (seq-len {})", series.len(), csv.display(), args.seq_len));
     let fitted = train_on(&series, &settings, &runtime, &csv, |e| {
@@ -75,6 +76,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         scaler: prepared.scaler.clone(),
         seq_len: args.seq_len,
         data: data_info(&csv, &series),
+        load_options: load_options.to_json(),
         validation: validation.clone(),
     };
     checkpoint::save(&args.out, &model, &meta)?;

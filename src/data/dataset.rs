@@ -57,7 +57,7 @@ pub fn prepare_training(
     let n_windows = feats.rows.saturating_sub(seq_len);
     let split = Split::chronological(n_windows, val_fraction);
     if n_windows == 0 || split.train.len() < MIN_TRAIN_WINDOWS {
-        let need = rows_needed(seq_len, min_windows(val_fraction));
+        let need = min_rows_to_train(seq_len, val_fraction);
         return Err(DataError::new(
             path,
             format!(
@@ -74,6 +74,11 @@ pub fn prepare_training(
     let scaler = Scaler::fit(&feats.values, feats.width(), fit_rows, train_targets);
     let windows = scale_into_windows(&feats, &scaler, &returns, seq_len);
     Ok(Prepared { feature_names: feats.names, scaler, windows, split })
+}
+
+/// Fewest series rows that `prepare_training` accepts for `seq_len` and `val_fraction`.
+pub fn min_rows_to_train(seq_len: usize, val_fraction: f64) -> usize {
+    rows_needed(seq_len, min_windows(val_fraction))
 }
 
 /// Windows needed so that at least [`MIN_TRAIN_WINDOWS`] remain after the validation split.

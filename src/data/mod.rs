@@ -11,7 +11,7 @@ pub mod synthetic;
 pub mod windows;
 
 pub use dataset::{prepare_inference, prepare_training, Prepared, Split};
-pub use load::{load_csv, LoadOptions};
+pub use load::{load_csv, LastRow, LoadOptions};
 pub use scaler::Scaler;
-pub use series::{LoadReport, Series};
+pub use series::{Gap, LoadReport, Series};
 pub use windows::Windows;

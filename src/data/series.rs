@@ -53,19 +53,42 @@ impl Series {
     }
 }
 
-/// What the loader did with a file: which header it mapped to which field, what it dropped and
-/// why, and anything the user should know. Warnings are full sentences, printed on stderr.
+/// What the loader did with a file: which header it mapped to which field, how it read the dates,
+/// which close it models, what it dropped and why, and anything the user should know. Warnings are
+/// full sentences, printed on stderr by train and predict and listed by inspect.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LoadReport {
     pub path: PathBuf,
     pub delimiter: char,
-    /// Field name (date, open, high, low, close, volume) → the header it was read from.
+    /// Field name (date, open, high, low, close, volume, adj_close, ticker) → the header it was read
+    /// from.
     pub columns: BTreeMap<String, String>,
-    /// Data rows in the file (excluding the header).
+    /// How the dates were read: a chrono strftime format, `unix` or `unix-ms`, or two of them
+    /// joined by ` + ` when a file stitches two formats together.
+    pub date_format: String,
+    /// The close that became the series' close: `close`, or `adj_close` (open, high and low then
+    /// scaled by adjusted / close).
+    pub price_column: String,
+    /// The ticker read, when the file names one.
+    pub ticker: Option<String>,
+    /// Data rows read (excluding header lines, blank lines and other tickers' rows).
     pub rows_read: usize,
     /// Rows in the returned series.
     pub rows_used: usize,
     /// Reason → number of rows dropped for it.
     pub dropped: BTreeMap<String, usize>,
+    /// Dates that appeared more than once (one row of each was kept).
+    pub duplicates: Vec<NaiveDate>,
+    /// Gaps of more than a week between consecutive dates.
+    pub gaps: Vec<Gap>,
     pub warnings: Vec<String>,
+}
+
+/// Consecutive dates of the series more than a week apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gap {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Calendar days from `from` to `to`.
+    pub days: i64,
 }

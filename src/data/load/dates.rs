@@ -1,0 +1,454 @@
+//! Step 6: the date format, decided from the whole date column before any row is read.
+//!
+//! Every known format is tried on every date; the first (in [`candidates`] order) that reads them
+//! all wins. Month-first and day-first are told apart by the data: a field above 12 settles it, and
+//! when every date reads both ways the file is refused with a hint to pass `--date-format`. Two
+//! formats stitched together in one file are accepted when they are two forms of the same family
+//! (ISO dates with and without a time, epoch seconds and milliseconds), with a warning. Dates must
+//! fall between 1800 and 2200, so that `05/01/00` is never read as the year 0.
+//!
+//! `--date-format` takes a chrono strftime format (`%d/%m/%Y`), or `unix` / `unix-ms`.
+
+use std::fmt;
+use std::path::Path;
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime};
+
+use super::header::Column;
+use super::records::Record;
+use super::{count_noun, shorten};
+use crate::error::DataError;
+
+/// One way of writing a date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum DateFormat {
+    /// `2024-01-31`
+    IsoDate,
+    /// `2024-01-31 16:00:00`, `2024-01-31T16:00`, optionally with a `Z` or `+01:00` offset (the
+    /// date is taken as written).
+    IsoDateTime,
+    /// `20240131`
+    Compact,
+    /// Seconds since 1970 (UTC), possibly with a fraction: `1513555200.0`.
+    UnixSeconds,
+    /// Milliseconds since 1970 (UTC): `1643673600000`.
+    UnixMillis,
+    /// A chrono strftime pattern; a trailing time of day (`1/2/2004 16:00`) is ignored.
+    Pattern(String),
+}
+
+impl fmt::Display for DateFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DateFormat::IsoDate => f.write_str("%Y-%m-%d"),
+            DateFormat::IsoDateTime => f.write_str("%Y-%m-%d %H:%M:%S"),
+            DateFormat::Compact => f.write_str("%Y%m%d"),
+            DateFormat::UnixSeconds => f.write_str("unix"),
+            DateFormat::UnixMillis => f.write_str("unix-ms"),
+            DateFormat::Pattern(pattern) => f.write_str(pattern),
+        }
+    }
+}
+
+/// The strftime patterns tried after the fixed formats, in order.
+const PATTERNS: [&str; 17] = [
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%m/%d/%y",
+    "%d/%m/%y",
+    "%Y/%m/%d",
+    "%d.%m.%Y",
+    "%d.%m.%y",
+    "%m-%d-%Y",
+    "%d-%m-%Y",
+    "%d-%b-%y",
+    "%d-%b-%Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%b %d %Y",
+    "%Y.%m.%d",
+];
+
+/// Every format detection tries, best first.
+fn candidates() -> Vec<DateFormat> {
+    let fixed = [
+        DateFormat::IsoDate,
+        DateFormat::IsoDateTime,
+        DateFormat::Compact,
+        DateFormat::UnixSeconds,
+        DateFormat::UnixMillis,
+    ];
+    let patterns = PATTERNS.iter().map(|p| DateFormat::Pattern(p.to_string()));
+    fixed.into_iter().chain(patterns).collect()
+}
+
+/// Pairs of formats that may be stitched together in one column.
+fn stitches() -> [(DateFormat, DateFormat); 2] {
+    [(DateFormat::IsoDateTime, DateFormat::IsoDate), (DateFormat::UnixMillis, DateFormat::UnixSeconds)]
+}
+
+/// Examples for the hint when no format fits.
+const KNOWN_FORMATS: &str = "2024-01-31, 2024-01-31 16:00:00, 20240131, unix seconds or milliseconds, \
+     1/31/2024, 31/01/2024, 31/01/24, 31.01.2024, 31-Jan-24, Jan 31, 2024";
+
+const FIRST_YEAR: i32 = 1800;
+const LAST_YEAR: i32 = 2200;
+
+impl DateFormat {
+    /// The format `--date-format` names.
+    pub fn from_flag(flag: &str) -> DateFormat {
+        match flag.trim() {
+            "unix" => DateFormat::UnixSeconds,
+            "unix-ms" => DateFormat::UnixMillis,
+            pattern => DateFormat::Pattern(pattern.to_string()),
+        }
+    }
+
+    /// The date `text` holds in this format, if it is one between 1800 and 2200.
+    pub fn parse(&self, text: &str) -> Option<NaiveDate> {
+        let date = match self {
+            DateFormat::IsoDate => parse_iso_date(text),
+            DateFormat::IsoDateTime => parse_iso_date_time(text),
+            DateFormat::Compact => parse_compact(text),
+            DateFormat::UnixSeconds => parse_epoch(text, 1e8, 1e10, 1.0),
+            DateFormat::UnixMillis => parse_epoch(text, 1e11, 1e13, 1000.0),
+            DateFormat::Pattern(pattern) => parse_pattern(text, pattern),
+        }?;
+        (FIRST_YEAR..=LAST_YEAR).contains(&date.year()).then_some(date)
+    }
+
+    /// The same pattern with day and month swapped, when it has both.
+    fn twin(&self) -> Option<DateFormat> {
+        let DateFormat::Pattern(pattern) = self else { return None };
+        if !(pattern.contains("%d") && pattern.contains("%m")) {
+            return None;
+        }
+        let swapped = pattern.replace("%d", "\u{1}").replace("%m", "%d").replace('\u{1}', "%m");
+        Some(DateFormat::Pattern(swapped))
+    }
+}
+
+/// `DDDD-DD-DD` with ASCII digits, a real date.
+fn parse_iso_date(text: &str) -> Option<NaiveDate> {
+    let bytes = text.as_bytes();
+    let shape = bytes.len() == 10
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| if i == 4 || i == 7 { *b == b'-' } else { b.is_ascii_digit() });
+    if !shape {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
+/// An ISO date, `T` or a space, and a time of day.
+fn parse_iso_date_time(text: &str) -> Option<NaiveDate> {
+    let (day, rest) = text.split_at_checked(10)?;
+    let time = rest.strip_prefix(' ').or_else(|| rest.strip_prefix('T'))?;
+    is_time(time).then(|| parse_iso_date(day)).flatten()
+}
+
+/// `HH:MM`, `HH:MM:SS` or `HH:MM:SS.fff`, then optionally `Z`, ` UTC` or an offset `+01:00`.
+fn is_time(text: &str) -> bool {
+    let text = text.trim();
+    let text = text.strip_suffix('Z').or_else(|| text.strip_suffix(" UTC")).unwrap_or(text);
+    let text = match text.char_indices().rev().find(|(_, c)| *c == '+' || *c == '-') {
+        Some((at, _)) if at > 0 && is_offset(&text[at + 1..]) => &text[..at],
+        _ => text,
+    };
+    ["%H:%M:%S%.f", "%H:%M"].iter().any(|format| NaiveTime::parse_from_str(text, format).is_ok())
+}
+
+/// `01:00` or `0100`.
+fn is_offset(text: &str) -> bool {
+    let digits: String = text.chars().filter(|c| *c != ':').collect();
+    digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Eight digits, `YYYYMMDD`.
+fn parse_compact(text: &str) -> Option<NaiveDate> {
+    if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y%m%d").ok()
+}
+
+/// A plain decimal number in [`low`, `high`), in units of 1/`per_second` seconds since 1970.
+fn parse_epoch(text: &str, low: f64, high: f64, per_second: f64) -> Option<NaiveDate> {
+    let plain = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && text.bytes().filter(|&b| b == b'.').count() <= 1;
+    if !plain {
+        return None;
+    }
+    let value = text.parse::<f64>().ok().filter(|value| (low..high).contains(value))?;
+    let seconds = (value / per_second).floor();
+    // In range by construction: below 1e10 seconds.
+    DateTime::from_timestamp(seconds as i64, 0).map(|moment| moment.date_naive())
+}
+
+/// A strftime pattern, with any trailing time of day ignored.
+fn parse_pattern(text: &str, pattern: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text, pattern)
+        .ok()
+        .or_else(|| without_time(text).and_then(|date| NaiveDate::parse_from_str(date, pattern).ok()))
+}
+
+/// `1/2/2004 16:00` → `1/2/2004`; `1/2/2004 4:00 PM` → `1/2/2004`.
+fn without_time(text: &str) -> Option<&str> {
+    let trimmed = text.trim_end();
+    let upper = trimmed.to_ascii_uppercase();
+    let trimmed = if upper.ends_with("AM") || upper.ends_with("PM") {
+        trimmed.get(..trimmed.len() - 2)?.trim_end()
+    } else {
+        trimmed
+    };
+    let (date, time) = trimmed.rsplit_once([' ', 'T'])?;
+    is_time(time).then_some(date.trim_end())
+}
+
+/// How the dates of a file are read: one format, or two stitched together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct DateReader {
+    formats: Vec<DateFormat>,
+}
+
+impl DateReader {
+    fn single(format: DateFormat) -> DateReader {
+        DateReader { formats: vec![format] }
+    }
+
+    /// The date in `text`, by the first format that reads it.
+    pub fn parse(&self, text: &str) -> Option<NaiveDate> {
+        self.formats.iter().find_map(|format| format.parse(text))
+    }
+
+    /// The format(s), for the report: `%d/%m/%Y`, or `%Y-%m-%d %H:%M:%S + %Y-%m-%d`.
+    pub fn describe(&self) -> String {
+        self.formats.iter().map(ToString::to_string).collect::<Vec<_>>().join(" + ")
+    }
+}
+
+/// A date cell and the line it is on.
+struct Sample<'r> {
+    text: &'r str,
+    line: u64,
+}
+
+/// Decides how `column` is read in `records`: `explicit` (`--date-format`) when given, else the
+/// detected format. Empty cells are passed over here (the row reports them). Warnings (stitched
+/// formats) are pushed to `warnings`.
+pub(super) fn detect(
+    records: &[&Record],
+    column: &Column,
+    explicit: Option<&str>,
+    path: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<DateReader, DataError> {
+    let mut samples = Vec::with_capacity(records.len());
+    for record in records {
+        if let Some(text) = record.cell(column, path)?.filter(|text| !text.is_empty()) {
+            samples.push(Sample { text, line: record.line });
+        }
+    }
+    if let Some(flag) = explicit {
+        let format = DateFormat::from_flag(flag);
+        if let Some(bad) = samples.iter().find(|sample| format.parse(sample.text).is_none()) {
+            return Err(DataError::at(
+                path,
+                bad.line,
+                column.location(),
+                format!("date \"{}\" does not match --date-format {flag}", shorten(bad.text)),
+            )
+            .with_hint("--date-format takes a chrono strftime format such as %d/%m/%Y, or unix / unix-ms"));
+        }
+        return Ok(DateReader::single(format));
+    }
+    if samples.is_empty() {
+        return Ok(DateReader::single(DateFormat::IsoDate));
+    }
+    detect_format(&samples, column, path, warnings)
+}
+
+fn reads_all(format: &DateFormat, samples: &[Sample]) -> bool {
+    samples.iter().all(|sample| format.parse(sample.text).is_some())
+}
+
+fn detect_format(
+    samples: &[Sample],
+    column: &Column,
+    path: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<DateReader, DataError> {
+    let candidates = candidates();
+    if let Some(format) = candidates.iter().find(|format| reads_all(format, samples)) {
+        if let Some(twin) = format.twin().filter(|twin| reads_all(twin, samples)) {
+            return Err(ambiguous_error(samples, column, path, format, &twin));
+        }
+        return Ok(DateReader::single(format.clone()));
+    }
+    for (first, second) in stitches() {
+        let (mut firsts, mut seconds) = (0usize, 0usize);
+        let covered = samples.iter().all(|sample| {
+            if first.parse(sample.text).is_some() {
+                firsts += 1;
+                true
+            } else if second.parse(sample.text).is_some() {
+                seconds += 1;
+                true
+            } else {
+                false
+            }
+        });
+        if covered {
+            warnings.push(format!(
+                "the dates in column \"{}\" mix two formats, {first} ({}) and {second} ({}); both were read.",
+                column.name,
+                count_noun(firsts, "row", "rows"),
+                count_noun(seconds, "row", "rows"),
+            ));
+            return Ok(DateReader { formats: vec![first, second] });
+        }
+    }
+    Err(no_format_error(samples, &candidates, column, path))
+}
+
+fn ambiguous_error(
+    samples: &[Sample],
+    column: &Column,
+    path: &Path,
+    format: &DateFormat,
+    twin: &DateFormat,
+) -> DataError {
+    let line = samples.first().map_or(1, |sample| sample.line);
+    DataError::at(
+        path,
+        line,
+        column.location(),
+        format!(
+            "the dates in column \"{}\" are ambiguous: every one reads both as {format} and as {twin} (no day \
+             is above 12)",
+            column.name
+        ),
+    )
+    .with_hint(format!("say which with --date-format {format} or --date-format {twin}"))
+}
+
+/// The error at the first date that the format reading the most dates does not read.
+fn no_format_error(samples: &[Sample], candidates: &[DateFormat], column: &Column, path: &Path) -> DataError {
+    let coverage = |format: &DateFormat| samples.iter().filter(|s| format.parse(s.text).is_some()).count();
+    let best =
+        candidates.iter().map(|format| (coverage(format), format)).fold(
+            None,
+            |best, (n, format)| match best {
+                Some((best_n, _)) if best_n >= n => best,
+                _ => Some((n, format)),
+            },
+        );
+    let hint = format!(
+        "known formats: {KNOWN_FORMATS}; for any other, pass --date-format with a chrono strftime format, for \
+         example --date-format %d/%m/%Y"
+    );
+    match best {
+        Some((n, format)) if n > 0 => {
+            let bad = samples.iter().find(|sample| format.parse(sample.text).is_none());
+            let (text, line) = bad.map_or(("", 1), |sample| (sample.text, sample.line));
+            DataError::at(
+                path,
+                line,
+                column.location(),
+                format!(
+                    "cannot parse date \"{}\": the other dates in the column are {format} ({} of {} rows)",
+                    shorten(text),
+                    n,
+                    samples.len()
+                ),
+            )
+            .with_hint(hint)
+        }
+        _ => {
+            let (text, line) = samples.first().map_or(("", 1), |sample| (sample.text, sample.line));
+            DataError::at(path, line, column.location(), format!("cannot parse date \"{}\"", shorten(text)))
+                .with_hint(hint)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> Option<NaiveDate> {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+    }
+
+    fn pattern(p: &str) -> DateFormat {
+        DateFormat::Pattern(p.to_string())
+    }
+
+    #[test]
+    fn iso_dates_with_and_without_time() {
+        assert_eq!(DateFormat::IsoDate.parse("2021-06-11"), date("2021-06-11"));
+        assert_eq!(DateFormat::IsoDate.parse("2021-06-11 00:00:00"), None);
+        for text in ["2021-06-11 00:00:00", "2021-06-11T23:59:59", "2021-06-11 16:00", "2021-06-11T00:00:00Z"]
+        {
+            assert_eq!(DateFormat::IsoDateTime.parse(text), date("2021-06-11"), "{text}");
+        }
+        assert_eq!(DateFormat::IsoDateTime.parse("2021-06-11T00:00:00.000+02:00"), date("2021-06-11"));
+        for bad in
+            ["2021-06-11", "2021-06-11 25:00:00", "2021-06-11X00:00", "2021-6-11 00:00", "2021-06-11 ab"]
+        {
+            assert_eq!(DateFormat::IsoDateTime.parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn compact_and_epoch_dates() {
+        assert_eq!(DateFormat::Compact.parse("20050225"), date("2005-02-25"));
+        assert_eq!(DateFormat::Compact.parse("2005022"), None);
+        assert_eq!(DateFormat::UnixMillis.parse("1643673600000"), date("2022-02-01"));
+        assert_eq!(DateFormat::UnixSeconds.parse("1513555200.0"), date("2017-12-18"));
+        assert_eq!(DateFormat::UnixSeconds.parse("1643673600000"), None);
+        assert_eq!(DateFormat::UnixMillis.parse("1513555200"), None);
+        assert_eq!(DateFormat::UnixSeconds.parse("20050225"), None);
+        for bad in ["1e9", "-1513555200", "1513555200.0.0", "", "+1513555200"] {
+            assert_eq!(DateFormat::UnixSeconds.parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn patterns_accept_unpadded_fields_and_ignore_a_time() {
+        assert_eq!(pattern("%m/%d/%Y").parse("3/17/1980"), date("1980-03-17"));
+        assert_eq!(pattern("%d/%m/%y").parse("05/01/00"), date("2000-01-05"));
+        assert_eq!(pattern("%d-%b-%y").parse("3-Jan-05"), date("2005-01-03"));
+        assert_eq!(pattern("%b %d, %Y").parse("Jun 30, 2017"), date("2017-06-30"));
+        assert_eq!(pattern("%B %d, %Y").parse("June 30, 2017"), date("2017-06-30"));
+        assert_eq!(pattern("%m/%d/%Y").parse("1/2/2004 16:00"), date("2004-01-02"));
+        assert_eq!(pattern("%m/%d/%Y").parse("1/2/2004 4:00 PM"), date("2004-01-02"));
+    }
+
+    #[test]
+    fn years_outside_1800_to_2200_are_refused() {
+        assert_eq!(pattern("%d/%m/%Y").parse("05/01/00"), None);
+        assert_eq!(DateFormat::Compact.parse("00010101"), None);
+        assert_eq!(pattern("%Y-%m-%d").parse("2999-01-01"), None);
+    }
+
+    #[test]
+    fn twins_swap_day_and_month() {
+        assert_eq!(pattern("%m/%d/%Y").twin(), Some(pattern("%d/%m/%Y")));
+        assert_eq!(pattern("%d.%m.%y").twin(), Some(pattern("%m.%d.%y")));
+        assert_eq!(pattern("%d-%b-%y").twin(), None);
+        assert_eq!(DateFormat::IsoDate.twin(), None);
+    }
+
+    #[test]
+    fn flags_name_epoch_formats() {
+        assert_eq!(DateFormat::from_flag("unix"), DateFormat::UnixSeconds);
+        assert_eq!(DateFormat::from_flag("unix-ms"), DateFormat::UnixMillis);
+        assert_eq!(DateFormat::from_flag("%d/%m/%Y"), pattern("%d/%m/%Y"));
+    }
+}

@@ -1,0 +1,507 @@
+//! Step 4: the header. Finds the header line (the first of the first few records whose names map
+//! to the needed columns, so a banner line above it is passed over), reads yfinance's three-line
+//! header (Price / Ticker / Date), and maps header names to roles: date, open, high, low, close,
+//! adjusted close, volume and ticker.
+//!
+//! Names are compared after [`normalize`] (case, `<>`, `.`, `*`, `_`, `-` and repeated spaces do not
+//! matter), against per-role alias lists in priority order, so that `date` beats `unix` and `close`
+//! beats `price`. `--date-column` and the other column flags name a column outright; the roles they
+//! take are not detected.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::records::Record;
+use super::{shorten, ticker, LoadOptions};
+use crate::error::DataError;
+
+/// What a column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    Date,
+    Open,
+    High,
+    Low,
+    Close,
+    AdjClose,
+    Volume,
+    Ticker,
+}
+
+impl Role {
+    /// The name used in `LoadReport::columns` and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Date => "date",
+            Role::Open => "open",
+            Role::High => "high",
+            Role::Low => "low",
+            Role::Close => "close",
+            Role::AdjClose => "adj_close",
+            Role::Volume => "volume",
+            Role::Ticker => "ticker",
+        }
+    }
+
+    /// Accepted header names after [`normalize`], best first.
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Role::Date => &[
+                "date",
+                "data",
+                "datetime",
+                "date time",
+                "timestamp",
+                "trade date",
+                "tradedate",
+                "day",
+                "time",
+                "begin",
+                "open time",
+                "opentime",
+                "unix",
+                "unix timestamp",
+            ],
+            Role::Open => &["open", "otwarcie", "open price", "opening price"],
+            Role::High => &["high", "najwyzszy", "najwyższy", "high price", "max"],
+            Role::Low => &["low", "najnizszy", "najniższy", "low price", "min"],
+            Role::Close => &[
+                "close",
+                "zamkniecie",
+                "zamknięcie",
+                "close price",
+                "closing price",
+                "close/last",
+                "last",
+                "price",
+            ],
+            Role::AdjClose => &["adj close", "adjusted close", "adjclose", "adj close price", "adjusted"],
+            Role::Volume => &["volume", "vol", "wolumen", "volumen"],
+            Role::Ticker => &["ticker", "symbol", "stock symbol", "name", "asset", "stock", "secid", "tic"],
+        }
+    }
+
+    /// How well a normalized header name fits this role: the alias's position, lower is better.
+    /// `Volume BTC`-style names (the base-asset volume of crypto exports) rank after exact names.
+    fn rank(self, name: &str) -> Option<usize> {
+        let aliases = self.aliases();
+        if let Some(position) = aliases.iter().position(|alias| *alias == name) {
+            return Some(position);
+        }
+        (self == Role::Volume && name.starts_with("volume ")).then_some(aliases.len())
+    }
+}
+
+/// `Adj Close**` → `adj close`, `<VOL>` → `vol`, `Open_time` → `open time`: lower case, without
+/// `<>.*"`, with `_` and `-` as spaces and white space collapsed.
+pub(super) fn normalize(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .filter(|c| !matches!(c, '<' | '>' | '.' | '*' | '"'))
+        .map(|c| if c == '_' || c == '-' { ' ' } else { c })
+        .collect::<String>()
+        .to_lowercase();
+    cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// One mapped column: its 0-based index in a record and its header as written (trimmed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Column {
+    pub index: usize,
+    pub name: String,
+}
+
+impl Column {
+    /// The 1-based index and name, as `DataError::at` takes them.
+    pub fn location(&self) -> Option<(usize, &str)> {
+        Some((self.index + 1, self.name.as_str()))
+    }
+}
+
+/// Which close becomes the series' close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Price {
+    Close,
+    /// The adjusted close; open, high and low are scaled by adjusted / close.
+    Adjusted,
+}
+
+/// Where each role is in the records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ColumnMap {
+    pub date: Column,
+    pub open: Column,
+    pub high: Column,
+    pub low: Column,
+    pub close: Column,
+    pub volume: Option<Column>,
+    pub adj_close: Option<Column>,
+    pub ticker: Option<Column>,
+    pub price: Price,
+}
+
+impl ColumnMap {
+    /// Role name → header as written, for the report.
+    pub fn names(&self) -> BTreeMap<String, String> {
+        let required = [
+            (Role::Date, &self.date),
+            (Role::Open, &self.open),
+            (Role::High, &self.high),
+            (Role::Low, &self.low),
+            (Role::Close, &self.close),
+        ];
+        let optional =
+            [(Role::Volume, &self.volume), (Role::AdjClose, &self.adj_close), (Role::Ticker, &self.ticker)];
+        let mut names: BTreeMap<String, String> =
+            required.iter().map(|(role, column)| (role.name().to_string(), column.name.clone())).collect();
+        for (role, column) in optional {
+            if let Some(column) = column {
+                names.insert(role.name().to_string(), column.name.clone());
+            }
+        }
+        names
+    }
+}
+
+/// The header and where the data starts.
+#[derive(Debug, Clone)]
+pub(super) struct Header {
+    pub columns: ColumnMap,
+    /// The line of the header (of its names line, for yfinance's three-line header).
+    pub line: u64,
+    /// Index in the records of the first data record.
+    pub data_start: usize,
+    /// The ticker chosen from a yfinance Ticker line, when there is one.
+    pub ticker: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// How many leading records may be a banner rather than the header.
+const HEADER_SEARCH: usize = 5;
+
+/// Finds and maps the header.
+pub(super) fn find(records: &[Record], opts: &LoadOptions, path: &Path) -> Result<Header, DataError> {
+    let Some(first) = records.first() else {
+        return Err(DataError::new(path, "the file has no header line")
+            .with_hint("expected a header line such as Date,Open,High,Low,Close,Volume and rows of prices"));
+    };
+    if let Some(header) = yfinance(records, opts, path)? {
+        return Ok(header);
+    }
+    for (position, record) in records.iter().enumerate().take(HEADER_SEARCH) {
+        let names = record.names();
+        let usable = vec![true; names.len()];
+        if let Ok(columns) = map_columns(&names, &usable, opts, record.line, path) {
+            let mut warnings = Vec::new();
+            if position > 0 {
+                warnings.push(format!(
+                    "the header is on line {}; {} before it ignored.",
+                    record.line,
+                    super::count_noun(position, "line was", "lines were")
+                ));
+            }
+            return Ok(Header {
+                columns,
+                line: record.line,
+                data_start: position + 1,
+                ticker: None,
+                warnings,
+            });
+        }
+    }
+    let names = first.names();
+    let usable = vec![true; names.len()];
+    let columns = map_columns(&names, &usable, opts, first.line, path)?;
+    Ok(Header { columns, line: first.line, data_start: 1, ticker: None, warnings: Vec::new() })
+}
+
+/// yfinance's `download(...).to_csv()` header: a `Price` line with the field names, a `Ticker`
+/// line with the ticker of each column, and a `Date` line with nothing else; the dates are in the
+/// first column. Several tickers side by side need `--ticker`.
+fn yfinance(records: &[Record], opts: &LoadOptions, path: &Path) -> Result<Option<Header>, DataError> {
+    let mut names_at = None;
+    let mut tickers_at = None;
+    let mut date_line = false;
+    let mut consumed = 0;
+    for (position, record) in records.iter().enumerate().take(3) {
+        match normalize(&record.lossy(0)).as_str() {
+            "price" if names_at.is_none() => names_at = Some(position),
+            "ticker" if tickers_at.is_none() => tickers_at = Some(position),
+            "date" if (1..record.fields.len()).all(|index| record.lossy(index).is_empty()) => {
+                date_line = true
+            }
+            _ => break,
+        }
+        consumed = position + 1;
+    }
+    let Some(names_record) = names_at.and_then(|position| records.get(position)) else {
+        return Ok(None);
+    };
+    if tickers_at.is_none() && !date_line {
+        return Ok(None);
+    }
+    let mut names = names_record.names();
+    if let Some(first) = names.first_mut() {
+        *first = "Date".to_string();
+    }
+    let tickers: Vec<String> =
+        tickers_at.and_then(|position| records.get(position)).map(Record::names).unwrap_or_default();
+    let (usable, ticker) = wide_ticker_columns(&names, &tickers, opts, names_record.line, path)?;
+    let columns = map_columns(&names, &usable, opts, names_record.line, path)?;
+    Ok(Some(Header { columns, line: names_record.line, data_start: consumed, ticker, warnings: Vec::new() }))
+}
+
+/// Which columns belong to the chosen ticker of a yfinance header (the date column always does).
+fn wide_ticker_columns(
+    names: &[String],
+    tickers: &[String],
+    opts: &LoadOptions,
+    line: u64,
+    path: &Path,
+) -> Result<(Vec<bool>, Option<String>), DataError> {
+    let ticker_of = |index: usize| tickers.get(index).map(String::as_str).unwrap_or_default();
+    let mut distinct: Vec<String> = Vec::new();
+    for index in 1..names.len() {
+        let value = ticker_of(index);
+        if !value.is_empty() && !distinct.iter().any(|seen| seen == value) {
+            distinct.push(value.to_string());
+        }
+    }
+    let chosen = match (&opts.ticker, distinct.len()) {
+        (None, 0) => return Ok((vec![true; names.len()], None)),
+        (None, 1) => distinct.clone(),
+        (None, _) => {
+            return Err(DataError::at(
+                path,
+                line,
+                None,
+                format!(
+                    "the file holds {} tickers side by side (its Ticker line has {})",
+                    distinct.len(),
+                    ticker::list(&distinct)
+                ),
+            )
+            .with_hint(format!(
+                "choose one with --ticker SYMBOL, for example --ticker {}",
+                distinct.first().map_or("", String::as_str)
+            )));
+        }
+        (Some(wanted), _) => ticker::choose(&distinct, wanted).map_err(|message| {
+            DataError::at(path, line, None, message).with_hint("pass one of the tickers listed with --ticker")
+        })?,
+    };
+    let usable = (0..names.len())
+        .map(|index| {
+            index == 0 || ticker_of(index).is_empty() || chosen.iter().any(|c| c == ticker_of(index))
+        })
+        .collect();
+    Ok((usable, Some(chosen.join(", "))))
+}
+
+/// The roles in the order they pick columns; the column flags are applied before any of them.
+const AUTO_ORDER: [Role; 8] =
+    [Role::Date, Role::Close, Role::AdjClose, Role::Open, Role::High, Role::Low, Role::Volume, Role::Ticker];
+
+/// Maps header `names` to roles. Only `usable` columns are considered. Errors at `line` when a
+/// required role (date, open, high, low, close) has no column or a column flag names none.
+fn map_columns(
+    names: &[String],
+    usable: &[bool],
+    opts: &LoadOptions,
+    line: u64,
+    path: &Path,
+) -> Result<ColumnMap, DataError> {
+    let normalized: Vec<String> = names.iter().map(|name| normalize(name)).collect();
+    let mut taken: Vec<bool> =
+        (0..names.len()).map(|index| !usable.get(index).copied().unwrap_or(false)).collect();
+    let mut found: Vec<(Role, Column)> = Vec::new();
+    let mut no_volume = false;
+    let overrides = [
+        (Role::Date, "--date-column", &opts.date_column),
+        (Role::Open, "--open-column", &opts.open_column),
+        (Role::High, "--high-column", &opts.high_column),
+        (Role::Low, "--low-column", &opts.low_column),
+        (Role::Close, "--close-column", &opts.close_column),
+        (Role::Volume, "--volume-column", &opts.volume_column),
+    ];
+    for (role, flag, wanted) in overrides {
+        let Some(wanted) = wanted else { continue };
+        if role == Role::Volume && normalize(wanted) == "none" {
+            no_volume = true;
+            continue;
+        }
+        let column = named_column(names, &normalized, wanted)
+            .filter(|&index| !taken.get(index).copied().unwrap_or(true))
+            .and_then(|index| take_column(&mut taken, names, index))
+            .ok_or_else(|| no_such_column_error(path, line, flag, wanted, names))?;
+        found.push((role, column));
+    }
+    for role in AUTO_ORDER {
+        if found.iter().any(|(seen, _)| *seen == role) || (role == Role::Volume && no_volume) {
+            continue;
+        }
+        let best = normalized
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| !taken.get(*index).copied().unwrap_or(true))
+            .filter_map(|(index, name)| role.rank(name).map(|rank| (rank, index)))
+            .min();
+        if let Some(column) = best.and_then(|(_, index)| take_column(&mut taken, names, index)) {
+            found.push((role, column));
+        }
+    }
+    let take = |role: Role| found.iter().find(|(seen, _)| *seen == role).map(|(_, column)| column.clone());
+    let (Some(date), Some(open), Some(high), Some(low), Some(close)) =
+        (take(Role::Date), take(Role::Open), take(Role::High), take(Role::Low), take(Role::Close))
+    else {
+        let required = [Role::Date, Role::Open, Role::High, Role::Low, Role::Close];
+        let missing: Vec<&str> =
+            required.iter().filter(|&&role| take(role).is_none()).map(|role| role.name()).collect();
+        return Err(missing_columns_error(path, line, &missing, names));
+    };
+    let adj_close = take(Role::AdjClose);
+    let price = choose_price(opts.price_column.as_deref(), &close, adj_close.as_ref(), line, path)?;
+    Ok(ColumnMap {
+        date,
+        open,
+        high,
+        low,
+        close,
+        volume: take(Role::Volume),
+        adj_close,
+        ticker: take(Role::Ticker),
+        price,
+    })
+}
+
+/// Marks column `index` as taken and returns it.
+fn take_column(taken: &mut [bool], names: &[String], index: usize) -> Option<Column> {
+    let name = names.get(index)?;
+    *taken.get_mut(index)? = true;
+    Some(Column { index, name: name.clone() })
+}
+
+/// The column a flag names: a 1-based column number, or a header name (as written, then
+/// normalized).
+fn named_column(names: &[String], normalized: &[String], wanted: &str) -> Option<usize> {
+    let wanted = wanted.trim();
+    if !wanted.is_empty() && wanted.bytes().all(|b| b.is_ascii_digit()) {
+        return wanted.parse::<usize>().ok().filter(|&n| n >= 1 && n <= names.len()).map(|n| n - 1);
+    }
+    names.iter().position(|name| name.eq_ignore_ascii_case(wanted)).or_else(|| {
+        let wanted = normalize(wanted);
+        normalized.iter().position(|name| *name == wanted)
+    })
+}
+
+/// The adjusted close is modelled when there is one, unless `--price-column close`.
+fn choose_price(
+    flag: Option<&str>,
+    close: &Column,
+    adj_close: Option<&Column>,
+    line: u64,
+    path: &Path,
+) -> Result<Price, DataError> {
+    let Some(flag) = flag else {
+        return Ok(if adj_close.is_some() { Price::Adjusted } else { Price::Close });
+    };
+    let wanted = normalize(flag);
+    if wanted == "close" || wanted == normalize(&close.name) {
+        return Ok(Price::Close);
+    }
+    let names_adjusted = Role::AdjClose.rank(&wanted).is_some()
+        || adj_close.is_some_and(|column| normalize(&column.name) == wanted);
+    match (names_adjusted, adj_close) {
+        (true, Some(_)) => Ok(Price::Adjusted),
+        (true, None) => Err(DataError::at(
+            path,
+            line,
+            None,
+            format!("--price-column {}: the file has no adjusted close column", shorten(flag)),
+        )
+        .with_hint("use --price-column close, or a file with an Adj Close (or adjusted_close) column")),
+        (false, _) => Err(DataError::at(
+            path,
+            line,
+            None,
+            format!("--price-column {}: expected close or adjusted", shorten(flag)),
+        )
+        .with_hint(
+            "--price-column close models the close as written; --price-column adjusted the adjusted close",
+        )),
+    }
+}
+
+fn quoted_names(names: &[String]) -> String {
+    names.iter().map(|name| format!("\"{}\"", shorten(name))).collect::<Vec<_>>().join(", ")
+}
+
+fn no_such_column_error(path: &Path, line: u64, flag: &str, wanted: &str, names: &[String]) -> DataError {
+    DataError::at(
+        path,
+        line,
+        None,
+        format!("{flag} {}: no such column (the header has {})", shorten(wanted), quoted_names(names)),
+    )
+    .with_hint(format!(
+        "give {flag} a header name from the list (case does not matter) or a column number from 1 to {}",
+        names.len()
+    ))
+}
+
+fn missing_columns_error(path: &Path, line: u64, missing: &[&str], names: &[String]) -> DataError {
+    let has_letters = names.iter().any(|name| name.chars().any(char::is_alphabetic));
+    if !has_letters {
+        return DataError::at(path, line, None, "the file has no header line (the first line holds values)")
+            .with_hint("add a header line such as Date,Open,High,Low,Close,Volume");
+    }
+    let noun = if missing.len() == 1 { "column" } else { "columns" };
+    let flags: Vec<String> = missing.iter().map(|role| format!("--{role}-column")).collect();
+    DataError::at(
+        path,
+        line,
+        None,
+        format!("missing required {noun} {} (the header has {})", missing.join(", "), quoted_names(names)),
+    )
+    .with_hint(format!(
+        "the header needs date, open, high, low and close columns (matched case-insensitively, with common \
+         exporter spellings); name the columns with {}",
+        flags.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_normalized() {
+        assert_eq!(normalize(" Adj Close** "), "adj close");
+        assert_eq!(normalize("<VOL>"), "vol");
+        assert_eq!(normalize("Open_time"), "open time");
+        assert_eq!(normalize("Vol."), "vol");
+        assert_eq!(normalize("stock   symbol"), "stock symbol");
+        assert_eq!(normalize("adjusted_close"), "adjusted close");
+    }
+
+    #[test]
+    fn aliases_rank_in_priority_order() {
+        assert!(Role::Date.rank("date") < Role::Date.rank("unix"));
+        assert!(Role::Close.rank("close") < Role::Close.rank("price"));
+        assert_eq!(Role::Volume.rank("volume btc"), Some(Role::Volume.aliases().len()));
+        assert_eq!(Role::Volume.rank("quote asset volume"), None);
+        assert_eq!(Role::Close.rank("close time"), None);
+    }
+
+    #[test]
+    fn columns_are_found_by_name_or_number() {
+        let names: Vec<String> = ["Data", "Kurs", "Adj Close"].iter().map(|s| s.to_string()).collect();
+        let normalized: Vec<String> = names.iter().map(|n| normalize(n)).collect();
+        assert_eq!(named_column(&names, &normalized, "kurs"), Some(1));
+        assert_eq!(named_column(&names, &normalized, "adj_close"), Some(2));
+        assert_eq!(named_column(&names, &normalized, "2"), Some(1));
+        assert_eq!(named_column(&names, &normalized, "0"), None);
+        assert_eq!(named_column(&names, &normalized, "4"), None);
+        assert_eq!(named_column(&names, &normalized, "Close"), None);
+    }
+}

@@ -1,0 +1,171 @@
+//! Reads a daily price CSV, whatever exporter wrote it, into a [`Series`] and a [`LoadReport`]
+//! that says what was done; refuses, with file, line, column and the flag that helps, what it
+//! cannot read right.
+//!
+//! The work is split into steps, one module each, so that a new layout extends one step:
+//!
+//! 1. `decode`: strip a UTF-8 byte-order mark (and refuse UTF-16, which would only fail later).
+//! 2. `decode`: the delimiter, comma, semicolon or tab, whichever the header line has most of
+//!    (or `--delimiter`).
+//! 3. `records`: every record with its physical line (CRLF, lone CR, quoted fields, blank lines).
+//! 4. `header`: find the header line, read yfinance's three-line header, map names to roles.
+//! 5. `ticker`: the rows of one instrument (`--ticker`) from a file that holds several.
+//! 6. `dates`: the date format, decided from the whole column (`--date-format` overrides).
+//! 7. `rows`: each record → a row of modelled prices (adjusted when there is an adjusted close),
+//!    a reason to drop it, or an error at its line and column; `numbers` reads the cells.
+//! 8. `clean`: sort, one row per date, fill missing opens, an in-progress last row, the series.
+//! 9. `checks`: gaps longer than a week, jumps that look like unadjusted splits.
+//!
+//! The loader never prints: dropped-row counts and warnings go into the report for the caller.
+
+mod checks;
+mod clean;
+mod dates;
+mod decode;
+mod header;
+mod numbers;
+mod options;
+mod records;
+mod rows;
+mod ticker;
+
+#[cfg(test)]
+mod tests;
+
+pub use options::{LastRow, LoadOptions};
+
+use std::path::Path;
+
+use chrono::{NaiveDate, Utc};
+
+use crate::data::{LoadReport, Series};
+use crate::error::DataError;
+use header::Price;
+
+/// Reads the file at `path` and parses it with [`parse_csv`].
+pub fn load_csv(path: &Path, opts: &LoadOptions) -> Result<(Series, LoadReport), DataError> {
+    let bytes = std::fs::read(path).map_err(|err| {
+        DataError::new(path, format!("cannot read the file: {err}"))
+            .with_hint("check that the path is right and that the file is readable")
+    })?;
+    parse_csv(&bytes, path, opts)
+}
+
+/// Parses CSV `bytes` (the contents of `path`, which is used only in errors and the report) into a
+/// series sorted by date with one row per date. Never panics, whatever the bytes.
+pub fn parse_csv(bytes: &[u8], path: &Path, opts: &LoadOptions) -> Result<(Series, LoadReport), DataError> {
+    parse_csv_on(bytes, path, opts, Utc::now().date_naive())
+}
+
+/// [`parse_csv`] as if today (UTC) were `today`, which decides whether a last row dated today is
+/// still in progress.
+pub fn parse_csv_on(
+    bytes: &[u8],
+    path: &Path,
+    opts: &LoadOptions,
+    today: NaiveDate,
+) -> Result<(Series, LoadReport), DataError> {
+    let text = decode::decode(bytes, path)?;
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Err(DataError::new(path, "the file is empty")
+            .with_hint("expected a header line such as Date,Open,High,Low,Close,Volume and rows of prices"));
+    }
+    let delimiter = match opts.delimiter {
+        Some(delimiter) => delimiter_byte(delimiter, path)?,
+        None => decode::detect_delimiter(text),
+    };
+    let records = records::read_all(text, delimiter, path)?;
+    let header = header::find(&records, opts, path)?;
+    let data = records.get(header.data_start..).unwrap_or_default();
+    let selection = ticker::select(data, &header, opts.ticker.as_deref(), path)?;
+    if selection.records.is_empty() {
+        return Err(DataError::new(path, "the file has a header but no data rows")
+            .with_hint("add rows of prices under the header line"));
+    }
+    let mut warnings = header.warnings.clone();
+    warnings.extend(selection.warnings.iter().cloned());
+    let columns = &header.columns;
+    let dates =
+        dates::detect(&selection.records, &columns.date, opts.date_format.as_deref(), path, &mut warnings)?;
+    let mut report = LoadReport {
+        path: path.to_path_buf(),
+        delimiter: char::from(delimiter),
+        columns: columns.names(),
+        date_format: dates.describe(),
+        price_column: match columns.price {
+            Price::Close => "close".to_string(),
+            Price::Adjusted => "adj_close".to_string(),
+        },
+        ticker: selection.ticker.clone(),
+        warnings,
+        ..LoadReport::default()
+    };
+    let rows = rows::read_rows(&selection.records, columns, &dates, path, &mut report)?;
+    let last_row = opts.last_row.unwrap_or_default();
+    let (series, mut report) = clean::clean(rows, columns, last_row, today, path, report)?;
+    report.gaps = checks::gaps(&series.dates);
+    if columns.price == Price::Close {
+        checks::split_warnings(&series, &mut report);
+    }
+    Ok((series, report))
+}
+
+/// The byte for `--delimiter`: one ASCII character that is not a quote or a line break.
+fn delimiter_byte(delimiter: char, path: &Path) -> Result<u8, DataError> {
+    match u8::try_from(delimiter) {
+        Ok(byte) if byte.is_ascii() && !matches!(byte, b'"' | b'\n' | b'\r') => Ok(byte),
+        _ => Err(DataError::new(path, format!("--delimiter {delimiter:?} cannot separate fields"))
+            .with_hint("use one ASCII character such as , ; | or tab")),
+    }
+}
+
+/// Why a row was left out of the series; the text is the key in `LoadReport::dropped`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DropReason {
+    MissingPrice,
+    NegativePrice,
+    HighBelowLow,
+    MissingAdjusted,
+    DividendOrSplit,
+    DuplicateDate,
+    InProgress,
+}
+
+impl DropReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            DropReason::MissingPrice => "missing price",
+            DropReason::NegativePrice => "negative price",
+            DropReason::HighBelowLow => "high below low",
+            DropReason::MissingAdjusted => "missing adjusted close",
+            DropReason::DividendOrSplit => "dividend or split row",
+            DropReason::DuplicateDate => "duplicate date",
+            DropReason::InProgress => "in-progress last row",
+        }
+    }
+}
+
+fn count_drop(report: &mut LoadReport, reason: DropReason, n: usize) {
+    *report.dropped.entry(reason.as_str().to_string()).or_insert(0) += n;
+}
+
+/// "1 row" or "N rows" (with the given singular and plural nouns).
+fn count_noun(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+const SHOWN_CHARS: usize = 40;
+
+/// A cell or header as shown in a message: at most 40 characters, so that garbage stays readable.
+fn shorten(text: &str) -> String {
+    if text.chars().count() <= SHOWN_CHARS {
+        text.to_string()
+    } else {
+        let head: String = text.chars().take(SHOWN_CHARS).collect();
+        format!("{head}...")
+    }
+}
