@@ -3,6 +3,7 @@
 
 use crate::data::{LastRow, LoadOptions};
 use crate::exit::EXIT_CODES_HELP;
+use crate::train::{Settings, TrainConfig};
 use chrono::format::{Item, StrftimeItems};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -24,6 +25,10 @@ pub enum Command {
     /// trained on, re-read so a refreshed file gives a fresh forecast).
     #[command(after_help = EXIT_CODES_HELP)]
     Predict(PredictArgs),
+    /// Walk-forward evaluation: retrain on the history before each of several test spans, forecast
+    /// every day of each span, and compare with the naive, drift and moving-average forecasts.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Backtest(BacktestArgs),
     /// Show what the loader makes of a CSV: delimiter, columns, date format, rows used and
     /// dropped, first and last date and close, gaps, duplicates, warnings. Nothing is trained.
     #[command(after_help = EXIT_CODES_HELP)]
@@ -74,6 +79,28 @@ pub struct TrainArgs {
     /// Model file to write (atomically: an existing file is replaced only on success).
     #[arg(long, default_value = "model.safetensors")]
     pub out: PathBuf,
+    /// Write the model only if it beats both the naive forecast and the existing --out model on
+    /// the same latest validation span; otherwise keep the old file and exit with code 6.
+    #[arg(long)]
+    pub promote_if_better: bool,
+    /// Plot the validation span (actual, forecast, naive, cumulative error vs naive) to this PNG
+    /// or SVG file.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+/// The model's shape and how to train it: shared by train and backtest.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Model and training")]
+pub struct ModelArgs {
     /// Days of history in each input window.
     #[arg(long, default_value_t = 30, value_parser = positive_usize)]
     pub seq_len: usize,
@@ -108,6 +135,50 @@ pub struct TrainArgs {
     /// Largest L2 norm of the gradients (clipped above it).
     #[arg(long, default_value_t = 1.0, value_parser = positive_f64)]
     pub clip_norm: f64,
+}
+
+impl ModelArgs {
+    /// The model and training settings these flags describe.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            seq_len: self.seq_len,
+            hidden: self.hidden,
+            layers: self.layers,
+            dropout: self.dropout,
+            train: TrainConfig {
+                epochs: self.epochs,
+                batch_size: self.batch_size,
+                lr: self.lr,
+                val_fraction: self.val_fraction,
+                patience: self.patience,
+                seed: self.seed,
+                clip_norm: self.clip_norm,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BacktestArgs {
+    /// CSV of daily prices.
+    #[arg(long)]
+    pub csv: PathBuf,
+    /// Number of consecutive test spans (each fold retrains on everything before its span).
+    #[arg(long, default_value_t = 5, value_parser = positive_usize)]
+    pub folds: usize,
+    /// Days in each test span (default: the folds together cover the last 20% of the days).
+    #[arg(long, value_parser = positive_usize)]
+    pub test_size: Option<usize>,
+    /// Plot actual vs forecast vs naive over the test spans, with fold boundaries and the
+    /// cumulative squared error of model minus naive, to this PNG or SVG file.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Write every test day's forecasts as CSV (date, fold, actual, forecast, naive, drift,
+    /// moving_average) to this file.
+    #[arg(long)]
+    pub predictions: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
     #[command(flatten)]
@@ -315,7 +386,13 @@ mod tests {
         let ok = Cli::try_parse_from(["forecast", "train", "--csv", "x"]).unwrap();
         let Command::Train(args) = ok.command else { panic!("not train") };
         assert_eq!(
-            (args.seq_len, args.hidden, args.layers, args.epochs, args.patience),
+            (
+                args.model.seq_len,
+                args.model.hidden,
+                args.model.layers,
+                args.model.epochs,
+                args.model.patience
+            ),
             (30, 64, 2, 100, 10)
         );
     }

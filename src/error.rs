@@ -88,3 +88,9 @@ impl ModelFileError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
+
+/// `train --promote-if-better` decided to keep the existing model; the message says why.
+/// Exit code 6.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NotPromoted(pub String);

@@ -1,7 +1,7 @@
 //! Exit codes: the contract with shell scripts. This table is repeated in the README and in
 //! `forecast --help`; a test keeps them in step.
 
-use crate::error::{DataError, ModelFileError, UsageError};
+use crate::error::{DataError, ModelFileError, NotPromoted, UsageError};
 
 /// Every exit code `forecast` uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +18,15 @@ pub enum Exit {
     Data = 3,
     /// Model file error: missing, corrupt, unknown format version, or features the CSV lacks.
     Model = 4,
+    /// `train --promote-if-better` kept the existing model: the new one did not beat naive and
+    /// the existing model on the same validation span.
+    NotPromoted = 6,
+}
+
+impl Exit {
+    /// Every code, in order.
+    pub const ALL: [Exit; 6] =
+        [Exit::Ok, Exit::Internal, Exit::Usage, Exit::Data, Exit::Model, Exit::NotPromoted];
 }
 
 /// The table printed by `--help`.
@@ -27,7 +36,8 @@ Exit codes:
   1  unexpected internal error
   2  usage error (bad flag or value)
   3  input data error (CSV missing or unreadable, no parsable rows, too few rows, bad cell: file:line:column)
-  4  model file error (missing, corrupt, unknown format version, features the CSV lacks)";
+  4  model file error (missing, corrupt, unknown format version, features the CSV lacks)
+  6  not promoted: train --promote-if-better kept the existing model (the new one was not better)";
 
 /// The exit code for an error: the first typed error found in its chain decides.
 pub fn code_for(err: &anyhow::Error) -> Exit {
@@ -40,6 +50,9 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         }
         if cause.is::<UsageError>() {
             return Exit::Usage;
+        }
+        if cause.is::<NotPromoted>() {
+            return Exit::NotPromoted;
         }
     }
     Exit::Internal
@@ -63,7 +76,7 @@ mod tests {
 
     #[test]
     fn help_table_lists_every_code() {
-        for code in [Exit::Ok, Exit::Internal, Exit::Usage, Exit::Data, Exit::Model] {
+        for code in Exit::ALL {
             assert!(EXIT_CODES_HELP.contains(&format!("\n  {}  ", code as u8)), "{code:?}");
         }
     }

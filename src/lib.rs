@@ -34,6 +34,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
     match cli.command {
         cli::Command::Train(args) => commands::train::run(&args),
         cli::Command::Predict(args) => commands::predict::run(&args),
+        cli::Command::Backtest(args) => commands::backtest::run(&args),
         cli::Command::Inspect(args) => commands::inspect::run(&args),
         cli::Command::Bench(args) => commands::bench::run(&args),
     }

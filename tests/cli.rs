@@ -241,7 +241,7 @@ fn help_and_readme_list_the_same_exit_codes() {
     let tmp = tempfile::tempdir().unwrap();
     let help = forecast(tmp.path(), &["--help"]).ok();
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    for code in 0..=4 {
+    for code in [0, 1, 2, 3, 4, 6] {
         assert!(help.stdout.contains(&format!("\n  {code}  ")), "--help lacks exit code {code}:\n{help}");
         assert!(readme.contains(&format!("| {code} |")), "README lacks exit code {code}");
     }

@@ -135,7 +135,7 @@ mod tests {
     fn train_defaults_match_the_cli() {
         let cli = Cli::try_parse_from(["forecast", "train", "--csv", "x"]).unwrap();
         let Command::Train(args) = cli.command else { panic!("not train") };
-        assert_eq!(args.seq_len, TRAIN_DEFAULT_SEQ_LEN);
-        assert_eq!(args.val_fraction, TRAIN_DEFAULT_VAL_FRACTION);
+        assert_eq!(args.model.seq_len, TRAIN_DEFAULT_SEQ_LEN);
+        assert_eq!(args.model.val_fraction, TRAIN_DEFAULT_VAL_FRACTION);
     }
 }

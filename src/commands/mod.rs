@@ -1,6 +1,7 @@
 //! One file per subcommand; each reads its flags, calls the library steps in data-flow order and
 //! prints. Shared set-up (loading a CSV with its report) lives here.
 
+pub mod backtest;
 pub mod bench;
 pub mod inspect;
 pub mod predict;

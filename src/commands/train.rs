@@ -6,14 +6,16 @@ use crate::checkpoint::{self, DataInfo, ModelMeta, Validation};
 use crate::cli::{Format, TrainArgs};
 use crate::data::dataset::target_day;
 use crate::data::features::TARGET;
+use crate::data::prepare_inference;
 use crate::data::{Prepared, Series};
-use crate::error::UsageError;
-use crate::inference::{forecast_next, price_forecasts, Forecast};
-use crate::metrics::{compare, naive_mae, Comparison};
+use crate::error::{NotPromoted, UsageError};
+use crate::inference::{forecast_next, price_forecasts, Forecast, PriceForecasts};
+use crate::metrics::{compare, naive_mae, rmse, Comparison};
 use crate::model::StockPredictor;
+use crate::output::plot::{self, PlotDay};
 use crate::output::{print_json, print_text, table, Log};
 use crate::runtime::{memory_usage, setup_runtime, Runtime};
-use crate::train::{train_on, FitOutcome, Fitted, Settings, TrainConfig};
+use crate::train::{train_on, FitOutcome, Fitted};
 use anyhow::Context;
 use serde::Serialize;
 use std::path::Path;
@@ -41,6 +43,10 @@ struct TrainReport {
     threads: usize,
     validation: Comparison,
     forecast: Forecast,
+    /// Whether the model file was written (false when --promote-if-better kept the old one).
+    written: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    promotion: Option<Promotion>,
 }
 
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
@@ -55,17 +61,40 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|_| args.csv.clone());
     let load_options = args.load.options();
     let series = load_series(&csv, &load_options, &log)?;
-    let settings = settings(args);
-    log.info(&format!("training on {} rows of {} (seq-len {})", series.len(), csv.display(), args.seq_len));
+    let settings = args.model.settings();
+    log.info(&format!(
+        "training on {} rows of {} (seq-len {})",
+        series.len(),
+        csv.display(),
+        args.model.seq_len
+    ));
     let fitted = train_on(&series, &settings, &runtime, &csv, |e| {
         let rss = memory_usage().map(|(now, _)| format!("  rss {} MB", now >> 20)).unwrap_or_default();
         log.progress(&format!(
             "epoch {:>3}/{}  train {:.5}  val {:.5}  {:.2}s{rss}",
-            e.epoch, args.epochs, e.train_loss, e.val_loss, e.seconds
+            e.epoch, args.model.epochs, e.train_loss, e.val_loss, e.seconds
         ))
     })?;
     let Fitted { model, config: model_config, prepared, outcome } = fitted;
-    let validation = validate(&model, &prepared, &series, &runtime)?;
+    let (validation, prices) = validate(&model, &prepared, &series, &runtime)?;
+    if let Some(path) = &args.plot {
+        let days: Vec<PlotDay> = (0..prices.dates.len())
+            .map(|i| PlotDay {
+                date: prices.dates[i].to_string(),
+                actual: prices.actual[i],
+                forecast: prices.forecast[i],
+                naive: prices.previous[i],
+            })
+            .collect();
+        let title = format!(
+            "validation {} → {}: skill {:+.2}% vs naive",
+            validation.start,
+            validation.end,
+            validation.metrics.skill * 100.0
+        );
+        plot::forecasts(path, &title, &days, &[])?;
+        log.info(&format!("wrote {}", path.display()));
+    }
     let forecast = forecast_next(&model, &prepared.windows, &prepared.scaler, &series, &device)?;
     let meta = ModelMeta {
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -74,13 +103,19 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         features: prepared.feature_names.clone(),
         target: TARGET.to_string(),
         scaler: prepared.scaler.clone(),
-        seq_len: args.seq_len,
+        seq_len: args.model.seq_len,
         data: data_info(&csv, &series),
         load_options: load_options.to_json(),
         validation: validation.clone(),
     };
-    checkpoint::save(&args.out, &model, &meta)?;
-    log.info(&format!("wrote {}", args.out.display()));
+    let promotion = args
+        .promote_if_better
+        .then(|| decide_promotion(&args.out, &validation, &prices, &series, &csv, &runtime, &log));
+    let write = promotion.as_ref().is_none_or(|p| p.promoted);
+    if write {
+        checkpoint::save(&args.out, &model, &meta)?;
+        log.info(&format!("wrote {}", args.out.display()));
+    }
     let report = TrainReport {
         model: args.out.display().to_string(),
         csv: meta.data.csv.clone(),
@@ -100,29 +135,19 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         threads: runtime.threads,
         validation: validation.metrics,
         forecast,
+        written: write,
+        promotion: promotion.clone(),
     };
     match args.output.format {
-        Format::Json => print_json(&report),
-        Format::Table => print_text(&render_table(&report)),
+        Format::Json => print_json(&report)?,
+        Format::Table => print_text(&render_table(&report))?,
     }
-}
-
-/// The model and training settings from the flags.
-pub fn settings(args: &TrainArgs) -> Settings {
-    Settings {
-        seq_len: args.seq_len,
-        hidden: args.hidden,
-        layers: args.layers,
-        dropout: args.dropout,
-        train: TrainConfig {
-            epochs: args.epochs,
-            batch_size: args.batch_size,
-            lr: args.lr,
-            val_fraction: args.val_fraction,
-            patience: args.patience,
-            seed: args.seed,
-            clip_norm: args.clip_norm,
-        },
+    match promotion {
+        Some(p) if !p.promoted => {
+            let kept = if args.out.exists() { "kept the existing model" } else { "no model written" };
+            Err(NotPromoted(format!("{}: not promoted: {}; {kept}", args.out.display(), p.reason)).into())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -146,12 +171,12 @@ fn validate(
     prepared: &Prepared,
     series: &Series,
     runtime: &Runtime,
-) -> anyhow::Result<Validation> {
+) -> anyhow::Result<(Validation, PriceForecasts)> {
     let indices: Vec<usize> = prepared.split.val.clone().collect();
     let prices = price_forecasts(model, &prepared.windows, &prepared.scaler, series, &indices, runtime)
         .context("scoring the validation span")?;
     let date = |d: Option<&chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
-    Ok(Validation {
+    let validation = Validation {
         start: date(prices.dates.first()),
         end: date(prices.dates.last()),
         windows: indices.len(),
@@ -161,7 +186,93 @@ fn validate(
             &prices.actual,
             training_naive_mae(prepared, series),
         ),
-    })
+    };
+    Ok((validation, prices))
+}
+
+/// What `--promote-if-better` decided, and why.
+#[derive(Debug, Clone, Serialize)]
+struct Promotion {
+    promoted: bool,
+    /// RMSE of the new model, naive and (when it could be scored) the existing model, all on this
+    /// run's validation days.
+    new_rmse: f64,
+    naive_rmse: f64,
+    existing_rmse: Option<f64>,
+    reason: String,
+}
+
+/// Decides whether the new model replaces `out`: it must beat naive and the existing model (when
+/// there is one that can be scored) on the same validation days.
+fn decide_promotion(
+    out: &Path,
+    validation: &Validation,
+    prices: &PriceForecasts,
+    series: &Series,
+    csv: &Path,
+    runtime: &Runtime,
+    log: &Log,
+) -> Promotion {
+    let (new_rmse, naive_rmse) = (validation.metrics.model.rmse, validation.metrics.naive.rmse);
+    let span = format!("{} → {}", validation.start, validation.end);
+    let existing_rmse = if out.exists() {
+        match existing_model_rmse(out, series, &prices.dates, csv, runtime) {
+            Ok(rmse) => Some(rmse),
+            Err(why) => {
+                log.warn(&format!(
+                    "{}: cannot score the existing model ({why}); comparing with naive only",
+                    out.display()
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let (promoted, reason) = if new_rmse >= naive_rmse {
+        (
+            false,
+            format!(
+                "the new model does not beat naive on {span} (rmse {new_rmse:.4} vs naive {naive_rmse:.4})"
+            ),
+        )
+    } else if let Some(old) = existing_rmse.filter(|&old| new_rmse >= old) {
+        (
+            false,
+            format!(
+                "the new model does not beat the existing one on {span} (rmse {new_rmse:.4} vs {old:.4})"
+            ),
+        )
+    } else {
+        let against =
+            existing_rmse.map(|old| format!(" and the existing model ({old:.4})")).unwrap_or_default();
+        (true, format!("the new model (rmse {new_rmse:.4}) beats naive ({naive_rmse:.4}){against} on {span}"))
+    };
+    Promotion { promoted, new_rmse, naive_rmse, existing_rmse, reason }
+}
+
+/// The existing model file's RMSE on `dates` of `series` (which must be days it can forecast).
+fn existing_model_rmse(
+    path: &Path,
+    series: &Series,
+    dates: &[chrono::NaiveDate],
+    csv: &Path,
+    runtime: &Runtime,
+) -> anyhow::Result<f64> {
+    let (model, meta) = checkpoint::load(path, &runtime.device)?;
+    let windows = prepare_inference(series, &meta.features, &meta.scaler, meta.seq_len, csv, path)?;
+    let indices = dates
+        .iter()
+        .map(|date| {
+            let day = series.dates.binary_search(date).ok()?;
+            day.checked_sub(meta.seq_len + 1)
+        })
+        .collect::<Option<Vec<usize>>>()
+        .ok_or_else(|| {
+            anyhow::anyhow!("its seq-len {} needs more history than the data has", meta.seq_len)
+        })?;
+    let prices = price_forecasts(&model, &windows, &meta.scaler, series, &indices, runtime)?;
+    Ok(rmse(&prices.forecast, &prices.actual))
 }
 
 /// The naive forecast's MAE over the training span: the MASE denominator.
@@ -206,5 +317,11 @@ fn render_table(r: &TrainReport) -> String {
         r.val_end,
         table::comparison(&r.validation),
         table::forecast(&r.forecast),
-    )
+    ) + &r
+        .promotion
+        .as_ref()
+        .map(|p| {
+            format!("promotion   {}: {}\n", if p.promoted { "promoted" } else { "NOT promoted" }, p.reason)
+        })
+        .unwrap_or_default()
 }

@@ -1,6 +1,7 @@
 //! Everything printed: results on stdout ([`table`] or JSON), diagnostics on stderr ([`Log`]).
 
 pub mod log;
+pub mod plot;
 pub mod table;
 
 pub use log::Log;

@@ -1,0 +1,212 @@
+//! The picture a user looks at to decide whether a model is worth anything: actual closes, the
+//! model's forecasts and naive's over the evaluated days (with fold boundaries), and below, the
+//! cumulative squared error of the model minus naive's — falling means the model is winning.
+//!
+//! PNG or SVG by the file extension (plotters), text in a font shipped inside the binary, and the
+//! file replaced atomically.
+
+use crate::backtest::Backtest;
+use anyhow::{anyhow, bail, Context};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+/// One evaluated day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlotDay {
+    pub date: String,
+    pub actual: f64,
+    pub forecast: f64,
+    pub naive: f64,
+}
+
+const SIZE: (u32, u32) = (1400, 800);
+const FONT: &str = "sans-serif";
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT);
+    });
+}
+
+/// Plots a backtest: every test day, with a boundary line where each fold starts.
+pub fn backtest(path: &Path, result: &Backtest) -> anyhow::Result<()> {
+    let days: Vec<PlotDay> = result
+        .days
+        .iter()
+        .map(|d| PlotDay { date: d.date.clone(), actual: d.actual, forecast: d.forecast, naive: d.naive })
+        .collect();
+    let boundaries: Vec<usize> = result
+        .days
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w[0].fold != w[1].fold)
+        .map(|(i, _)| i + 1)
+        .collect();
+    let title = format!(
+        "walk-forward backtest, {} folds: skill {:+.2}% vs naive ({})",
+        result.folds.len(),
+        result.summary.skill * 100.0,
+        if result.summary.skill > 0.0 { "model better" } else { "model NOT better" }
+    );
+    forecasts(path, &title, &days, &boundaries)
+}
+
+/// Plots `days` with vertical lines before the indices in `boundaries`, to `path` (.png or .svg).
+pub fn forecasts(path: &Path, title: &str, days: &[PlotDay], boundaries: &[usize]) -> anyhow::Result<()> {
+    if days.is_empty() {
+        bail!("nothing to plot");
+    }
+    register_font();
+    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let temp = temp_path(path, extension.as_deref().unwrap_or(""));
+    let drawn = match extension.as_deref() {
+        Some("png") => draw(BitMapBackend::new(&temp, SIZE).into_drawing_area(), title, days, boundaries),
+        Some("svg") => draw(SVGBackend::new(&temp, SIZE).into_drawing_area(), title, days, boundaries),
+        _ => Err(anyhow!("--plot {}: use a .png or .svg file name", path.display())),
+    };
+    let placed = drawn.and_then(|()| {
+        std::fs::rename(&temp, path).with_context(|| format!("cannot write plot {}", path.display()))
+    });
+    if placed.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    placed
+}
+
+/// A temporary file beside `path`, with the same extension (plotters picks the encoder by it).
+fn temp_path(path: &Path, extension: &str) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}.{extension}", std::process::id()))
+}
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    title: &str,
+    days: &[PlotDay],
+    boundaries: &[usize],
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let fail = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("cannot draw the plot: {e}");
+    root.fill(&WHITE).map_err(fail)?;
+    let root = root.titled(title, (FONT, 26)).map_err(fail)?;
+    let (top, bottom) = root.split_vertically((SIZE.1 as f64 * 0.62) as u32);
+    prices_panel(&top, days, boundaries).map_err(fail)?;
+    error_panel(&bottom, days, boundaries).map_err(fail)?;
+    root.present().map_err(fail)?;
+    Ok(())
+}
+
+fn date_label(days: &[PlotDay]) -> impl Fn(&f64) -> String + '_ {
+    move |x: &f64| days.get(x.round().max(0.0) as usize).map(|d| d.date.clone()).unwrap_or_default()
+}
+
+fn prices_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    days: &[PlotDay],
+    boundaries: &[usize],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let values = days.iter().flat_map(|d| [d.actual, d.forecast, d.naive]);
+    let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
+    let pad = ((high - low) * 0.05).max(1e-9);
+    let n = days.len() as f64;
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..(n - 1.0).max(1.0), (low - pad)..(high + pad))?;
+    chart
+        .configure_mesh()
+        .x_labels(8)
+        .x_label_formatter(&date_label(days))
+        .y_desc("close")
+        .label_style((FONT, 15))
+        .draw()?;
+    let series = |f: fn(&PlotDay) -> f64| days.iter().enumerate().map(move |(i, d)| (i as f64, f(d)));
+    chart
+        .draw_series(LineSeries::new(series(|d| d.actual), BLACK.stroke_width(2)))?
+        .label("actual")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(2)));
+    let orange = RGBColor(230, 126, 34);
+    chart
+        .draw_series(LineSeries::new(series(|d| d.naive), orange.stroke_width(1)))?
+        .label("naive (previous close)")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], orange.stroke_width(2)));
+    chart
+        .draw_series(LineSeries::new(series(|d| d.forecast), BLUE.stroke_width(1)))?
+        .label("model forecast")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
+    for &b in boundaries {
+        let x = b as f64 - 0.5;
+        chart.draw_series(LineSeries::new(
+            [(x, low - pad), (x, high + pad)],
+            RGBColor(150, 150, 150).stroke_width(1),
+        ))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 16))
+        .draw()?;
+    Ok(())
+}
+
+fn error_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    days: &[PlotDay],
+    boundaries: &[usize],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let mut total = 0.0;
+    let cumulative: Vec<f64> = days
+        .iter()
+        .map(|d| {
+            total += (d.forecast - d.actual).powi(2) - (d.naive - d.actual).powi(2);
+            total
+        })
+        .collect();
+    let (low, high) = cumulative.iter().fold((0.0f64, 0.0f64), |(l, h), &v| (l.min(v), h.max(v)));
+    let pad = ((high - low) * 0.08).max(1e-9);
+    let n = days.len() as f64;
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..(n - 1.0).max(1.0), (low - pad)..(high + pad))?;
+    chart
+        .configure_mesh()
+        .x_labels(8)
+        .x_label_formatter(&date_label(days))
+        .y_desc("cum. sq. error, model − naive")
+        .label_style((FONT, 15))
+        .draw()?;
+    chart.draw_series(LineSeries::new([(0.0, 0.0), (n - 1.0, 0.0)], BLACK.stroke_width(1)))?;
+    let red = RGBColor(192, 57, 43);
+    chart
+        .draw_series(LineSeries::new(
+            cumulative.iter().enumerate().map(|(i, &v)| (i as f64, v)),
+            red.stroke_width(2),
+        ))?
+        .label("above 0: model worse than naive so far; falling: model winning")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], red.stroke_width(2)));
+    for &b in boundaries {
+        let x = b as f64 - 0.5;
+        chart.draw_series(LineSeries::new(
+            [(x, low - pad), (x, high + pad)],
+            RGBColor(150, 150, 150).stroke_width(1),
+        ))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 16))
+        .draw()?;
+    Ok(())
+}
