@@ -87,7 +87,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             })
             .collect();
         let title = format!(
-            "validation {} → {}: skill {:+.2}% vs naive",
+            "validation {} to {}: skill {:+.2}% vs naive",
             validation.start,
             validation.end,
             validation.metrics.skill * 100.0

@@ -124,6 +124,7 @@ fn prices_panel<DB: DrawingBackend>(
         .x_labels(8)
         .x_label_formatter(&date_label(days))
         .y_desc("close")
+        .light_line_style(RGBColor(245, 245, 245))
         .label_style((FONT, 15))
         .draw()?;
     let series = |f: fn(&PlotDay) -> f64| days.iter().enumerate().map(move |(i, d)| (i as f64, f(d)));
@@ -183,6 +184,7 @@ fn error_panel<DB: DrawingBackend>(
         .x_labels(8)
         .x_label_formatter(&date_label(days))
         .y_desc("cum. sq. error, model − naive")
+        .light_line_style(RGBColor(245, 245, 245))
         .label_style((FONT, 15))
         .draw()?;
     chart.draw_series(LineSeries::new([(0.0, 0.0), (n - 1.0, 0.0)], BLACK.stroke_width(1)))?;
