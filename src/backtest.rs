@@ -4,12 +4,15 @@
 //! each fold, a model (and its scaler) is fitted by [`train_on`] on the series truncated just
 //! before the fold's first test day — so nothing of the test span can reach it — then every test
 //! day is forecast, in one batch, from the real history before it. Naive, drift and moving-average
-//! baselines are scored on the same days.
+//! baselines are scored on the same days. With a horizon of N days, each test day is a forecast
+//! origin and every step 1…N is scored; intervals are calibrated on the fold's own validation
+//! span (inside its history) and their coverage measured on its test span.
 
 use crate::data::dataset::{prepare_inference, target_day};
 use crate::data::Series;
 use crate::error::DataError;
-use crate::inference::price_forecasts;
+use crate::inference::{price_forecasts, StepForecasts};
+use crate::intervals::{calibrate, coverage, pool, Coverage};
 use crate::metrics::{
     drift_forecasts, moving_average_forecasts, naive_mae, point_metrics, skill, PointMetrics,
 };
@@ -22,9 +25,10 @@ use std::path::Path;
 /// Share of the forecastable days given to test spans when --test-size is not set.
 pub const DEFAULT_TEST_SHARE: f64 = 0.2;
 
-/// Metrics of the model and every baseline over one span.
+/// Metrics of the model and every baseline over one span, for one step.
 #[derive(Debug, Clone, Serialize)]
 pub struct SpanMetrics {
+    pub step: usize,
     pub model: PointMetrics,
     pub naive: PointMetrics,
     pub drift: PointMetrics,
@@ -33,11 +37,12 @@ pub struct SpanMetrics {
     pub skill: f64,
 }
 
-/// One day's forecasts.
+/// One day's forecasts, for one step.
 #[derive(Debug, Clone, Serialize)]
 pub struct DayForecast {
     pub date: String,
     pub fold: usize,
+    pub step: usize,
     pub actual: f64,
     pub forecast: f64,
     pub naive: f64,
@@ -56,15 +61,23 @@ pub struct Fold {
     pub test_days: usize,
     pub epochs_run: usize,
     pub best_epoch: usize,
+    /// Step 1's metrics (the keys `model`, `naive`, `drift`, `moving_average`, `skill`).
     #[serde(flatten)]
     pub metrics: SpanMetrics,
+    /// Every step's metrics.
+    pub steps: Vec<SpanMetrics>,
 }
 
 /// The whole backtest.
 #[derive(Debug, Clone, Serialize)]
 pub struct Backtest {
     pub folds: Vec<Fold>,
+    /// Step 1 over all test days.
     pub summary: SpanMetrics,
+    /// Every step over all test days.
+    pub steps: Vec<SpanMetrics>,
+    /// Empirical interval coverage and width per level and step, over all test days.
+    pub coverage: Vec<Coverage>,
     #[serde(skip)]
     pub days: Vec<DayForecast>,
 }
@@ -100,7 +113,7 @@ pub fn run(
     csv: &Path,
     mut progress: impl FnMut(Progress),
 ) -> anyhow::Result<Backtest> {
-    let n_windows = series.len().saturating_sub(settings.seq_len + 1);
+    let n_windows = series.len().saturating_sub(settings.seq_len + settings.horizon);
     let spans = fold_spans(n_windows, folds, test_size);
     if spans.len() < folds || spans.first().is_some_and(|s| s.start == 0) {
         return Err(DataError::new(
@@ -116,17 +129,31 @@ pub fn run(
     let mut result_folds = Vec::new();
     let mut days = Vec::new();
     let mut scales = Vec::new();
+    let mut coverages = Vec::new();
     for (k, span) in spans.iter().enumerate() {
-        let (fold, fold_days, scale) = run_fold(series, settings, k, span.clone(), runtime, csv, |e| {
-            progress(Progress::Epoch(k + 1, e))
-        })?;
+        let (fold, fold_days, scale, fold_coverage) =
+            run_fold(series, settings, k, span.clone(), runtime, csv, |e| {
+                progress(Progress::Epoch(k + 1, e))
+            })?;
         progress(Progress::Fold(&fold));
         result_folds.push(fold);
         scales.extend(std::iter::repeat_n(scale, fold_days.len()));
         days.extend(fold_days);
+        coverages.push(fold_coverage);
     }
-    let summary = span_metrics(&days, &scales);
-    Ok(Backtest { folds: result_folds, summary, days })
+    let steps = per_step_metrics(&days, &scales, settings.horizon);
+    Ok(Backtest { folds: result_folds, summary: steps[0].clone(), steps, coverage: pool(&coverages), days })
+}
+
+/// Metrics of each step 1…`horizon` over `days`.
+fn per_step_metrics(days: &[DayForecast], scales: &[f64], horizon: usize) -> Vec<SpanMetrics> {
+    (1..=horizon)
+        .map(|step| {
+            let (mine, my_scales): (Vec<DayForecast>, Vec<f64>) =
+                days.iter().zip(scales).filter(|(d, _)| d.step == step).map(|(d, s)| (d.clone(), *s)).unzip();
+            span_metrics(step, &mine, &my_scales)
+        })
+        .collect()
 }
 
 /// The model and scaler of the fold that tests `span`: fitted on the rows before its first test
@@ -144,7 +171,7 @@ pub fn fit_fold(
 }
 
 /// Fits fold `k` on the history before `span` and forecasts the span. Returns the fold, its days
-/// and its MASE scale (the naive MAE over its training closes).
+/// (every step), its MASE scale (the naive MAE over its training closes) and its coverage.
 fn run_fold(
     series: &Series,
     settings: &Settings,
@@ -153,30 +180,23 @@ fn run_fold(
     runtime: &Runtime,
     csv: &Path,
     on_epoch: impl FnMut(&EpochReport),
-) -> anyhow::Result<(Fold, Vec<DayForecast>, f64)> {
-    let seq = settings.seq_len;
+) -> anyhow::Result<(Fold, Vec<DayForecast>, f64, Vec<Coverage>)> {
+    let (seq, horizon) = (settings.seq_len, settings.horizon);
     let first_test_day = target_day(span.start, seq);
     let Fitted { model, prepared, outcome, .. } = fit_fold(series, settings, &span, runtime, csv, on_epoch)?;
     let history = series.head(first_test_day);
-    let windows = prepare_inference(series, &prepared.feature_names, &prepared.scaler, seq, csv, csv)?;
+    // Intervals calibrated on the fold's own validation span, inside its history.
+    let val: Vec<usize> = prepared.split.val.clone().collect();
+    let calibration = price_forecasts(&model, &prepared.windows, &prepared.scaler, &history, &val, runtime)?;
+    let intervals = calibrate(&calibration, &settings.levels);
+    let windows =
+        prepare_inference(series, &prepared.feature_names, &prepared.scaler, seq, horizon, csv, csv)?;
     let indices: Vec<usize> = span.clone().collect();
-    let prices = price_forecasts(&model, &windows, &prepared.scaler, series, &indices, runtime)?;
-    let target_days: Vec<usize> = indices.iter().map(|&j| target_day(j, seq)).collect();
-    let drift = drift_forecasts(&series.close, &target_days);
-    let moving = moving_average_forecasts(&series.close, &target_days);
-    let day_forecasts: Vec<DayForecast> = (0..indices.len())
-        .map(|i| DayForecast {
-            date: prices.dates[i].to_string(),
-            fold: k + 1,
-            actual: prices.actual[i],
-            forecast: prices.forecast[i],
-            naive: prices.previous[i],
-            drift: drift[i],
-            moving_average: moving[i],
-        })
-        .collect();
+    let steps = price_forecasts(&model, &windows, &prepared.scaler, series, &indices, runtime)?;
+    let day_forecasts: Vec<DayForecast> = steps.iter().flat_map(|s| step_days(series, s, k + 1)).collect();
     let scale = naive_mae(&history.close);
-    let metrics = span_metrics(&day_forecasts, &vec![scale; day_forecasts.len()]);
+    let scales = vec![scale; day_forecasts.len()];
+    let per_step = per_step_metrics(&day_forecasts, &scales, horizon);
     let date = |i: usize| series.dates[i].to_string();
     let fold = Fold {
         fold: k + 1,
@@ -187,13 +207,33 @@ fn run_fold(
         test_days: span.len(),
         epochs_run: outcome.epochs_run,
         best_epoch: outcome.best_epoch,
-        metrics,
+        metrics: per_step[0].clone(),
+        steps: per_step,
     };
-    Ok((fold, day_forecasts, scale))
+    Ok((fold, day_forecasts, scale, coverage(&steps, &intervals)))
+}
+
+/// One step's forecasts as days, with the baselines from the same origins.
+fn step_days(series: &Series, s: &StepForecasts, fold: usize) -> Vec<DayForecast> {
+    let origins: Vec<usize> = s.days.iter().map(|&d| d - s.step).collect();
+    let drift = drift_forecasts(&series.close, &origins, s.step);
+    let moving = moving_average_forecasts(&series.close, &origins, s.step);
+    (0..s.days.len())
+        .map(|i| DayForecast {
+            date: s.dates[i].to_string(),
+            fold,
+            step: s.step,
+            actual: s.actual[i],
+            forecast: s.forecast[i],
+            naive: s.previous[i],
+            drift: drift[i],
+            moving_average: moving[i],
+        })
+        .collect()
 }
 
 /// Metrics of the model and the baselines over `days`; `scales[i]` is day i's MASE denominator.
-fn span_metrics(days: &[DayForecast], scales: &[f64]) -> SpanMetrics {
+fn span_metrics(step: usize, days: &[DayForecast], scales: &[f64]) -> SpanMetrics {
     let column = |f: fn(&DayForecast) -> f64| days.iter().map(f).collect::<Vec<f64>>();
     let (actual, naive) = (column(|d| d.actual), column(|d| d.naive));
     let score = |forecast: &[f64]| {
@@ -206,6 +246,7 @@ fn span_metrics(days: &[DayForecast], scales: &[f64]) -> SpanMetrics {
     let model = score(&column(|d| d.forecast));
     let naive_metrics = score(&naive);
     SpanMetrics {
+        step,
         skill: skill(model.rmse, naive_metrics.rmse),
         model,
         naive: naive_metrics,

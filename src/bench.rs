@@ -72,7 +72,7 @@ fn random_windows(case: &BenchCase, samples: usize, rng: &mut ChaCha8Rng) -> (Wi
     let rows = samples + 1 + case.seq_len;
     let features: Vec<f64> = (0..rows * case.features).map(|_| rng.random_range(-2.0..2.0)).collect();
     let returns: Vec<f64> = (0..rows).map(|_| rng.random_range(-2.0..2.0)).collect();
-    let windows = Windows::new(&features, case.features, &returns, case.seq_len);
+    let windows = Windows::new(&features, case.features, &returns, case.seq_len, 1);
     let split = Split { train: 0..samples, val: samples..samples + 1 };
     (windows, split)
 }

@@ -17,6 +17,7 @@
 //! | `data` | JSON [`DataInfo`]: training CSV's absolute path, date range, rows |
 //! | `load_options` | JSON of the CSV load flags training used (ticker, columns, date format…); predict reuses them |
 //! | `validation` | JSON [`Validation`]: the validation span and metrics vs naive |
+//! | `intervals` | JSON list of [`Interval`]: conformal half-widths per level and step |
 //!
 //! The file is written with keys in sorted order and no timestamps, so the same training run gives
 //! the same bytes; it is replaced atomically.
@@ -24,6 +25,7 @@
 use crate::atomic::write_atomic;
 use crate::data::Scaler;
 use crate::error::ModelFileError;
+use crate::intervals::Interval;
 use crate::metrics::Comparison;
 use crate::model::{ModelConfig, StockPredictor};
 use crate::train::TrainConfig;
@@ -47,13 +49,15 @@ pub struct DataInfo {
     pub rows: usize,
 }
 
-/// The validation span (target dates) and the model's metrics on it beside naive's.
+/// The validation span (target dates of step 1) and the model's metrics on it beside naive's:
+/// `metrics` for step 1, `steps` for every step of the horizon.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Validation {
     pub start: String,
     pub end: String,
     pub windows: usize,
     pub metrics: Comparison,
+    pub steps: Vec<Comparison>,
 }
 
 /// Everything in the file except the weights.
@@ -70,6 +74,8 @@ pub struct ModelMeta {
     /// The load flags training read its CSV with, as JSON (`LoadOptions::to_json`).
     pub load_options: String,
     pub validation: Validation,
+    /// Split-conformal interval half-widths, per level and step.
+    pub intervals: Vec<Interval>,
 }
 
 fn json<T: Serialize>(value: &T) -> String {
@@ -91,6 +97,7 @@ impl ModelMeta {
             ("data".to_string(), json(&self.data)),
             ("load_options".to_string(), self.load_options.clone()),
             ("validation".to_string(), json(&self.validation)),
+            ("intervals".to_string(), json(&self.intervals)),
         ])
     }
 
@@ -133,6 +140,7 @@ impl ModelMeta {
             data: parse(path, "data", get("data")?)?,
             load_options: get("load_options")?.clone(),
             validation: parse(path, "validation", get("validation")?)?,
+            intervals: parse(path, "intervals", get("intervals")?)?,
         })
     }
 }

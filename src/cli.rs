@@ -1,6 +1,7 @@
 //! The command line, declared with clap's derive API: one struct per subcommand, shared flag groups
 //! flattened into each.
 
+use crate::calendar::Calendar;
 use crate::data::{LastRow, LoadOptions};
 use crate::exit::EXIT_CODES_HELP;
 use crate::train::{Settings, TrainConfig};
@@ -44,6 +45,8 @@ pub enum Format {
     Table,
     /// One JSON object per run.
     Json,
+    /// CSV rows (predict: date,step,close,lower,upper,level; backtest: one row per test day).
+    Csv,
 }
 
 /// Output flags shared by every command.
@@ -58,6 +61,15 @@ pub struct OutputArgs {
     /// More diagnostics on stderr (per-epoch losses even when stderr is not a terminal).
     #[arg(long, short = 'v', action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// Which days forecast steps land on.
+#[derive(Debug, Clone, Args)]
+pub struct CalendarArgs {
+    /// Trading calendar for forecast dates: weekdays, nyse (also skips NYSE holidays) or crypto
+    /// (every day). Default: crypto when the data trades on weekends, else weekdays.
+    #[arg(long, value_enum)]
+    pub calendar: Option<Calendar>,
 }
 
 /// Where and how the numbers are crunched.
@@ -90,6 +102,8 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
+    pub calendar: CalendarArgs,
+    #[command(flatten)]
     pub runtime: RuntimeArgs,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -104,6 +118,13 @@ pub struct ModelArgs {
     /// Days of history in each input window.
     #[arg(long, default_value_t = 30, value_parser = positive_usize)]
     pub seq_len: usize,
+    /// Trading days forecast at once: the head has one output per day (direct strategy).
+    #[arg(long, default_value_t = 1, value_parser = positive_usize)]
+    pub horizon: usize,
+    /// Prediction-interval level(s), split-conformal on the validation span; several allowed,
+    /// comma-separated (0.8,0.95).
+    #[arg(long = "level", value_delimiter = ',', default_value = "0.9", value_parser = fraction)]
+    pub levels: Vec<f64>,
     /// LSTM hidden size.
     #[arg(long, default_value_t = 64, value_parser = positive_usize)]
     pub hidden: usize,
@@ -142,6 +163,8 @@ impl ModelArgs {
     pub fn settings(&self) -> Settings {
         Settings {
             seq_len: self.seq_len,
+            horizon: self.horizon,
+            levels: self.levels.clone(),
             hidden: self.hidden,
             layers: self.layers,
             dropout: self.dropout,
@@ -195,6 +218,8 @@ pub struct PredictArgs {
     /// CSV to forecast from (default: the training CSV recorded in the model file).
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    #[command(flatten)]
+    pub calendar: CalendarArgs,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
     #[command(flatten)]

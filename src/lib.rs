@@ -16,6 +16,7 @@
 pub mod atomic;
 pub mod backtest;
 pub mod bench;
+pub mod calendar;
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;
@@ -23,6 +24,7 @@ pub mod data;
 pub mod error;
 pub mod exit;
 pub mod inference;
+pub mod intervals;
 pub mod metrics;
 pub mod model;
 pub mod output;

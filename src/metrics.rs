@@ -98,14 +98,15 @@ pub fn skill(rmse: f64, naive_rmse: f64) -> f64 {
     }
 }
 
-/// The drift forecast for each day `d` in `days`: the last close plus the average daily change
-/// since the first close, (c_{d−1} − c_0) / (d − 1), using closes before d only.
-pub fn drift_forecasts(closes: &[f64], days: &[usize]) -> Vec<f64> {
-    days.iter()
-        .map(|&d| {
-            let last = closes[d - 1];
-            if d >= 2 {
-                last + (last - closes[0]) / (d - 1) as f64
+/// The drift forecast `step` days ahead of each origin day `o` in `origins`: the origin close
+/// plus `step` times the average daily change since the first close, (c_o − c_0) / o.
+pub fn drift_forecasts(closes: &[f64], origins: &[usize], step: usize) -> Vec<f64> {
+    origins
+        .iter()
+        .map(|&o| {
+            let last = closes[o];
+            if o >= 1 {
+                last + step as f64 * (last - closes[0]) / o as f64
             } else {
                 last
             }
@@ -116,19 +117,19 @@ pub fn drift_forecasts(closes: &[f64], days: &[usize]) -> Vec<f64> {
 /// Days of returns averaged by [`moving_average_forecasts`].
 pub const MOVING_AVERAGE_DAYS: usize = 20;
 
-/// The moving-average-of-returns forecast for each day `d`: c_{d−1} · exp(mean of the last
-/// [`MOVING_AVERAGE_DAYS`] daily log returns before d).
-pub fn moving_average_forecasts(closes: &[f64], days: &[usize]) -> Vec<f64> {
-    days.iter()
-        .map(|&d| {
-            let last = closes[d - 1];
-            let start = d.saturating_sub(MOVING_AVERAGE_DAYS + 1);
-            let window = &closes[start..d];
+/// The moving-average-of-returns forecast `step` days ahead of each origin day `o`:
+/// c_o · exp(step × mean of the last [`MOVING_AVERAGE_DAYS`] daily log returns up to o).
+pub fn moving_average_forecasts(closes: &[f64], origins: &[usize], step: usize) -> Vec<f64> {
+    origins
+        .iter()
+        .map(|&o| {
+            let last = closes[o];
+            let window = &closes[o.saturating_sub(MOVING_AVERAGE_DAYS)..=o];
             if window.len() < 2 {
                 return last;
             }
             let mean = window.windows(2).map(|w| (w[1] / w[0]).ln()).sum::<f64>() / (window.len() - 1) as f64;
-            last * mean.exp()
+            last * (step as f64 * mean).exp()
         })
         .collect()
 }
@@ -163,11 +164,14 @@ mod tests {
     fn baselines_use_only_earlier_closes() {
         let closes = [100.0, 102.0, 101.0, 105.0, 1e9];
         assert!((naive_mae(&closes[..4]) - (2.0 + 1.0 + 4.0) / 3.0).abs() < 1e-12);
-        // Day 4's drift: 105 + (105 − 100) / 3; the 1e9 on day 4 itself is never read.
-        assert_eq!(drift_forecasts(&closes, &[4]), vec![105.0 + 5.0 / 3.0]);
-        assert_eq!(drift_forecasts(&closes, &[1]), vec![100.0]);
-        let ma = moving_average_forecasts(&closes, &[4])[0];
+        // From origin day 3: 105 + (105 − 100) / 3 per step; the 1e9 on day 4 is never read.
+        assert_eq!(drift_forecasts(&closes, &[3], 1), vec![105.0 + 5.0 / 3.0]);
+        assert_eq!(drift_forecasts(&closes, &[3], 2), vec![105.0 + 10.0 / 3.0]);
+        assert_eq!(drift_forecasts(&closes, &[0], 1), vec![100.0]);
+        let ma = moving_average_forecasts(&closes, &[3], 1)[0];
         let mean = ((102.0f64 / 100.0).ln() + (101.0f64 / 102.0).ln() + (105.0f64 / 101.0).ln()) / 3.0;
         assert!((ma - 105.0 * mean.exp()).abs() < 1e-9);
+        let ma2 = moving_average_forecasts(&closes, &[3], 2)[0];
+        assert!((ma2 - 105.0 * (2.0 * mean).exp()).abs() < 1e-9);
     }
 }

@@ -40,6 +40,10 @@ pub struct TrainConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub seq_len: usize,
+    /// Trading days forecast at once (the head's outputs).
+    pub horizon: usize,
+    /// Prediction-interval levels, such as 0.9.
+    pub levels: Vec<f64>,
     pub hidden: usize,
     pub layers: usize,
     pub dropout: f32,
@@ -65,12 +69,13 @@ pub fn train_on(
     csv: &Path,
     on_epoch: impl FnMut(&EpochReport),
 ) -> anyhow::Result<Fitted> {
-    let prepared = prepare_training(series, settings.seq_len, settings.train.val_fraction, csv)?;
+    let prepared =
+        prepare_training(series, settings.seq_len, settings.horizon, settings.train.val_fraction, csv)?;
     let config = ModelConfig {
         input_size: prepared.feature_names.len(),
         hidden_size: settings.hidden,
         num_layers: settings.layers,
-        horizon: 1,
+        horizon: settings.horizon,
         dropout: settings.dropout,
     };
     let mut rng = ChaCha8Rng::seed_from_u64(settings.train.seed);
@@ -224,8 +229,8 @@ pub fn batch_gradients(
     Ok((loss, store))
 }
 
-/// One part's share of the batch loss, sum of squared errors / `batch_len`, and its gradient for
-/// every var (zeros where a var does not reach the loss).
+/// One part's share of the batch loss (the mean squared error over every window and step of the
+/// whole batch), and its gradient for every var (zeros where a var does not reach the loss).
 fn part_gradients(
     model: &StockPredictor,
     vars: &[Var],
@@ -240,7 +245,7 @@ fn part_gradients(
     let targets = windows.target_tensor(part, device)?;
     let p = model.config.dropout;
     let (output, _) = model.forward_train(&inputs, |x| dropout(x, p, &mut rng))?;
-    let loss = ((output - targets)?.sqr()?.sum_all()? / batch_len as f64)?;
+    let loss = ((output - targets)?.sqr()?.sum_all()? / (batch_len * windows.horizon) as f64)?;
     let grads = loss.backward()?;
     let per_var = vars
         .iter()
@@ -286,8 +291,9 @@ pub fn clip_grad_norm(grads: &mut GradStore, vars: &[Var], max_norm: f64) -> Res
     Ok(norm)
 }
 
-/// The model's scaled outputs for the windows in `indices` (window `len()` is allowed: the
-/// forecast window), split over `workers` threads. Returns one value per window (horizon 1).
+/// The model's scaled outputs for the windows in `indices` (up to [`Windows::last_window`], the
+/// forecast window), split over `workers` threads. Returns `horizon` values per window, window
+/// after window.
 pub fn forward_windows(
     model: &StockPredictor,
     windows: &Windows,
@@ -332,9 +338,9 @@ fn mean_squared_error(
     workers: usize,
 ) -> Result<f64> {
     let predicted = forward_windows(model, windows, indices, device, workers)?;
-    let sum: f64 =
-        predicted.iter().zip(indices).map(|(p, &j)| ((p - windows.targets[j]) as f64).powi(2)).sum();
-    Ok(sum / indices.len().max(1) as f64)
+    let targets = indices.iter().flat_map(|&j| windows.targets_of(j));
+    let sum: f64 = predicted.iter().zip(targets).map(|(p, t)| ((p - t) as f64).powi(2)).sum();
+    Ok(sum / predicted.len().max(1) as f64)
 }
 
 fn snapshot(vars: &[Var]) -> Result<Vec<Tensor>> {
@@ -368,7 +374,7 @@ mod tests {
         let rows = 120;
         let features: Vec<f64> = (0..rows * 3).map(|_| rng.random_range(-1.0..1.0)).collect();
         let returns: Vec<f64> = (0..rows).map(|_| rng.random_range(-1.0..1.0)).collect();
-        let windows = Windows::new(&features, 3, &returns, 7);
+        let windows = Windows::new(&features, 3, &returns, 7, 1);
         let batch: Vec<usize> = (0..64).collect();
         let (loss1, g1) =
             batch_gradients(&model, &windows, &batch, &mut rng.clone(), &Device::Cpu, 1).unwrap();

@@ -62,8 +62,8 @@ fn naive_metrics_match_an_independent_computation() {
             let i = dates.iter().position(|d| **d == r[0]).unwrap();
             actual.push(file[dates[i]]);
             naive.push(file[dates[i - 1]]);
-            assert_eq!(r[2].parse::<f64>().unwrap(), file[dates[i]]);
-            assert_eq!(r[4].parse::<f64>().unwrap(), file[dates[i - 1]]);
+            assert_eq!(r[3].parse::<f64>().unwrap(), file[dates[i]]);
+            assert_eq!(r[5].parse::<f64>().unwrap(), file[dates[i - 1]]);
         }
         let n = actual.len() as f64;
         let rmse = (actual.iter().zip(&naive).map(|(a, p)| (a - p).powi(2)).sum::<f64>() / n).sqrt();

@@ -34,6 +34,8 @@ fn weights(fitted: &forecast::train::Fitted) -> Vec<Vec<f32>> {
 fn a_folds_model_never_sees_its_test_span() {
     let settings = Settings {
         seq_len: 10,
+        horizon: 3,
+        levels: vec![0.9],
         hidden: 8,
         layers: 2,
         dropout: 0.1,

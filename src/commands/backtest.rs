@@ -60,6 +60,7 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     match args.output.format {
         Format::Json => print_json(&report),
         Format::Table => print_text(&render(&report)),
+        Format::Csv => print_text(&predictions_csv(&result)),
     }
 }
 
@@ -75,14 +76,15 @@ fn verdict(summary: &SpanMetrics) -> String {
     }
 }
 
-/// One row per test day: date, fold, actual, forecast, naive, drift, moving_average.
+/// One row per test day and step: date, fold, step, actual, forecast, naive, drift,
+/// moving_average.
 fn predictions_csv(result: &Backtest) -> String {
-    let mut s = String::from("date,fold,actual,forecast,naive,drift,moving_average\n");
+    let mut s = String::from("date,fold,step,actual,forecast,naive,drift,moving_average\n");
     for d in &result.days {
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{}",
-            d.date, d.fold, d.actual, d.forecast, d.naive, d.drift, d.moving_average
+            "{},{},{},{},{},{},{},{}",
+            d.date, d.fold, d.step, d.actual, d.forecast, d.naive, d.drift, d.moving_average
         );
     }
     s
@@ -120,5 +122,29 @@ fn render(r: &BacktestReport) -> String {
     s += &table::metric_row("drift", &m.drift);
     s += &table::metric_row("mov.avg", &m.moving_average);
     let _ = writeln!(s, "  {:<8}{:>12.4}  {}", "skill", m.skill, r.verdict);
+    if r.backtest.steps.len() > 1 {
+        let _ = writeln!(s, "by step        rmse  naive rmse     skill");
+        for st in &r.backtest.steps {
+            let _ = writeln!(
+                s,
+                "  {:>4}  {:>10.4}  {:>10.4}  {:>+8.4}",
+                st.step, st.model.rmse, st.naive.rmse, st.skill
+            );
+        }
+    }
+    if !r.backtest.coverage.is_empty() {
+        let _ = writeln!(s, "intervals  level  step  coverage  mean width");
+        for c in &r.backtest.coverage {
+            let _ = writeln!(
+                s,
+                "           {:>4.0}%  {:>4}  {:>7.1}%  {:>9.4} ({:.2}%)",
+                c.level * 100.0,
+                c.step,
+                c.coverage * 100.0,
+                c.mean_width,
+                c.mean_width_pct
+            );
+        }
+    }
     s
 }

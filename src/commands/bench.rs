@@ -38,7 +38,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let report = BenchReport { threads, peak_gflops, samples_per_epoch: args.samples, results };
     match args.output.format {
         Format::Json => print_json(&report),
-        Format::Table => print_text(&render(&report)),
+        Format::Table | Format::Csv => print_text(&render(&report)),
     }
 }
 

@@ -55,7 +55,28 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
     match args.output.format {
         Format::Json => print_json(&inspected),
         Format::Table => print_text(&render_table(&inspected)),
+        Format::Csv => print_text(&series_csv(&series)),
     }
+}
+
+/// The cleaned series as the model would see it: date,open,high,low,close[,volume].
+fn series_csv(series: &Series) -> String {
+    let mut s = String::from(if series.volume.is_some() {
+        "date,open,high,low,close,volume\n"
+    } else {
+        "date,open,high,low,close\n"
+    });
+    for i in 0..series.len() {
+        s += &format!(
+            "{},{},{},{},{}",
+            series.dates[i], series.open[i], series.high[i], series.low[i], series.close[i]
+        );
+        if let Some(v) = &series.volume {
+            s += &format!(",{}", v[i]);
+        }
+        s.push('\n');
+    }
+    s
 }
 
 fn summarize(series: &Series, report: LoadReport) -> InspectReport {

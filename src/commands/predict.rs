@@ -1,6 +1,7 @@
 //! `forecast predict`: model file → the same load → features → stored scaler → last window →
 //! next close. Nothing is refitted.
 
+use super::train::choose_calendar;
 use super::{load_series, predict_load_options};
 use crate::checkpoint;
 use crate::cli::{Format, PredictArgs};
@@ -28,12 +29,23 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     // Read the CSV the way training did (its ticker, columns, date format…), unless overridden.
     let opts = predict_load_options(&args.load, Some(&meta.load_options), &args.model)?;
     let series = load_series(&csv, &opts, &log)?;
-    let windows = prepare_inference(&series, &meta.features, &meta.scaler, meta.seq_len, &csv, &args.model)?;
-    let forecast = forecast_next(&model, &windows, &meta.scaler, &series, &device)?;
+    let windows = prepare_inference(
+        &series,
+        &meta.features,
+        &meta.scaler,
+        meta.seq_len,
+        meta.model.horizon,
+        &csv,
+        &args.model,
+    )?;
+    let calendar = choose_calendar(args.calendar.calendar, &series, &log);
+    let forecast =
+        forecast_next(&model, &windows, &meta.scaler, &meta.intervals, &series, calendar, &device)?;
     let report =
         PredictReport { model: args.model.display().to_string(), csv: csv.display().to_string(), forecast };
     match args.output.format {
         Format::Json => print_json(&report),
         Format::Table => print_text(&table::forecast(&report.forecast)),
+        Format::Csv => print_text(&table::forecast_csv(&report.forecast)),
     }
 }

@@ -2,6 +2,7 @@
 //! vs naive → model file (atomic) → report and next-day forecast.
 
 use super::load_series;
+use crate::calendar::Calendar;
 use crate::checkpoint::{self, DataInfo, ModelMeta, Validation};
 use crate::cli::{Format, TrainArgs};
 use crate::data::dataset::target_day;
@@ -9,7 +10,8 @@ use crate::data::features::TARGET;
 use crate::data::prepare_inference;
 use crate::data::{Prepared, Series};
 use crate::error::{NotPromoted, UsageError};
-use crate::inference::{forecast_next, price_forecasts, Forecast, PriceForecasts};
+use crate::inference::{forecast_next, price_forecasts, Forecast, StepForecasts};
+use crate::intervals::calibrate;
 use crate::metrics::{compare, naive_mae, rmse, Comparison};
 use crate::model::StockPredictor;
 use crate::output::plot::{self, PlotDay};
@@ -76,7 +78,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         ))
     })?;
     let Fitted { model, config: model_config, prepared, outcome } = fitted;
-    let (validation, prices) = validate(&model, &prepared, &series, &runtime)?;
+    let (validation, steps) = validate(&model, &prepared, &series, &runtime)?;
+    let intervals = calibrate(&steps, &settings.levels);
+    let prices = &steps[0];
     if let Some(path) = &args.plot {
         let days: Vec<PlotDay> = (0..prices.dates.len())
             .map(|i| PlotDay {
@@ -95,7 +99,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         plot::forecasts(path, &title, &days, &[])?;
         log.info(&format!("wrote {}", path.display()));
     }
-    let forecast = forecast_next(&model, &prepared.windows, &prepared.scaler, &series, &device)?;
+    let calendar = choose_calendar(args.calendar.calendar, &series, &log);
+    let forecast =
+        forecast_next(&model, &prepared.windows, &prepared.scaler, &intervals, &series, calendar, &device)?;
     let meta = ModelMeta {
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
         model: model_config,
@@ -107,10 +113,11 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         data: data_info(&csv, &series),
         load_options: load_options.to_json(),
         validation: validation.clone(),
+        intervals,
     };
     let promotion = args
         .promote_if_better
-        .then(|| decide_promotion(&args.out, &validation, &prices, &series, &csv, &runtime, &log));
+        .then(|| decide_promotion(&args.out, &validation, prices, &series, &csv, &runtime, &log));
     let write = promotion.as_ref().is_none_or(|p| p.promoted);
     if write {
         checkpoint::save(&args.out, &model, &meta)?;
@@ -141,6 +148,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     match args.output.format {
         Format::Json => print_json(&report)?,
         Format::Table => print_text(&render_table(&report))?,
+        Format::Csv => print_text(&table::forecast_csv(&report.forecast))?,
     }
     match promotion {
         Some(p) if !p.promoted => {
@@ -166,28 +174,42 @@ fn check_output_folder(out: &Path) -> anyhow::Result<()> {
 }
 
 /// The best epoch's forecasts on the validation windows, as prices, against naive.
+/// The best epoch's forecasts on the validation windows, as prices, against naive: per step, and
+/// the metrics of each step.
 fn validate(
     model: &StockPredictor,
     prepared: &Prepared,
     series: &Series,
     runtime: &Runtime,
-) -> anyhow::Result<(Validation, PriceForecasts)> {
+) -> anyhow::Result<(Validation, Vec<StepForecasts>)> {
     let indices: Vec<usize> = prepared.split.val.clone().collect();
-    let prices = price_forecasts(model, &prepared.windows, &prepared.scaler, series, &indices, runtime)
+    let steps = price_forecasts(model, &prepared.windows, &prepared.scaler, series, &indices, runtime)
         .context("scoring the validation span")?;
+    let scale = training_naive_mae(prepared, series);
+    let per_step: Vec<Comparison> =
+        steps.iter().map(|s| compare(&s.previous, &s.forecast, &s.actual, scale)).collect();
+    let first = &steps[0];
     let date = |d: Option<&chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     let validation = Validation {
-        start: date(prices.dates.first()),
-        end: date(prices.dates.last()),
+        start: date(first.dates.first()),
+        end: date(first.dates.last()),
         windows: indices.len(),
-        metrics: compare(
-            &prices.previous,
-            &prices.forecast,
-            &prices.actual,
-            training_naive_mae(prepared, series),
-        ),
+        metrics: per_step[0],
+        steps: per_step,
     };
-    Ok((validation, prices))
+    Ok((validation, steps))
+}
+
+/// The calendar forecast dates use: the flag, else crypto when the data trades on weekends (said
+/// on stderr), else weekdays.
+pub fn choose_calendar(flag: Option<Calendar>, series: &Series, log: &Log) -> Calendar {
+    flag.unwrap_or_else(|| {
+        let detected = Calendar::detect(&series.dates);
+        if detected == Calendar::Crypto {
+            log.info("the data trades on weekends: forecast dates include every day (--calendar to change)");
+        }
+        detected
+    })
 }
 
 /// What `--promote-if-better` decided, and why.
@@ -207,7 +229,7 @@ struct Promotion {
 fn decide_promotion(
     out: &Path,
     validation: &Validation,
-    prices: &PriceForecasts,
+    prices: &StepForecasts,
     series: &Series,
     csv: &Path,
     runtime: &Runtime,
@@ -260,7 +282,8 @@ fn existing_model_rmse(
     runtime: &Runtime,
 ) -> anyhow::Result<f64> {
     let (model, meta) = checkpoint::load(path, &runtime.device)?;
-    let windows = prepare_inference(series, &meta.features, &meta.scaler, meta.seq_len, csv, path)?;
+    let windows =
+        prepare_inference(series, &meta.features, &meta.scaler, meta.seq_len, meta.model.horizon, csv, path)?;
     let indices = dates
         .iter()
         .map(|date| {
@@ -271,8 +294,9 @@ fn existing_model_rmse(
         .ok_or_else(|| {
             anyhow::anyhow!("its seq-len {} needs more history than the data has", meta.seq_len)
         })?;
-    let prices = price_forecasts(&model, &windows, &meta.scaler, series, &indices, runtime)?;
-    Ok(rmse(&prices.forecast, &prices.actual))
+    // Step 1 of the existing model, whatever its horizon.
+    let steps = price_forecasts(&model, &windows, &meta.scaler, series, &indices, runtime)?;
+    Ok(rmse(&steps[0].forecast, &steps[0].actual))
 }
 
 /// The naive forecast's MAE over the training span: the MASE denominator.

@@ -50,14 +50,15 @@ pub fn rows_needed(seq_len: usize, windows: usize) -> usize {
 pub fn prepare_training(
     series: &Series,
     seq_len: usize,
+    horizon: usize,
     val_fraction: f64,
     path: &Path,
 ) -> Result<Prepared, DataError> {
     let feats = features::compute(series);
-    let n_windows = feats.rows.saturating_sub(seq_len);
+    let n_windows = (feats.rows + 1).saturating_sub(seq_len + horizon);
     let split = Split::chronological(n_windows, val_fraction);
     if n_windows == 0 || split.train.len() < MIN_TRAIN_WINDOWS {
-        let need = min_rows_to_train(seq_len, val_fraction);
+        let need = min_rows_to_train(seq_len, val_fraction) + horizon - 1;
         return Err(DataError::new(
             path,
             format!(
@@ -65,14 +66,14 @@ pub fn prepare_training(
                 series.len()
             ),
         )
-        .with_hint(shortfall_hint(series.len(), val_fraction)));
+        .with_hint(shortfall_hint(series.len() + 1 - horizon.min(series.len() + 1), val_fraction)));
     }
     let returns = feats.close_returns();
     // Rows 0 ..= the last training target row are the training span.
-    let fit_rows = split.train.end + seq_len;
+    let fit_rows = split.train.end + seq_len + horizon - 1;
     let train_targets = &returns[seq_len..fit_rows];
     let scaler = Scaler::fit(&feats.values, feats.width(), fit_rows, train_targets);
-    let windows = scale_into_windows(&feats, &scaler, &returns, seq_len);
+    let windows = scale_into_windows(&feats, &scaler, &returns, seq_len, horizon);
     Ok(Prepared { feature_names: feats.names, scaler, windows, split })
 }
 
@@ -96,20 +97,28 @@ fn shortfall_hint(rows: usize, val_fraction: f64) -> String {
     }
 }
 
-fn scale_into_windows(feats: &Features, scaler: &Scaler, returns: &[f64], seq_len: usize) -> Windows {
+fn scale_into_windows(
+    feats: &Features,
+    scaler: &Scaler,
+    returns: &[f64],
+    seq_len: usize,
+    horizon: usize,
+) -> Windows {
     let scaled = scaler.transform(&feats.values);
     let scaled_returns: Vec<f64> = returns.iter().map(|&r| scaler.transform_target(r)).collect();
-    Windows::new(&scaled, feats.width(), &scaled_returns, seq_len)
+    Windows::new(&scaled, feats.width(), &scaled_returns, seq_len, horizon)
 }
 
 /// The same features and stored scaler at predict time: never refitted. A CSV too short for the
 /// window is a [`DataError`]; a CSV that lacks a feature the model needs (a model trained with
 /// volume, a CSV without it) is a [`ModelFileError`] naming the model file.
+#[allow(clippy::too_many_arguments)]
 pub fn prepare_inference(
     series: &Series,
     feature_names: &[String],
     scaler: &Scaler,
     seq_len: usize,
+    horizon: usize,
     csv: &Path,
     model: &Path,
 ) -> anyhow::Result<Windows> {
@@ -131,7 +140,7 @@ pub fn prepare_inference(
             format!("the model needs feature {missing}, which {} cannot provide; use a CSV with the same columns as the training data", csv.display()),
         )
     })?;
-    Ok(scale_into_windows(&feats, scaler, &feats.close_returns(), seq_len))
+    Ok(scale_into_windows(&feats, scaler, &feats.close_returns(), seq_len, horizon))
 }
 
 #[cfg(test)]
@@ -160,14 +169,14 @@ mod tests {
             close,
             volume: None,
         };
-        let a = prepare_training(&mk(close.clone()), 10, 0.2, Path::new("x.csv")).unwrap();
+        let a = prepare_training(&mk(close.clone()), 10, 1, 0.2, Path::new("x.csv")).unwrap();
         // Change every price of the validation targets wildly: the scaler must not move.
         let mut wild = close.clone();
         let first_val_day = target_day(a.split.val.start, 10);
         for c in &mut wild[first_val_day..] {
             *c *= 50.0;
         }
-        let b = prepare_training(&mk(wild), 10, 0.2, Path::new("x.csv")).unwrap();
+        let b = prepare_training(&mk(wild), 10, 1, 0.2, Path::new("x.csv")).unwrap();
         assert_eq!(a.scaler, b.scaler);
         assert_eq!(a.split, b.split);
     }
@@ -184,7 +193,7 @@ mod tests {
             close: vec![1.0; 40],
             volume: None,
         };
-        let err = prepare_training(&s, 30, 0.1, Path::new("short.csv")).unwrap_err();
+        let err = prepare_training(&s, 30, 1, 0.1, Path::new("short.csv")).unwrap_err();
         assert!(err.to_string().contains("too few rows to train: 40 usable rows"), "{err}");
         assert!(err.to_string().contains("--seq-len"), "{err}");
     }

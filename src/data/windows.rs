@@ -5,41 +5,62 @@ use candle_core::{Device, Result, Tensor};
 
 /// Scaled features and targets, ready to cut into windows.
 ///
-/// Window `j` is feature rows `j .. j + seq_len`; its target is `targets[j]`, the close log return
-/// of row `j + seq_len` (scaled). So there are `rows − seq_len` windows with targets.
+/// Window `j` is feature rows `j .. j + seq_len`; its targets are the scaled close log returns of
+/// rows `j + seq_len .. j + seq_len + horizon`: the next `horizon` days. Windows whose targets all
+/// exist number `rows − seq_len − horizon + 1`; the window ending on the last row
+/// ([`Windows::last_window`]) is the one a forecast starts from.
 #[derive(Debug, Clone)]
 pub struct Windows {
     pub seq_len: usize,
     pub width: usize,
+    pub horizon: usize,
     /// Row-major scaled features, `rows × width`, as f32 for the model.
     pub features: Vec<f32>,
-    /// Scaled target of each window.
+    /// Scaled targets, `horizon` per window with full targets, window after window.
     pub targets: Vec<f32>,
 }
 
 impl Windows {
     /// `features`: row-major scaled values (`rows × width`); `scaled_returns`: the scaled close
-    /// return of every row (the target of the window that ends the row before).
-    pub fn new(features: &[f64], width: usize, scaled_returns: &[f64], seq_len: usize) -> Windows {
+    /// return of every row.
+    pub fn new(
+        features: &[f64],
+        width: usize,
+        scaled_returns: &[f64],
+        seq_len: usize,
+        horizon: usize,
+    ) -> Windows {
         let rows = features.len() / width.max(1);
-        let targets = (seq_len..rows).map(|r| scaled_returns[r] as f32).collect();
-        Windows { seq_len, width, features: features.iter().map(|&v| v as f32).collect(), targets }
+        let windows = (rows + 1).saturating_sub(seq_len + horizon);
+        let targets = (0..windows)
+            .flat_map(|j| (0..horizon).map(move |k| scaled_returns[j + seq_len + k] as f32))
+            .collect();
+        Windows { seq_len, width, horizon, features: features.iter().map(|&v| v as f32).collect(), targets }
     }
 
-    /// Number of windows that have a target.
+    /// Number of windows whose targets all exist.
     pub fn len(&self) -> usize {
-        self.targets.len()
+        self.targets.len() / self.horizon.max(1)
     }
 
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
     }
 
-    /// Feature rows of window `j`, flattened (seq_len × width). `j` may be `len()`: the last
-    /// window, which ends on the last row and has no target yet (the one predict uses).
+    /// The window that ends on the last row: where a forecast starts.
+    pub fn last_window(&self) -> usize {
+        (self.features.len() / self.width.max(1)).saturating_sub(self.seq_len)
+    }
+
+    /// Feature rows of window `j` (at most [`Windows::last_window`]), flattened (seq_len × width).
     pub fn window(&self, j: usize) -> &[f32] {
         let size = self.seq_len * self.width;
         &self.features[j * self.width..j * self.width + size]
+    }
+
+    /// The scaled targets of window `j`, one per step.
+    pub fn targets_of(&self, j: usize) -> &[f32] {
+        &self.targets[j * self.horizon..(j + 1) * self.horizon]
     }
 
     /// The input tensor (batch, seq, feature) for the windows in `indices`.
@@ -51,10 +72,10 @@ impl Windows {
         Tensor::from_vec(data, (indices.len(), self.seq_len, self.width), device)
     }
 
-    /// The target tensor (batch, 1) for the windows in `indices`.
+    /// The target tensor (batch, horizon) for the windows in `indices`.
     pub fn target_tensor(&self, indices: &[usize], device: &Device) -> Result<Tensor> {
-        let data: Vec<f32> = indices.iter().map(|&j| self.targets[j]).collect();
-        Tensor::from_vec(data, (indices.len(), 1), device)
+        let data: Vec<f32> = indices.iter().flat_map(|&j| self.targets_of(j).iter().copied()).collect();
+        Tensor::from_vec(data, (indices.len(), self.horizon), device)
     }
 }
 
@@ -67,8 +88,9 @@ mod tests {
         // 5 rows of one feature: values 0..5; returns = 10 × row.
         let feats = [0.0, 1.0, 2.0, 3.0, 4.0];
         let rets = [0.0, 10.0, 20.0, 30.0, 40.0];
-        let w = Windows::new(&feats, 1, &rets, 3);
+        let w = Windows::new(&feats, 1, &rets, 3, 1);
         assert_eq!(w.len(), 2);
+        assert_eq!(w.last_window(), 2);
         assert_eq!(w.window(0), &[0.0, 1.0, 2.0]);
         assert_eq!(w.targets[0], 30.0);
         assert_eq!(w.window(1), &[1.0, 2.0, 3.0]);
@@ -77,5 +99,19 @@ mod tests {
         let x = w.inputs(&[1, 0], &Device::Cpu).unwrap();
         assert_eq!(x.dims(), &[2, 3, 1]);
         assert_eq!(x.flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![1.0, 2.0, 3.0, 0.0, 1.0, 2.0]);
+    }
+
+    #[test]
+    fn a_horizon_takes_the_next_days_as_targets() {
+        let feats = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+        let rets = [0.0, 10.0, 20.0, 30.0, 40.0, 50.0];
+        let w = Windows::new(&feats, 1, &rets, 2, 3);
+        assert_eq!(w.len(), 2); // windows 0 and 1 have 3 targets each
+        assert_eq!(w.targets_of(0), &[20.0, 30.0, 40.0]);
+        assert_eq!(w.targets_of(1), &[30.0, 40.0, 50.0]);
+        assert_eq!(w.last_window(), 4);
+        assert_eq!(w.window(4), &[4.0, 5.0]);
+        let t = w.target_tensor(&[1], &Device::Cpu).unwrap();
+        assert_eq!(t.dims(), &[1, 3]);
     }
 }

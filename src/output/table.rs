@@ -36,12 +36,37 @@ pub fn comparison(c: &Comparison) -> String {
     s
 }
 
-/// The forecast lines.
+/// The forecast lines, with each step's interval at the first level.
 pub fn forecast(f: &Forecast) -> String {
     let mut s = format!("last close  {:.4} on {}\n", f.last_close, f.as_of);
     for step in &f.forecasts {
         let change = (step.close / f.last_close - 1.0) * 100.0;
-        let _ = writeln!(s, "forecast    {:.4} on {} ({change:+.2}%)", step.close, step.date);
+        let band = match (step.lower, step.upper, step.level) {
+            (Some(lo), Some(hi), Some(level)) => {
+                format!("  {:.0}% interval {lo:.4} – {hi:.4}", level * 100.0)
+            }
+            _ => String::new(),
+        };
+        let _ = writeln!(s, "forecast    {:.4} on {} ({change:+.2}%){band}", step.close, step.date);
+    }
+    s
+}
+
+/// One CSV row per step and level: date,step,close,lower,upper,level (empty bounds when the model
+/// has no intervals).
+pub fn forecast_csv(forecast: &Forecast) -> String {
+    let mut s = String::from("date,step,close,lower,upper,level\n");
+    for step in &forecast.forecasts {
+        if step.intervals.is_empty() {
+            let _ = writeln!(s, "{},{},{},,,", step.date, step.step, step.close);
+        }
+        for band in &step.intervals {
+            let _ = writeln!(
+                s,
+                "{},{},{},{},{},{}",
+                step.date, step.step, step.close, band.lower, band.upper, band.level
+            );
+        }
     }
     s
 }
