@@ -18,11 +18,13 @@
 //! | `load_options` | JSON of the CSV load flags training used (ticker, columns, date format…); predict reuses them |
 //! | `validation` | JSON [`Validation`]: the validation span and metrics vs naive |
 //! | `intervals` | JSON list of [`Interval`]: conformal half-widths per level and step |
+//! | `calendar` | the trading calendar of forecast dates: `weekdays`, `nyse` or `crypto` |
 //!
 //! The file is written with keys in sorted order and no timestamps, so the same training run gives
 //! the same bytes; it is replaced atomically.
 
 use crate::atomic::write_atomic;
+use crate::calendar::Calendar;
 use crate::data::Scaler;
 use crate::error::ModelFileError;
 use crate::intervals::Interval;
@@ -76,6 +78,8 @@ pub struct ModelMeta {
     pub validation: Validation,
     /// Split-conformal interval half-widths, per level and step.
     pub intervals: Vec<Interval>,
+    /// The calendar forecast dates use (the --calendar given to train, or the one detected).
+    pub calendar: Calendar,
 }
 
 fn json<T: Serialize>(value: &T) -> String {
@@ -98,6 +102,7 @@ impl ModelMeta {
             ("load_options".to_string(), self.load_options.clone()),
             ("validation".to_string(), json(&self.validation)),
             ("intervals".to_string(), json(&self.intervals)),
+            ("calendar".to_string(), json(&self.calendar)),
         ])
     }
 
@@ -141,6 +146,7 @@ impl ModelMeta {
             load_options: get("load_options")?.clone(),
             validation: parse(path, "validation", get("validation")?)?,
             intervals: parse(path, "intervals", get("intervals")?)?,
+            calendar: parse(path, "calendar", get("calendar")?)?,
         })
     }
 }

@@ -59,3 +59,65 @@ fn ltc_yahoo_null_rows_are_dropped_and_counted() {
     let run = forecast(tmp.path(), &args).ok();
     assert!(run.stderr.contains("dropped 4 row(s): missing price"), "{run}");
 }
+
+/// Horizons 5 and 20 end to end on a real file: train, predict (JSON and CSV) and backtest.
+#[test]
+fn multi_day_horizons_train_predict_and_backtest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = shared_data("XOM_kaggle-sp500-5yr.csv");
+    for horizon in ["5", "20"] {
+        let h: usize = horizon.parse().unwrap();
+        let mut args = vec!["train", "--csv", s(&csv), "--out", "m.safetensors", "--format", "json"];
+        args.extend(["--horizon", horizon, "--level", "0.8,0.95", "--calendar", "nyse"]);
+        args.extend_from_slice(FAST);
+        let train = forecast(tmp.path(), &args).ok().json();
+        assert_eq!(train["forecast"]["forecasts"].as_array().unwrap().len(), h);
+
+        let out =
+            forecast(tmp.path(), &["predict", "--model", "m.safetensors", "--format", "json"]).ok().json();
+        let steps = out["forecasts"].as_array().unwrap();
+        assert_eq!(steps.len(), h);
+        assert_eq!(out["calendar"], "nyse", "predict uses the calendar training chose");
+        let mut previous = out["as_of"].as_str().unwrap().to_string();
+        for (k, step) in steps.iter().enumerate() {
+            assert_eq!(step["step"], k + 1);
+            let date = step["date"].as_str().unwrap().to_string();
+            assert!(date > previous, "dates increase: {out}");
+            let day = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").unwrap();
+            assert!(
+                forecast::calendar::Calendar::Nyse.is_trading_day(day),
+                "{date} is not an NYSE trading day"
+            );
+            previous = date;
+            let (lo, close, hi) = (
+                step["lower"].as_f64().unwrap(),
+                step["close"].as_f64().unwrap(),
+                step["upper"].as_f64().unwrap(),
+            );
+            assert!(lo < close && close < hi, "{step}");
+            assert_eq!(step["intervals"].as_array().unwrap().len(), 2);
+        }
+        // Presidents' Day 2018 (Monday the 19th) is skipped on the NYSE calendar.
+        if h == 20 {
+            assert!(steps.iter().all(|s| s["date"] != "2018-02-19"), "{out}");
+        }
+        let table = forecast(tmp.path(), &["predict", "--model", "m.safetensors", "--format", "csv"]).ok();
+        let lines: Vec<&str> = table.stdout.lines().collect();
+        assert_eq!(lines[0], "date,step,close,lower,upper,level");
+        assert_eq!(lines.len(), 1 + 2 * h);
+
+        let mut args =
+            vec!["backtest", "--csv", s(&csv), "--folds", "2", "--test-size", "30", "--format", "json"];
+        args.extend(["--horizon", horizon, "--level", "0.9"]);
+        args.extend_from_slice(FAST);
+        let bt = forecast(tmp.path(), &args).ok().json();
+        assert_eq!(bt["steps"].as_array().unwrap().len(), h);
+        let coverage = bt["coverage"].as_array().unwrap();
+        assert_eq!(coverage.len(), h);
+        for c in coverage {
+            let rate = c["coverage"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&rate) && c["mean_width"].as_f64().unwrap() > 0.0, "{c}");
+            assert_eq!(c["days"], 60);
+        }
+    }
+}

@@ -38,7 +38,8 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         &csv,
         &args.model,
     )?;
-    let calendar = choose_calendar(args.calendar.calendar, &series, &log);
+    // The calendar training chose (or detected), unless overridden.
+    let calendar = choose_calendar(args.calendar.calendar.or(Some(meta.calendar)), &series, &log);
     let forecast =
         forecast_next(&model, &windows, &meta.scaler, &meta.intervals, &series, calendar, &device)?;
     let report =

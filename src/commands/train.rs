@@ -114,6 +114,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         load_options: load_options.to_json(),
         validation: validation.clone(),
         intervals,
+        calendar,
     };
     let promotion = args
         .promote_if_better
