@@ -4,13 +4,17 @@
 use crate::calendar::Calendar;
 use crate::data::{LastRow, LoadOptions};
 use crate::exit::EXIT_CODES_HELP;
+
+/// `forecast --version`: the crate version and the commit it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("FORECAST_GIT_HASH"), ")");
 use crate::train::{Settings, TrainConfig};
 use chrono::format::{Item, StrftimeItems};
+use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "forecast", version, about = "LSTM stock-price forecaster: train on daily prices, predict the next close", after_help = EXIT_CODES_HELP)]
+#[command(name = "forecast", version = VERSION, about = "LSTM stock-price forecaster: train on daily prices, predict the next close", after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -36,6 +40,13 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Measure training throughput and inference latency of the LSTM on random data.
     Bench(BenchArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout: `forecast man > forecast.1`.
+    Man,
 }
 
 /// How results are printed on stdout.
@@ -99,6 +110,9 @@ pub struct TrainArgs {
     /// or SVG file.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// When another train is writing the same --out, wait for it instead of failing (exit 7).
+    #[arg(long)]
+    pub wait: bool,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
@@ -196,6 +210,9 @@ pub struct BacktestArgs {
     /// cumulative squared error of model minus naive, to this PNG or SVG file.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Use only rows up to this date (YYYY-MM-DD).
+    #[arg(long, value_parser = iso_date)]
+    pub as_of: Option<NaiveDate>,
     /// Write every test day's forecasts as CSV (date, fold, actual, forecast, naive, drift,
     /// moving_average) to this file.
     #[arg(long)]
@@ -218,6 +235,13 @@ pub struct PredictArgs {
     /// CSV to forecast from (default: the training CSV recorded in the model file).
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Fail with exit code 5 when the data's last date is more than DAYS calendar days before
+    /// today (or before --as-of).
+    #[arg(long, value_name = "DAYS")]
+    pub max_age: Option<u64>,
+    /// Use only rows up to this date (YYYY-MM-DD): what a run on that day would have said.
+    #[arg(long, value_parser = iso_date)]
+    pub as_of: Option<NaiveDate>,
     #[command(flatten)]
     pub calendar: CalendarArgs,
     #[command(flatten)]
@@ -363,6 +387,11 @@ fn bench_case(s: &str) -> Result<(usize, usize), String> {
         Some((seq, hidden)) if seq > 0 && hidden > 0 => Ok((seq, hidden)),
         _ => Err(format!("expected SEQ_LENxHIDDEN such as 30x64, got \"{s}\"")),
     }
+}
+
+fn iso_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("expected a date as YYYY-MM-DD, got \"{s}\""))
 }
 
 fn positive_usize(s: &str) -> Result<usize, String> {

@@ -94,3 +94,13 @@ pub struct UsageError(pub String);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct NotPromoted(pub String);
+
+/// The data is older than `predict --max-age` allows. Exit code 5.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StaleData(pub String);
+
+/// Another forecast process holds the lock on this model path. Exit code 7.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Locked(pub String);

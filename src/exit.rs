@@ -1,7 +1,7 @@
 //! Exit codes: the contract with shell scripts. This table is repeated in the README and in
 //! `forecast --help`; a test keeps them in step.
 
-use crate::error::{DataError, ModelFileError, NotPromoted, UsageError};
+use crate::error::{DataError, Locked, ModelFileError, NotPromoted, StaleData, UsageError};
 
 /// Every exit code `forecast` uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,15 +18,27 @@ pub enum Exit {
     Data = 3,
     /// Model file error: missing, corrupt, unknown format version, or features the CSV lacks.
     Model = 4,
+    /// `predict --max-age`: the data's last date is older than allowed.
+    Stale = 5,
     /// `train --promote-if-better` kept the existing model: the new one did not beat naive and
     /// the existing model on the same validation span.
     NotPromoted = 6,
+    /// Another `forecast train` is writing the same model file (without --wait).
+    Locked = 7,
 }
 
 impl Exit {
     /// Every code, in order.
-    pub const ALL: [Exit; 6] =
-        [Exit::Ok, Exit::Internal, Exit::Usage, Exit::Data, Exit::Model, Exit::NotPromoted];
+    pub const ALL: [Exit; 8] = [
+        Exit::Ok,
+        Exit::Internal,
+        Exit::Usage,
+        Exit::Data,
+        Exit::Model,
+        Exit::Stale,
+        Exit::NotPromoted,
+        Exit::Locked,
+    ];
 }
 
 /// The table printed by `--help`.
@@ -37,7 +49,9 @@ Exit codes:
   2  usage error (bad flag or value)
   3  input data error (CSV missing or unreadable, no parsable rows, too few rows, bad cell: file:line:column)
   4  model file error (missing, corrupt, unknown format version, features the CSV lacks)
-  6  not promoted: train --promote-if-better kept the existing model (the new one was not better)";
+  5  stale data: predict --max-age, the data's last date is too old
+  6  not promoted: train --promote-if-better kept the existing model (the new one was not better)
+  7  locked: another forecast is writing the same model file (use --wait to queue)";
 
 /// The exit code for an error: the first typed error found in its chain decides.
 pub fn code_for(err: &anyhow::Error) -> Exit {
@@ -53,6 +67,12 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         }
         if cause.is::<NotPromoted>() {
             return Exit::NotPromoted;
+        }
+        if cause.is::<StaleData>() {
+            return Exit::Stale;
+        }
+        if cause.is::<Locked>() {
+            return Exit::Locked;
         }
     }
     Exit::Internal

@@ -25,6 +25,7 @@ pub mod error;
 pub mod exit;
 pub mod inference;
 pub mod intervals;
+pub mod lock;
 pub mod metrics;
 pub mod model;
 pub mod output;
@@ -39,5 +40,15 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Backtest(args) => commands::backtest::run(&args),
         cli::Command::Inspect(args) => commands::inspect::run(&args),
         cli::Command::Bench(args) => commands::bench::run(&args),
+        cli::Command::Completions { shell } => {
+            let mut command = <cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "forecast", &mut std::io::stdout());
+            Ok(())
+        }
+        cli::Command::Man => {
+            let command = <cli::Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
+            Ok(())
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! baselines, with optional per-day predictions (CSV) and a plot.
 
 use super::load_series;
+use super::predict::as_of;
 use crate::atomic::write_atomic;
 use crate::backtest::{self, Backtest, Progress, SpanMetrics};
 use crate::cli::{BacktestArgs, Format};
@@ -28,7 +29,7 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let log = Log::new(&args.output);
     let runtime = setup_runtime(&args.runtime)?;
-    let series = load_series(&args.csv, &args.load.options(), &log)?;
+    let series = as_of(load_series(&args.csv, &args.load.options(), &log)?, args.as_of, &args.csv)?;
     let settings = args.model.settings();
     let result =
         backtest::run(&series, &settings, (args.folds, args.test_size), &runtime, &args.csv, |p| match p {

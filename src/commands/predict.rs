@@ -6,11 +6,14 @@ use super::{load_series, predict_load_options};
 use crate::checkpoint;
 use crate::cli::{Format, PredictArgs};
 use crate::data::prepare_inference;
+use crate::data::Series;
+use crate::error::{DataError, StaleData};
 use crate::inference::{forecast_next, Forecast};
 use crate::output::{print_json, print_text, table, Log};
 use crate::runtime::setup_runtime;
+use chrono::NaiveDate;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What `predict --format json` prints.
 #[derive(Debug, Serialize)]
@@ -28,7 +31,8 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let csv = args.csv.clone().unwrap_or_else(|| PathBuf::from(&meta.data.csv));
     // Read the CSV the way training did (its ticker, columns, date format…), unless overridden.
     let opts = predict_load_options(&args.load, Some(&meta.load_options), &args.model)?;
-    let series = load_series(&csv, &opts, &log)?;
+    let series = as_of(load_series(&csv, &opts, &log)?, args.as_of, &csv)?;
+    check_freshness(&series, args.max_age, args.as_of, &csv, &log)?;
     let windows = prepare_inference(
         &series,
         &meta.features,
@@ -49,4 +53,41 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         Format::Table => print_text(&table::forecast(&report.forecast)),
         Format::Csv => print_text(&table::forecast_csv(&report.forecast)),
     }
+}
+
+/// The series cut at `date` (all of it without one).
+pub fn as_of(series: Series, date: Option<NaiveDate>, csv: &Path) -> anyhow::Result<Series> {
+    let Some(date) = date else { return Ok(series) };
+    let cut = series.up_to(date);
+    if cut.is_empty() {
+        return Err(DataError::new(csv, format!("no rows on or before --as-of {date}")).into());
+    }
+    Ok(cut)
+}
+
+/// With `max_age`: fails (exit 5) when the last row is more than that many calendar days before
+/// `as_of` or today. Always: warns when the latest rows have a gap of more than a week.
+fn check_freshness(
+    series: &Series,
+    max_age: Option<u64>,
+    as_of: Option<NaiveDate>,
+    csv: &Path,
+    log: &Log,
+) -> anyhow::Result<()> {
+    let Some(&last) = series.dates.last() else { return Ok(()) };
+    let recent = &series.dates[series.len().saturating_sub(30)..];
+    if let Some(w) = recent.windows(2).find(|w| (w[1] - w[0]).num_days() > 7) {
+        log.warn(&format!("{}: the latest rows have a gap from {} to {}", csv.display(), w[0], w[1]));
+    }
+    let Some(max_age) = max_age else { return Ok(()) };
+    let reference = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
+    let age = (reference - last).num_days();
+    if age > max_age as i64 {
+        return Err(StaleData(format!(
+            "{}: the latest row is {last}, {age} days before {reference} (--max-age {max_age}); refresh the data",
+            csv.display()
+        ))
+        .into());
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@ use crate::data::{Prepared, Series};
 use crate::error::{NotPromoted, UsageError};
 use crate::inference::{forecast_next, price_forecasts, Forecast, StepForecasts};
 use crate::intervals::calibrate;
+use crate::lock::lock_model;
 use crate::metrics::{compare, naive_mae, rmse, Comparison};
 use crate::model::StockPredictor;
 use crate::output::plot::{self, PlotDay};
@@ -57,6 +58,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let runtime = setup_runtime(&args.runtime)?;
     let device = runtime.device.clone();
     check_output_folder(&args.out)?;
+    // One writer per model path for the whole run (released however the process ends).
+    let _lock = lock_model(&args.out, args.wait)?;
     // Recorded in the model file for predict: absolute and without `..`, so it works from anywhere.
     let csv = std::fs::canonicalize(&args.csv)
         .or_else(|_| std::path::absolute(&args.csv))

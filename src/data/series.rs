@@ -26,6 +26,11 @@ impl Series {
         self.dates.is_empty()
     }
 
+    /// The rows dated on or before `date`.
+    pub fn up_to(&self, date: chrono::NaiveDate) -> Series {
+        self.head(self.dates.partition_point(|d| *d <= date))
+    }
+
     /// The first `n` rows (or all of them when there are fewer).
     pub fn head(&self, n: usize) -> Series {
         let end = n.min(self.len());

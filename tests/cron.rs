@@ -1,0 +1,122 @@
+//! Made for cron: stale data, --as-of, one writer per model path, and a SIGKILLed train that
+//! leaves the old model byte-identical.
+
+mod common;
+use common::{forecast, s, sample_csv, shared_data, FAST};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn train_fast(dir: &std::path::Path) {
+    let sample = sample_csv();
+    let mut args = vec!["train", "--csv", s(&sample), "--out", "m.safetensors"];
+    args.extend_from_slice(FAST);
+    forecast(dir, &args).ok();
+}
+
+#[test]
+fn stale_data_exits_5_and_as_of_reproduces_an_earlier_day() {
+    let tmp = tempfile::tempdir().unwrap();
+    train_fast(tmp.path());
+    // The sample ends on Friday 2025-01-03.
+    forecast(tmp.path(), &["predict", "--model", "m.safetensors", "--max-age", "4"])
+        .fails_with(5, &["2025-01-03", "--max-age 4", "refresh"]);
+    let fresh = forecast(
+        tmp.path(),
+        &[
+            "predict",
+            "--model",
+            "m.safetensors",
+            "--max-age",
+            "4",
+            "--as-of",
+            "2025-01-06",
+            "--format",
+            "json",
+        ],
+    )
+    .ok();
+    assert_eq!(fresh.json()["as_of"], "2025-01-03");
+    let stale = forecast(
+        tmp.path(),
+        &["predict", "--model", "m.safetensors", "--max-age", "2", "--as-of", "2025-01-06"],
+    );
+    stale.fails_with(5, &["3 days before 2025-01-06"]);
+    // What the nightly job said on Friday 2024-06-28: next trading day Monday 2024-07-01.
+    let then = forecast(
+        tmp.path(),
+        &["predict", "--model", "m.safetensors", "--as-of", "2024-06-28", "--format", "json"],
+    )
+    .ok()
+    .json();
+    assert_eq!(then["as_of"], "2024-06-28");
+    assert_eq!(then["forecasts"][0]["date"], "2024-07-01");
+    forecast(tmp.path(), &["predict", "--model", "m.safetensors", "--as-of", "1990-01-01"])
+        .fails_with(3, &["--as-of 1990-01-01"]);
+}
+
+/// Starts a long `forecast train -v` on AAPL into `out` and returns once it reports an epoch.
+fn start_long_train(dir: &std::path::Path, out: &str) -> std::process::Child {
+    let csv = shared_data("AAPL_kaggle-huge_aapl.us.txt");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_forecast"))
+        .args(["train", "--csv", s(&csv), "--out", out, "--epochs", "1000", "--patience", "1000", "-v"])
+        .args(["--hidden", "32", "--threads", "1"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let started = Instant::now();
+    loop {
+        let line = lines.next().expect("train ended before its first epoch").unwrap();
+        if line.starts_with("epoch") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "no epoch within 2 minutes");
+    }
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    child
+}
+
+#[test]
+fn a_killed_train_leaves_the_old_model_and_the_next_train_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    train_fast(tmp.path());
+    let before = std::fs::read(tmp.path().join("m.safetensors")).unwrap();
+    let mut child = start_long_train(tmp.path(), "m.safetensors");
+    child.kill().unwrap(); // SIGKILL, mid-epoch
+    child.wait().unwrap();
+    assert_eq!(std::fs::read(tmp.path().join("m.safetensors")).unwrap(), before);
+    train_fast(tmp.path());
+    let names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains(".tmp-")), "temporary files left: {names:?}");
+}
+
+#[test]
+fn two_trains_on_one_path_never_interleave() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut first = start_long_train(tmp.path(), "m.safetensors");
+    let sample = sample_csv();
+    let mut args = vec!["train", "--csv", s(&sample), "--out", "m.safetensors"];
+    args.extend_from_slice(FAST);
+    forecast(tmp.path(), &args).fails_with(7, &["another forecast is writing", "--wait"]);
+    // Another path is free.
+    let mut other = vec!["train", "--csv", s(&sample), "--out", "other.safetensors"];
+    other.extend_from_slice(FAST);
+    forecast(tmp.path(), &other).ok();
+    // With --wait the second queues until the first is gone.
+    let mut waiting = Command::new(env!("CARGO_BIN_EXE_forecast"));
+    waiting.args(&args).arg("--wait").current_dir(tmp.path()).stdout(Stdio::null()).stderr(Stdio::null());
+    let mut waiter = waiting.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(waiter.try_wait().unwrap().is_none(), "--wait did not wait");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(waiter.wait().unwrap().success());
+    assert!(tmp.path().join("m.safetensors").is_file());
+}
