@@ -25,6 +25,7 @@ pub mod error;
 pub mod exit;
 pub mod inference;
 pub mod intervals;
+pub mod ledger;
 pub mod lock;
 pub mod metrics;
 pub mod model;
