@@ -40,6 +40,10 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Measure training throughput and inference latency of the LSTM on random data.
     Bench(BenchArgs),
+    /// Score past forecasts: join the ledger written by `predict --log` with the actual closes
+    /// that have arrived, and print each model's realised errors beside naive's.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Score(ScoreArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     Completions {
         #[arg(value_enum)]
@@ -196,6 +200,20 @@ impl ModelArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct ScoreArgs {
+    /// The forecast ledger written by `predict --log`.
+    #[arg(long)]
+    pub log: PathBuf,
+    /// Prices with the actual closes.
+    #[arg(long)]
+    pub csv: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct BacktestArgs {
     /// CSV of daily prices.
     #[arg(long)]
@@ -242,6 +260,10 @@ pub struct PredictArgs {
     /// Use only rows up to this date (YYYY-MM-DD): what a run on that day would have said.
     #[arg(long, value_parser = iso_date)]
     pub as_of: Option<NaiveDate>,
+    /// Append this forecast to a CSV ledger (one row per step and level; a rerun for the same
+    /// as_of and model adds nothing), for `forecast score`.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
     #[command(flatten)]
     pub calendar: CalendarArgs,
     #[command(flatten)]

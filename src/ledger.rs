@@ -60,7 +60,12 @@ pub fn entries(forecast: &Forecast, model: &Path, hash: &str, run_time: &str) ->
             last_close: forecast.last_close,
         };
         for band in &step.intervals {
-            rows.push(Entry { lower: Some(band.lower), upper: Some(band.upper), level: Some(band.level), ..base.clone() });
+            rows.push(Entry {
+                lower: Some(band.lower),
+                upper: Some(band.upper),
+                level: Some(band.level),
+                ..base.clone()
+            });
         }
         if step.intervals.is_empty() {
             rows.push(base);
@@ -74,11 +79,14 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Entry>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot read ledger {}", path.display()))?;
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read ledger {}", path.display()))?;
     reader
         .deserialize()
         .enumerate()
-        .map(|(i, row)| row.with_context(|| format!("{}: line {}: not a forecast ledger row", path.display(), i + 2)))
+        .map(|(i, row)| {
+            row.with_context(|| format!("{}: line {}: not a forecast ledger row", path.display(), i + 2))
+        })
         .collect()
 }
 

@@ -41,6 +41,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Backtest(args) => commands::backtest::run(&args),
         cli::Command::Inspect(args) => commands::inspect::run(&args),
         cli::Command::Bench(args) => commands::bench::run(&args),
+        cli::Command::Score(args) => commands::score::run(&args),
         cli::Command::Completions { shell } => {
             let mut command = <cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "forecast", &mut std::io::stdout());

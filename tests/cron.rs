@@ -120,3 +120,57 @@ fn two_trains_on_one_path_never_interleave() {
     assert!(waiter.wait().unwrap().success());
     assert!(tmp.path().join("m.safetensors").is_file());
 }
+
+#[test]
+fn the_ledger_keeps_each_forecast_once_and_score_joins_the_actuals() {
+    let tmp = tempfile::tempdir().unwrap();
+    train_fast(tmp.path());
+    let predict = |as_of: &str| {
+        forecast(
+            tmp.path(),
+            &["predict", "--model", "m.safetensors", "--as-of", as_of, "--log", "ledger.csv"],
+        )
+        .ok()
+    };
+    let first = predict("2024-12-20");
+    assert!(first.stderr.contains("1 new row(s) logged"), "{first}");
+    let rerun = predict("2024-12-20");
+    assert!(rerun.stderr.contains("0 new row(s) logged"), "{rerun}");
+    predict("2024-12-23");
+    predict("2025-01-03"); // its day (2025-01-06) is not in the data yet: pending
+    let text = std::fs::read_to_string(tmp.path().join("ledger.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "run_time,model,model_hash,as_of,date,step,close,lower,upper,level,last_close");
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[1].contains(",2024-12-20,2024-12-23,1,"), "{text}");
+
+    let sample = sample_csv();
+    let out =
+        forecast(tmp.path(), &["score", "--log", "ledger.csv", "--csv", s(&sample), "--format", "json"])
+            .ok()
+            .json();
+    let model = &out["models"][0];
+    assert_eq!(model["scored"], 2);
+    assert_eq!(model["pending"], 1);
+    // Recompute the realised errors from the ledger and the sample independently.
+    let closes: std::collections::HashMap<String, f64> = std::fs::read_to_string(&sample)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_string(), f[4].parse().unwrap())
+        })
+        .collect();
+    let (mut se, mut naive_se) = (0.0, 0.0);
+    for line in &lines[1..3] {
+        let f: Vec<&str> = line.split(',').collect();
+        let actual = closes[f[4]];
+        se += (f[6].parse::<f64>().unwrap() - actual).powi(2);
+        naive_se += (f[10].parse::<f64>().unwrap() - actual).powi(2);
+    }
+    let rmse = (se / 2.0).sqrt();
+    assert!((model["rmse"].as_f64().unwrap() - rmse).abs() < 1e-9, "{out}");
+    assert!((model["naive_rmse"].as_f64().unwrap() - (naive_se / 2.0).sqrt()).abs() < 1e-9, "{out}");
+    assert_eq!(model["intervals"][0]["forecasts"], 2);
+}

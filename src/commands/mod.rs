@@ -5,6 +5,7 @@ pub mod backtest;
 pub mod bench;
 pub mod inspect;
 pub mod predict;
+pub mod score;
 pub mod train;
 
 use crate::cli::LoadArgs;

@@ -9,8 +9,10 @@ use crate::data::prepare_inference;
 use crate::data::Series;
 use crate::error::{DataError, StaleData};
 use crate::inference::{forecast_next, Forecast};
+use crate::ledger;
 use crate::output::{print_json, print_text, table, Log};
 use crate::runtime::setup_runtime;
+use anyhow::Context;
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -46,6 +48,14 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let calendar = choose_calendar(args.calendar.calendar.or(Some(meta.calendar)), &series, &log);
     let forecast =
         forecast_next(&model, &windows, &meta.scaler, &meta.intervals, &series, calendar, &device)?;
+    if let Some(path) = &args.log {
+        let bytes =
+            std::fs::read(&args.model).with_context(|| format!("cannot read {}", args.model.display()))?;
+        let run_time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let rows = ledger::entries(&forecast, &args.model, &ledger::model_hash(&bytes), &run_time);
+        let added = ledger::append(path, &rows)?;
+        log.info(&format!("{}: {added} new row(s) logged", path.display()));
+    }
     let report =
         PredictReport { model: args.model.display().to_string(), csv: csv.display().to_string(), forecast };
     match args.output.format {
