@@ -93,8 +93,8 @@ pub struct RuntimeArgs {
     /// Worker threads (default: the available cores; RAYON_NUM_THREADS is respected).
     #[arg(long, value_parser = positive_usize)]
     pub threads: Option<usize>,
-    /// Device: cpu (CUDA support is planned: auto, cuda, cuda:N).
-    #[arg(long, default_value = "cpu")]
+    /// Device: auto (CUDA when compiled in and a GPU answers, else CPU), cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
     pub device: String,
 }
 

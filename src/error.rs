@@ -104,3 +104,8 @@ pub struct StaleData(pub String);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct Locked(pub String);
+
+/// The device asked for is not there: no CUDA support compiled in, or no GPU/driver. Exit code 8.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DeviceUnavailable(pub String);

@@ -1,7 +1,9 @@
 //! Exit codes: the contract with shell scripts. This table is repeated in the README and in
 //! `forecast --help`; a test keeps them in step.
 
-use crate::error::{DataError, Locked, ModelFileError, NotPromoted, StaleData, UsageError};
+use crate::error::{
+    DataError, DeviceUnavailable, Locked, ModelFileError, NotPromoted, StaleData, UsageError,
+};
 
 /// Every exit code `forecast` uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,11 +27,13 @@ pub enum Exit {
     NotPromoted = 6,
     /// Another `forecast train` is writing the same model file (without --wait).
     Locked = 7,
+    /// `--device cuda`: no CUDA support compiled in, or no GPU/driver.
+    Device = 8,
 }
 
 impl Exit {
     /// Every code, in order.
-    pub const ALL: [Exit; 8] = [
+    pub const ALL: [Exit; 9] = [
         Exit::Ok,
         Exit::Internal,
         Exit::Usage,
@@ -38,6 +42,7 @@ impl Exit {
         Exit::Stale,
         Exit::NotPromoted,
         Exit::Locked,
+        Exit::Device,
     ];
 }
 
@@ -51,7 +56,8 @@ Exit codes:
   4  model file error (missing, corrupt, unknown format version, features the CSV lacks)
   5  stale data: predict --max-age, the data's last date is too old
   6  not promoted: train --promote-if-better kept the existing model (the new one was not better)
-  7  locked: another forecast is writing the same model file (use --wait to queue)";
+  7  locked: another forecast is writing the same model file (use --wait to queue)
+  8  device unavailable: --device cuda without CUDA support compiled in, or no GPU/driver";
 
 /// The exit code for an error: the first typed error found in its chain decides.
 pub fn code_for(err: &anyhow::Error) -> Exit {
@@ -73,6 +79,9 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         }
         if cause.is::<Locked>() {
             return Exit::Locked;
+        }
+        if cause.is::<DeviceUnavailable>() {
+            return Exit::Device;
         }
     }
     Exit::Internal

@@ -2,7 +2,7 @@
 //! from the command line before any tensor work starts.
 
 use crate::cli::RuntimeArgs;
-use crate::error::UsageError;
+use crate::error::{DeviceUnavailable, UsageError};
 use candle_core::Device;
 
 /// Where the numbers are crunched, and by how many threads.
@@ -26,17 +26,48 @@ pub fn setup_runtime(args: &RuntimeArgs) -> anyhow::Result<Runtime> {
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     std::env::set_var("RAYON_NUM_THREADS", "1");
     std::env::set_var("CANDLE_NUM_THREADS", "1");
-    let device = match args.device.as_str() {
-        "cpu" | "auto" => Device::Cpu,
-        other if other == "cuda" || other.starts_with("cuda:") => {
-            return Err(UsageError(format!(
-                "--device {other}: this build of forecast has no CUDA support; use --device cpu"
-            ))
-            .into())
-        }
-        other => return Err(UsageError(format!("--device {other}: unknown device; use cpu")).into()),
-    };
+    let device = select_device(&args.device)?;
+    // Worker threads split CPU work; a GPU runs each batch whole.
+    let threads = if device.is_cpu() { threads } else { 1 };
     Ok(Runtime { device, threads })
+}
+
+/// The device `--device` names: `cpu`; `cuda` or `cuda:N` (a build with the `cuda` feature and
+/// a GPU); `auto` — CUDA when compiled in and a GPU answers, else the CPU, quietly.
+pub fn select_device(name: &str) -> anyhow::Result<Device> {
+    let ordinal = match name {
+        "cpu" => return Ok(Device::Cpu),
+        "auto" => {
+            return Ok(if cfg!(feature = "cuda") {
+                Device::cuda_if_available(0).unwrap_or(Device::Cpu)
+            } else {
+                Device::Cpu
+            })
+        }
+        "cuda" => 0,
+        other => match other.strip_prefix("cuda:").map(str::parse::<usize>) {
+            Some(Ok(n)) => n,
+            _ => {
+                return Err(UsageError(format!(
+                    "--device {other}: unknown device; use auto, cpu, cuda or cuda:N"
+                ))
+                .into())
+            }
+        },
+    };
+    if !cfg!(feature = "cuda") {
+        return Err(DeviceUnavailable(format!(
+            "--device {name}: this build of forecast has no CUDA support; rebuild with `cargo build --release --features cuda` \
+             (scripts/check-cuda-build.sh), or use --device cpu"
+        ))
+        .into());
+    }
+    Device::new_cuda(ordinal).map_err(|e| {
+        DeviceUnavailable(format!(
+            "--device {name}: no usable CUDA GPU {ordinal} ({e}); check the NVIDIA driver and GPU, or use --device cpu"
+        ))
+        .into()
+    })
 }
 
 /// This process's resident memory now and at its peak, in bytes (Linux: /proc/self/status;

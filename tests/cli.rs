@@ -143,6 +143,7 @@ fn exit_2_for_usage_errors() {
         .fails_with(2, &["--val-fraction"]);
     forecast(tmp.path(), &["predict", "--bogus"]).fails_with(2, &["--bogus"]);
     forecast(tmp.path(), &["predict", "--device", "tpu"]).fails_with(2, &["--device tpu"]);
+    forecast(tmp.path(), &["predict", "--device", "cuda:x"]).fails_with(2, &["--device cuda:x"]);
     let sample = sample_csv();
     forecast(tmp.path(), &train_args(s(&sample), "no/such/folder/m.safetensors"))
         .fails_with(2, &["does not exist"]);
@@ -246,8 +247,29 @@ fn help_and_readme_list_the_same_exit_codes() {
     let tmp = tempfile::tempdir().unwrap();
     let help = forecast(tmp.path(), &["--help"]).ok();
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    for code in 0..=7 {
+    for code in 0..=8 {
         assert!(help.stdout.contains(&format!("\n  {code}  ")), "--help lacks exit code {code}:\n{help}");
         assert!(readme.contains(&format!("| {code} |")), "README lacks exit code {code}");
     }
+}
+
+#[test]
+fn device_selection_names_what_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = sample_csv();
+    let mut args = train_args(s(&sample), "m.safetensors");
+    args.extend(["--device", "cuda"]);
+    if cfg!(feature = "cuda") {
+        // A CUDA build: either a GPU trains, or the error names the driver/GPU.
+        let run = forecast(tmp.path(), &args);
+        assert!(run.code == 0 || (run.code == 8 && run.stderr.contains("GPU")), "{run}");
+    } else {
+        forecast(tmp.path(), &args).fails_with(8, &["no CUDA support", "--features cuda"]);
+        assert!(!tmp.path().join("m.safetensors").exists());
+    }
+    // auto quietly uses the CPU when there is no GPU, and the CPU model predicts on the CPU.
+    let mut auto = train_args(s(&sample), "m.safetensors");
+    auto.extend(["--device", "auto"]);
+    forecast(tmp.path(), &auto).ok();
+    forecast(tmp.path(), &["predict", "--model", "m.safetensors", "--device", "cpu"]).ok();
 }
