@@ -105,14 +105,21 @@ fn date_label(days: &[PlotDay]) -> impl Fn(&f64) -> String + '_ {
     move |x: &f64| days.get(x.round().max(0.0) as usize).map(|d| d.date.clone()).unwrap_or_default()
 }
 
-fn prices_panel<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
+type Chart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// A panel over `days` with a y range of `low..high` (padded by `pad_share`), its mesh drawn.
+fn panel<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
     days: &[PlotDay],
-    boundaries: &[usize],
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let values = days.iter().flat_map(|d| [d.actual, d.forecast, d.naive]);
-    let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
-    let pad = ((high - low) * 0.05).max(1e-9);
+    (low, high): (f64, f64),
+    pad_share: f64,
+    y_desc: &str,
+) -> Result<Chart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let pad = ((high - low) * pad_share).max(1e-9);
     let n = days.len() as f64;
     let mut chart = ChartBuilder::on(area)
         .margin(12)
@@ -123,10 +130,41 @@ fn prices_panel<DB: DrawingBackend>(
         .configure_mesh()
         .x_labels(8)
         .x_label_formatter(&date_label(days))
-        .y_desc("close")
+        .y_desc(y_desc)
         .light_line_style(RGBColor(245, 245, 245))
         .label_style((FONT, 15))
         .draw()?;
+    Ok(chart)
+}
+
+/// Fold boundaries as vertical lines, then the legend.
+fn finish<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    boundaries: &[usize],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let y = chart.y_range();
+    for &b in boundaries {
+        let x = b as f64 - 0.5;
+        chart
+            .draw_series(LineSeries::new([(x, y.start), (x, y.end)], RGBColor(60, 60, 60).stroke_width(2)))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 16))
+        .draw()
+}
+
+fn prices_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    days: &[PlotDay],
+    boundaries: &[usize],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let values = days.iter().flat_map(|d| [d.actual, d.forecast, d.naive]);
+    let range = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
+    let mut chart = panel(area, days, range, 0.05, "close")?;
     let series = |f: fn(&PlotDay) -> f64| days.iter().enumerate().map(move |(i, d)| (i as f64, f(d)));
     chart
         .draw_series(LineSeries::new(series(|d| d.actual), BLACK.stroke_width(2)))?
@@ -141,21 +179,7 @@ fn prices_panel<DB: DrawingBackend>(
         .draw_series(LineSeries::new(series(|d| d.forecast), BLUE.stroke_width(1)))?
         .label("model forecast")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
-    for &b in boundaries {
-        let x = b as f64 - 0.5;
-        chart.draw_series(LineSeries::new(
-            [(x, low - pad), (x, high + pad)],
-            RGBColor(150, 150, 150).stroke_width(1),
-        ))?;
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT, 16))
-        .draw()?;
-    Ok(())
+    finish(&mut chart, boundaries)
 }
 
 fn error_panel<DB: DrawingBackend>(
@@ -171,22 +195,9 @@ fn error_panel<DB: DrawingBackend>(
             total
         })
         .collect();
-    let (low, high) = cumulative.iter().fold((0.0f64, 0.0f64), |(l, h), &v| (l.min(v), h.max(v)));
-    let pad = ((high - low) * 0.08).max(1e-9);
+    let range = cumulative.iter().fold((0.0f64, 0.0f64), |(l, h), &v| (l.min(v), h.max(v)));
+    let mut chart = panel(area, days, range, 0.08, "cum. sq. error, model − naive")?;
     let n = days.len() as f64;
-    let mut chart = ChartBuilder::on(area)
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0.0..(n - 1.0).max(1.0), (low - pad)..(high + pad))?;
-    chart
-        .configure_mesh()
-        .x_labels(8)
-        .x_label_formatter(&date_label(days))
-        .y_desc("cum. sq. error, model − naive")
-        .light_line_style(RGBColor(245, 245, 245))
-        .label_style((FONT, 15))
-        .draw()?;
     chart.draw_series(LineSeries::new([(0.0, 0.0), (n - 1.0, 0.0)], BLACK.stroke_width(1)))?;
     let red = RGBColor(192, 57, 43);
     chart
@@ -196,19 +207,5 @@ fn error_panel<DB: DrawingBackend>(
         ))?
         .label("above 0: model worse than naive so far; falling: model winning")
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], red.stroke_width(2)));
-    for &b in boundaries {
-        let x = b as f64 - 0.5;
-        chart.draw_series(LineSeries::new(
-            [(x, low - pad), (x, high + pad)],
-            RGBColor(150, 150, 150).stroke_width(1),
-        ))?;
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FONT, 16))
-        .draw()?;
-    Ok(())
+    finish(&mut chart, boundaries)
 }
