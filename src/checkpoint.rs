@@ -220,3 +220,79 @@ pub fn load(path: &Path, device: &Device) -> Result<(StockPredictor, ModelMeta),
         .map_err(|e| ModelFileError::new(path, format!("weights do not match the model config: {e}")))?;
     Ok((model, meta))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::Calendar;
+    use crate::metrics::compare;
+    use rand::SeedableRng;
+
+    fn meta(config: &ModelConfig) -> ModelMeta {
+        let metrics = compare(&[1.0, 2.0], &[1.5, 2.5], &[2.0, 3.0], 1.0);
+        ModelMeta {
+            crate_version: "test".into(),
+            model: config.clone(),
+            training: TrainConfig {
+                epochs: 1,
+                batch_size: 1,
+                lr: 1e-3,
+                val_fraction: 0.1,
+                patience: 1,
+                seed: 1,
+                clip_norm: 1.0,
+            },
+            features: vec!["a".into(), "b".into()],
+            target: "t".into(),
+            scaler: Scaler { mean: vec![0.0, 0.0], std: vec![1.0, 1.0], target_mean: 0.0, target_std: 1.0 },
+            seq_len: 3,
+            data: DataInfo {
+                csv: "x.csv".into(),
+                first_date: "2020-01-01".into(),
+                last_date: "2020-02-01".into(),
+                rows: 9,
+            },
+            load_options: "{}".into(),
+            validation: Validation {
+                start: "a".into(),
+                end: "b".into(),
+                windows: 2,
+                metrics,
+                steps: vec![metrics],
+            },
+            intervals: vec![],
+            calendar: Calendar::Weekdays,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_readers_never_see_a_half_written_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.safetensors");
+        let config = ModelConfig { input_size: 2, hidden_size: 16, num_layers: 2, horizon: 1, dropout: 0.0 };
+        let models: Vec<StockPredictor> = (0..2)
+            .map(|seed| {
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+                StockPredictor::init(&config, &mut rng, &Device::Cpu).unwrap()
+            })
+            .collect();
+        let m = meta(&config);
+        save(&path, &models[0], &m).unwrap();
+        let (loaded, loaded_meta) = load(&path, &Device::Cpu).unwrap();
+        assert_eq!(loaded_meta, m);
+        assert_eq!(to_bytes(&loaded, &m).unwrap(), to_bytes(&models[0], &m).unwrap());
+        // One thread replaces the file over and over while another reads it: every read is whole.
+        let expected: Vec<Vec<u8>> = models.iter().map(|x| to_bytes(x, &m).unwrap()).collect();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for i in 0..200 {
+                    save(&path, &models[i % 2], &m).unwrap();
+                }
+            });
+            for _ in 0..200 {
+                let (model, _) = load(&path, &Device::Cpu).expect("a reader saw a broken file");
+                assert!(expected.contains(&to_bytes(&model, &m).unwrap()));
+            }
+        });
+    }
+}

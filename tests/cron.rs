@@ -174,3 +174,63 @@ fn the_ledger_keeps_each_forecast_once_and_score_joins_the_actuals() {
     assert!((model["naive_rmse"].as_f64().unwrap() - (naive_se / 2.0).sqrt()).abs() < 1e-9, "{out}");
     assert_eq!(model["intervals"][0]["forecasts"], 2);
 }
+
+/// The README's cron jobs, step by step, on a real file: nightly predict with --max-age and
+/// --log, weekly gated retraining with --wait, then score.
+#[test]
+fn the_readme_cron_jobs_run_end_to_end_on_a_real_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = shared_data("XOM_kaggle-sp500-5yr.csv");
+    let train = |extra: &[&str]| {
+        let mut args =
+            vec!["train", "--csv", s(&csv), "--out", "xom.safetensors", "--quiet", "--format", "json"];
+        args.extend_from_slice(FAST);
+        args.extend_from_slice(extra);
+        forecast(tmp.path(), &args)
+    };
+    let first = train(&["--promote-if-better", "--wait", "--lr", "0.01"]);
+    assert!(first.code == 0 || first.code == 6, "{first}");
+    if first.code == 6 {
+        // Not better than naive: no model yet; a plain train makes one.
+        train(&[]).ok();
+    }
+    // Nightly, on the days after the data ends: fresh within 4 days, then stale.
+    for (day, code) in [("2018-02-08", 0), ("2018-02-09", 0), ("2018-02-14", 5)] {
+        let run = forecast(
+            tmp.path(),
+            &[
+                "predict",
+                "--model",
+                "xom.safetensors",
+                "--max-age",
+                "4",
+                "--as-of",
+                day,
+                "--log",
+                "forecasts.csv",
+                "--quiet",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(run.code, code, "{run}");
+    }
+    // Earlier days, as the job would have run them, then the weekly retrain and score.
+    for day in ["2018-01-29", "2018-01-30", "2018-01-31"] {
+        forecast(
+            tmp.path(),
+            &["predict", "--model", "xom.safetensors", "--as-of", day, "--log", "forecasts.csv", "--quiet"],
+        )
+        .ok();
+    }
+    let weekly = train(&["--promote-if-better", "--wait"]);
+    assert!(weekly.code == 0 || weekly.code == 6, "{weekly}");
+    assert!(std::fs::read_to_string(tmp.path().join("forecasts.csv")).unwrap().lines().count() >= 4);
+    let score =
+        forecast(tmp.path(), &["score", "--log", "forecasts.csv", "--csv", s(&csv), "--format", "json"])
+            .ok()
+            .json();
+    let model = &score["models"][0];
+    assert_eq!(model["scored"], 3, "{score}"); // the three January forecasts have actuals
+    assert!(model["pending"].as_u64().unwrap() >= 1, "{score}");
+}
