@@ -273,3 +273,37 @@ fn device_selection_names_what_is_missing() {
     forecast(tmp.path(), &auto).ok();
     forecast(tmp.path(), &["predict", "--model", "m.safetensors", "--device", "cpu"]).ok();
 }
+
+#[test]
+fn threads_come_from_the_flag_then_rayon_num_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = sample_csv();
+    let args = [
+        "train",
+        "--csv",
+        s(&sample),
+        "--out",
+        "m.safetensors",
+        "--epochs",
+        "1",
+        "--hidden",
+        "4",
+        "--format",
+        "json",
+    ];
+    let run = |env: Option<&str>, extra: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_forecast"));
+        command.args(args).args(extra).current_dir(tmp.path());
+        match env {
+            Some(v) => command.env("RAYON_NUM_THREADS", v),
+            None => command.env_remove("RAYON_NUM_THREADS"),
+        };
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["threads"].as_u64().unwrap()
+    };
+    assert_eq!(run(Some("3"), &[]), 3);
+    assert_eq!(run(Some("3"), &["--threads", "2"]), 2);
+    let cores = std::thread::available_parallelism().unwrap().get() as u64;
+    assert_eq!(run(None, &[]), cores);
+}

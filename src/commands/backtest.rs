@@ -31,17 +31,24 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     let runtime = setup_runtime(&args.runtime)?;
     let series = as_of(load_series(&args.csv, &args.load.options(), &log)?, args.as_of, &args.csv)?;
     let settings = args.model.settings();
+    let bar = log.bar(args.folds as u64, "folds");
     let result =
         backtest::run(&series, &settings, (args.folds, args.test_size), &runtime, &args.csv, |p| match p {
             Progress::Epoch(fold, e) => log.progress(&format!(
                 "fold {fold}/{}  epoch {:>3}  train {:.5}  val {:.5}  {:.2}s",
                 args.folds, e.epoch, e.train_loss, e.val_loss, e.seconds
             )),
-            Progress::Fold(f) => log.info(&format!(
-                "fold {}/{}: {} → {}, {} days, skill {:+.4}",
-                f.fold, args.folds, f.test_start, f.test_end, f.test_days, f.metrics.skill
-            )),
+            Progress::Fold(f) => {
+                bar.suspend(|| {
+                    log.info(&format!(
+                        "fold {}/{}: {} → {}, {} days, skill {:+.4}",
+                        f.fold, args.folds, f.test_start, f.test_end, f.test_days, f.metrics.skill
+                    ))
+                });
+                bar.inc(1);
+            }
         })?;
+    bar.finish_and_clear();
     if let Some(path) = &args.predictions {
         write_atomic(path, predictions_csv(&result).as_bytes())
             .with_context(|| format!("cannot write predictions to {}", path.display()))?;

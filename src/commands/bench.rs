@@ -38,7 +38,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let report = BenchReport { threads, peak_gflops, samples_per_epoch: args.samples, results };
     match args.output.format {
         Format::Json => print_json(&report),
-        Format::Table | Format::Csv => print_text(&render(&report)),
+        Format::Table => print_text(&render(&report)),
+        Format::Csv => print_text(&render_csv(&report)),
     }
 }
 
@@ -68,6 +69,28 @@ fn render(r: &BenchReport) -> String {
             x.mflop_per_sample,
             x.gflops,
             x.ceiling_fraction * 100.0,
+            x.infer_latency_us
+        );
+    }
+    s
+}
+
+fn render_csv(r: &BenchReport) -> String {
+    let mut s = String::from(
+        "threads,seq_len,hidden,path,train_samples_per_s,mflop_per_sample,gflops,ceiling_fraction,infer_latency_us\n",
+    );
+    for x in &r.results {
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{},{},{}",
+            r.threads,
+            x.case.seq_len,
+            x.case.hidden,
+            x.path,
+            x.train_samples_per_s,
+            x.mflop_per_sample,
+            x.gflops,
+            x.ceiling_fraction,
             x.infer_latency_us
         );
     }

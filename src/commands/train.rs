@@ -73,13 +73,17 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         csv.display(),
         args.model.seq_len
     ));
+    let bar = log.bar(args.model.epochs as u64, "epochs");
     let fitted = train_on(&series, &settings, &runtime, &csv, |e| {
+        bar.inc(1);
+        bar.set_message(format!("train {:.5}  val {:.5}", e.train_loss, e.val_loss));
         let rss = memory_usage().map(|(now, _)| format!("  rss {} MB", now >> 20)).unwrap_or_default();
         log.progress(&format!(
             "epoch {:>3}/{}  train {:.5}  val {:.5}  {:.2}s{rss}",
             e.epoch, args.model.epochs, e.train_loss, e.val_loss, e.seconds
         ))
     })?;
+    bar.finish_and_clear();
     let Fitted { model, config: model_config, prepared, outcome } = fitted;
     let (validation, steps) = validate(&model, &prepared, &series, &runtime)?;
     let intervals = calibrate(&steps, &settings.levels);

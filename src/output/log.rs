@@ -1,6 +1,7 @@
 //! Diagnostics on stderr, with one verbosity setting: quiet (errors only, printed by `main`),
-//! normal (warnings and a few summary lines), verbose (per-epoch losses). Per-epoch progress also
-//! shows at normal verbosity when stderr is a terminal, so cron logs stay short.
+//! normal (warnings and a few summary lines), verbose (per-epoch losses in logs). A terminal gets a
+//! progress bar instead of per-epoch lines; a log file never gets one, so cron logs stay short
+//! and free of control characters.
 
 use crate::cli::OutputArgs;
 use crate::data::LoadReport;
@@ -43,13 +44,24 @@ impl Log {
         }
     }
 
-    /// Progress lines: shown when verbose, or when someone is watching the terminal.
+    /// Progress lines for logs: shown with -v when stderr is not a terminal (a terminal gets a
+    /// progress bar instead, see [`Log::bar`]).
     pub fn progress(&self, message: &str) {
-        if self.verbosity == Verbosity::Verbose
-            || (self.verbosity == Verbosity::Normal && self.stderr_is_terminal)
-        {
+        if self.verbosity == Verbosity::Verbose && !self.stderr_is_terminal {
             eprintln!("{message}");
         }
+    }
+
+    /// A progress bar of `total` steps on stderr, only when someone is watching the terminal (and
+    /// not --quiet); hidden otherwise, so log files never get carriage returns or escape codes.
+    pub fn bar(&self, total: u64, unit: &str) -> indicatif::ProgressBar {
+        if self.verbosity == Verbosity::Quiet || !self.stderr_is_terminal {
+            return indicatif::ProgressBar::hidden();
+        }
+        let template = format!("{{bar:30}} {{pos}}/{{len}} {unit}  {{msg}}");
+        let style = indicatif::ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        indicatif::ProgressBar::new(total).with_style(style)
     }
 
     /// What the loader dropped and warned about.
