@@ -3,8 +3,10 @@
 # GPU or a CUDA installation (CI, a laptop).
 #
 # What a CUDA build needs, and where it comes from here:
-#   nvcc, the CUDA headers, cuBLAS, cuRAND and NVRTC  NVIDIA's wheels on PyPI, merged into one
-#                                                    CUDA root under target/cuda-root
+#   nvcc, the CUDA headers, cuBLAS, cuRAND and NVRTC  NVIDIA's CUDA 13 wheels on PyPI (they share
+#                                                    one nvidia/cu13 root; the cu12 nvcc wheels
+#                                                    ship ptxas but no nvcc), copied to
+#                                                    target/cuda-root
 #   libcuda.so (comes only with the NVIDIA driver)   a link-time stub built from the driver
 #                                                    symbols cudarc declares (like the toolkit's
 #                                                    own lib64/stubs); the real driver replaces it
@@ -24,15 +26,13 @@ export CUDA_COMPUTE_CAP=${CUDA_COMPUTE_CAP:-80}
 echo "== installing nvcc and the CUDA libraries from PyPI into $VENV"
 python3 -m venv "$VENV"
 "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-  'nvidia-cuda-nvcc-cu12==12.9.*' 'nvidia-cuda-runtime-cu12==12.9.*' 'nvidia-cuda-nvrtc-cu12==12.9.*' \
-  'nvidia-cuda-cccl-cu12==12.9.*' 'nvidia-cublas-cu12' 'nvidia-curand-cu12'
+  'nvidia-cuda-nvcc>=13,<14' 'nvidia-cuda-runtime>=13,<14' 'nvidia-cuda-nvrtc>=13,<14' \
+  'nvidia-cuda-cccl>=13,<14' 'nvidia-cublas>=13,<14' 'nvidia-curand'
 NV=$("$VENV/bin/python" -c 'import nvidia; print(list(nvidia.__path__)[0])')
 
 echo "== assembling a CUDA root in $CUDA"
 rm -rf "$CUDA" && mkdir -p "$CUDA"
-for pkg in cuda_nvcc cuda_runtime cuda_nvrtc cuda_cccl cublas curand; do
-  [ -d "$NV/$pkg" ] && cp -r "$NV/$pkg/." "$CUDA/"
-done
+cp -r "$NV/cu13/." "$CUDA/"
 # Unversioned names for the linker (libcublas.so → libcublas.so.12, …); lib64 as cudarc expects.
 for lib in "$CUDA"/lib/lib*.so.*; do
   base=${lib%%.so.*}.so
@@ -42,7 +42,7 @@ ln -sfn lib "$CUDA/lib64"
 
 echo "== building a libcuda.so link stub from cudarc's driver symbols"
 cargo fetch --quiet
-CUDARC=$(cargo metadata --format-version 1 | "$VENV/bin/python" -c '
+CUDARC=$(cargo metadata --format-version 1 --features cuda | "$VENV/bin/python" -c '
 import json, sys, os
 meta = json.load(sys.stdin)
 print(next(os.path.dirname(p["manifest_path"]) for p in meta["packages"] if p["name"] == "cudarc"))')

@@ -1,8 +1,7 @@
 //! `forecast backtest`: walk-forward evaluation against the naive, drift and moving-average
 //! baselines, with optional per-day predictions (CSV) and a plot.
 
-use super::load_series;
-use super::predict::as_of;
+use super::{as_of, load_series};
 use crate::atomic::write_atomic;
 use crate::backtest::{self, Backtest, Progress, SpanMetrics};
 use crate::cli::{BacktestArgs, Format};

@@ -1,5 +1,5 @@
 //! One file per subcommand; each reads its flags, calls the library steps in data-flow order and
-//! prints. Shared set-up (loading a CSV with its report) lives here.
+//! prints. Shared set-up (loading a CSV with its report, --as-of, load options) lives here.
 
 pub mod backtest;
 pub mod bench;
@@ -10,8 +10,9 @@ pub mod train;
 
 use crate::cli::LoadArgs;
 use crate::data::{load_csv, LoadOptions, Series};
-use crate::error::ModelFileError;
+use crate::error::{DataError, ModelFileError};
 use crate::output::Log;
+use chrono::NaiveDate;
 use std::path::Path;
 
 /// Loads a CSV with the given options, printing what was dropped and any warnings.
@@ -19,6 +20,16 @@ pub fn load_series(path: &Path, opts: &LoadOptions, log: &Log) -> anyhow::Result
     let (series, report) = load_csv(path, opts)?;
     log.load_report(&report);
     Ok(series)
+}
+
+/// The series cut at `date` (all of it without one).
+pub fn as_of(series: Series, date: Option<NaiveDate>, csv: &Path) -> anyhow::Result<Series> {
+    let Some(date) = date else { return Ok(series) };
+    let cut = series.up_to(date);
+    if cut.is_empty() {
+        return Err(DataError::new(csv, format!("no rows on or before --as-of {date}")).into());
+    }
+    Ok(cut)
 }
 
 /// The options predict reads its CSV with: the load flags given now, over `stored`, the options

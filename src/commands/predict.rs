@@ -2,12 +2,12 @@
 //! next close. Nothing is refitted.
 
 use super::train::choose_calendar;
-use super::{load_series, predict_load_options};
+use super::{as_of, load_series, predict_load_options};
 use crate::checkpoint;
 use crate::cli::{Format, PredictArgs};
 use crate::data::prepare_inference;
 use crate::data::Series;
-use crate::error::{DataError, StaleData};
+use crate::error::StaleData;
 use crate::inference::{forecast_next, Forecast};
 use crate::ledger;
 use crate::output::{print_json, print_text, table, Log};
@@ -63,16 +63,6 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         Format::Table => print_text(&table::forecast(&report.forecast)),
         Format::Csv => print_text(&table::forecast_csv(&report.forecast)),
     }
-}
-
-/// The series cut at `date` (all of it without one).
-pub fn as_of(series: Series, date: Option<NaiveDate>, csv: &Path) -> anyhow::Result<Series> {
-    let Some(date) = date else { return Ok(series) };
-    let cut = series.up_to(date);
-    if cut.is_empty() {
-        return Err(DataError::new(csv, format!("no rows on or before --as-of {date}")).into());
-    }
-    Ok(cut)
 }
 
 /// With `max_age`: fails (exit 5) when the last row is more than that many calendar days before
