@@ -47,7 +47,7 @@ import json, sys, os
 meta = json.load(sys.stdin)
 print(next(os.path.dirname(p["manifest_path"]) for p in meta["packages"] if p["name"] == "cudarc"))')
 mkdir -p "$CUDA/lib/stubs"
-grep -rhoE 'pub fn cu[A-Za-z0-9_]+' "$CUDARC/src/driver" | sed 's/pub fn //' | sort -u \
+grep -rhoE '\bfn cu[A-Za-z0-9_]+' "$CUDARC/src/driver" | sed 's/^fn //' | sort -u \
   | awk '{ print "void " $1 "(void) {}" }' > "$CUDA/lib/stubs/libcuda_stub.c"
 echo "   $(wc -l < "$CUDA/lib/stubs/libcuda_stub.c") symbols"
 gcc -shared -fPIC -Wl,-soname,libcuda.so.1 -o "$CUDA/lib/stubs/libcuda.so" "$CUDA/lib/stubs/libcuda_stub.c"
