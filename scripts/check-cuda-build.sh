@@ -12,6 +12,7 @@
 #                                                    own lib64/stubs); the real driver replaces it
 #                                                    at run time on a GPU machine
 #   the GPU architecture (normally read from nvidia-smi)  CUDA_COMPUTE_CAP, default 80
+# The toolkit is pinned to 13.4: the newest CUDA the cudarc that candle 0.11 uses knows.
 #
 # The build goes to target/cuda so that it does not disturb the CPU build. Takes ~2 GB of disk
 # and several minutes. On a machine with the CUDA toolkit and a driver, plain
@@ -26,7 +27,7 @@ export CUDA_COMPUTE_CAP=${CUDA_COMPUTE_CAP:-80}
 echo "== installing nvcc and the CUDA libraries from PyPI into $VENV"
 python3 -m venv "$VENV"
 "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-  'nvidia-cuda-nvcc>=13,<14' 'nvidia-cuda-runtime>=13,<14' 'nvidia-cuda-nvrtc>=13,<14' \
+  'nvidia-cuda-nvcc==13.4.*' 'nvidia-cuda-runtime==13.4.*' 'nvidia-cuda-nvrtc==13.4.*' \
   'nvidia-cuda-cccl>=13,<14' 'nvidia-cublas>=13,<14' 'nvidia-curand'
 NV=$("$VENV/bin/python" -c 'import nvidia; print(list(nvidia.__path__)[0])')
 
