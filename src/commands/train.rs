@@ -89,21 +89,13 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let intervals = calibrate(&steps, &settings.levels);
     let prices = &steps[0];
     if let Some(path) = &args.plot {
-        let days: Vec<PlotDay> = (0..prices.dates.len())
-            .map(|i| PlotDay {
-                date: prices.dates[i].to_string(),
-                actual: prices.actual[i],
-                forecast: prices.forecast[i],
-                naive: prices.previous[i],
-            })
-            .collect();
         let title = format!(
             "validation {} to {}: skill {:+.2}% vs naive",
             validation.start,
             validation.end,
             validation.metrics.skill * 100.0
         );
-        plot::forecasts(path, &title, &days, &[])?;
+        plot::forecasts(path, &title, &PlotDay::from_step(prices), &[])?;
         log.info(&format!("wrote {}", path.display()));
     }
     let calendar = choose_calendar(args.calendar.calendar, &series, &log);

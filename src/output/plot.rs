@@ -6,6 +6,7 @@
 //! file replaced atomically.
 
 use crate::backtest::Backtest;
+use crate::inference::StepForecasts;
 use anyhow::{anyhow, bail, Context};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -19,6 +20,20 @@ pub struct PlotDay {
     pub actual: f64,
     pub forecast: f64,
     pub naive: f64,
+}
+
+impl PlotDay {
+    /// The days of one step's forecasts (naive is the origin close).
+    pub fn from_step(step: &StepForecasts) -> Vec<PlotDay> {
+        (0..step.dates.len())
+            .map(|i| PlotDay {
+                date: step.dates[i].to_string(),
+                actual: step.actual[i],
+                forecast: step.forecast[i],
+                naive: step.previous[i],
+            })
+            .collect()
+    }
 }
 
 const SIZE: (u32, u32) = (1400, 800);
