@@ -27,7 +27,8 @@ export CUDA_COMPUTE_CAP=${CUDA_COMPUTE_CAP:-80}
 echo "== installing nvcc and the CUDA libraries from PyPI into $VENV"
 python3 -m venv "$VENV"
 "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-  'nvidia-cuda-nvcc==13.4.*' 'nvidia-cuda-runtime==13.4.*' 'nvidia-cuda-nvrtc==13.4.*' \
+  'nvidia-cuda-nvcc==13.4.*' 'nvidia-nvvm==13.4.*' 'nvidia-cuda-crt==13.4.*' \
+  'nvidia-cuda-runtime==13.4.*' 'nvidia-cuda-nvrtc==13.4.*' \
   'nvidia-cuda-cccl>=13,<14' 'nvidia-cublas>=13,<14' 'nvidia-curand'
 NV=$("$VENV/bin/python" -c 'import nvidia; print(list(nvidia.__path__)[0])')
 
