@@ -184,24 +184,37 @@ pub fn save(path: &Path, model: &StockPredictor, meta: &ModelMeta) -> anyhow::Re
 
 /// Reads a model file written by [`save`].
 pub fn load(path: &Path, device: &Device) -> Result<(StockPredictor, ModelMeta), ModelFileError> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    from_bytes(&read(path)?, path, device)
+}
+
+/// The model file's bytes, with a model-file error (exit 4) that says what to do when it is missing.
+pub fn read(path: &Path) -> Result<Vec<u8>, ModelFileError> {
+    std::fs::read(path).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::NotFound {
             "; train one first with `forecast train --out`"
         } else {
             ""
         };
         ModelFileError::new(path, format!("cannot read model file: {e}{hint}"))
-    })?;
+    })
+}
+
+/// Decodes a model file read by [`read`]; `path` names it in errors.
+pub fn from_bytes(
+    bytes: &[u8],
+    path: &Path,
+    device: &Device,
+) -> Result<(StockPredictor, ModelMeta), ModelFileError> {
     let damaged = |e: safetensors::SafeTensorError| {
         ModelFileError::new(
             path,
             format!("not a valid safetensors file ({e}); the file is damaged or incomplete"),
         )
     };
-    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(damaged)?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(damaged)?;
     let empty = HashMap::new();
     let meta = ModelMeta::from_map(header.metadata().as_ref().unwrap_or(&empty), path)?;
-    let tensors = SafeTensors::deserialize(&bytes).map_err(damaged)?;
+    let tensors = SafeTensors::deserialize(bytes).map_err(damaged)?;
     let mut named = HashMap::new();
     for (name, view) in tensors.tensors() {
         if view.dtype() != safetensors::Dtype::F32 {

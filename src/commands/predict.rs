@@ -12,7 +12,6 @@ use crate::inference::{forecast_next, Forecast};
 use crate::ledger;
 use crate::output::{print_json, print_text, table, Log};
 use crate::runtime::setup_runtime;
-use anyhow::Context;
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -29,7 +28,10 @@ struct PredictReport {
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let log = Log::new(&args.output);
     let device = setup_runtime(&args.runtime)?.device;
-    let (model, meta) = checkpoint::load(&args.model, &device)?;
+    // Read once: the ledger's hash is of exactly the bytes that made this forecast, even if a
+    // retrain replaces the file meanwhile.
+    let bytes = checkpoint::read(&args.model)?;
+    let (model, meta) = checkpoint::from_bytes(&bytes, &args.model, &device)?;
     let csv = args.csv.clone().unwrap_or_else(|| PathBuf::from(&meta.data.csv));
     // Read the CSV the way training did (its ticker, columns, date format…), unless overridden.
     let opts = predict_load_options(&args.load, Some(&meta.load_options), &args.model)?;
@@ -49,8 +51,6 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let forecast =
         forecast_next(&model, &windows, &meta.scaler, &meta.intervals, &series, calendar, &device)?;
     if let Some(path) = &args.log {
-        let bytes =
-            std::fs::read(&args.model).with_context(|| format!("cannot read {}", args.model.display()))?;
         let run_time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let rows = ledger::entries(&forecast, &args.model, &ledger::model_hash(&bytes), &run_time);
         let added = ledger::append(path, &rows)?;
