@@ -112,7 +112,7 @@ pub fn run(
     runtime: &Runtime,
     csv: &Path,
     mut progress: impl FnMut(Progress),
-) -> anyhow::Result<Backtest> {
+) -> crate::error::Result<Backtest> {
     let n_windows = series.len().saturating_sub(settings.seq_len + settings.horizon);
     let spans = fold_spans(n_windows, folds, test_size);
     if spans.len() < folds || spans.first().is_some_and(|s| s.start == 0) {
@@ -165,7 +165,7 @@ pub fn fit_fold(
     runtime: &Runtime,
     csv: &Path,
     on_epoch: impl FnMut(&EpochReport),
-) -> anyhow::Result<Fitted> {
+) -> crate::error::Result<Fitted> {
     let history = series.head(target_day(span.start, settings.seq_len));
     train_on(&history, settings, runtime, csv, on_epoch)
 }
@@ -180,7 +180,7 @@ fn run_fold(
     runtime: &Runtime,
     csv: &Path,
     on_epoch: impl FnMut(&EpochReport),
-) -> anyhow::Result<(Fold, Vec<DayForecast>, f64, Vec<Coverage>)> {
+) -> crate::error::Result<(Fold, Vec<DayForecast>, f64, Vec<Coverage>)> {
     let (seq, horizon) = (settings.seq_len, settings.horizon);
     let first_test_day = target_day(span.start, seq);
     let Fitted { model, prepared, outcome, .. } = fit_fold(series, settings, &span, runtime, csv, on_epoch)?;

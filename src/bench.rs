@@ -85,7 +85,7 @@ pub fn run_case(
     repeats: usize,
     threads: usize,
     peak_gflops: f64,
-) -> anyhow::Result<BenchResult> {
+) -> crate::error::Result<BenchResult> {
     let device = Device::Cpu;
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let config = ModelConfig {

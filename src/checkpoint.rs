@@ -26,7 +26,7 @@
 use crate::atomic::write_atomic;
 use crate::calendar::Calendar;
 use crate::data::Scaler;
-use crate::error::ModelFileError;
+use crate::error::{Error, ModelFileError, Result};
 use crate::intervals::Interval;
 use crate::metrics::Comparison;
 use crate::model::{ModelConfig, StockPredictor};
@@ -106,7 +106,10 @@ impl ModelMeta {
         ])
     }
 
-    fn from_map(map: &HashMap<String, String>, path: &Path) -> Result<ModelMeta, ModelFileError> {
+    fn from_map(
+        map: &HashMap<String, String>,
+        path: &Path,
+    ) -> std::result::Result<ModelMeta, ModelFileError> {
         let get = |key: &str| {
             map.get(key).ok_or_else(|| {
                 ModelFileError::new(
@@ -115,7 +118,11 @@ impl ModelMeta {
                 )
             })
         };
-        fn parse<T: DeserializeOwned>(path: &Path, key: &str, text: &str) -> Result<T, ModelFileError> {
+        fn parse<T: DeserializeOwned>(
+            path: &Path,
+            key: &str,
+            text: &str,
+        ) -> std::result::Result<T, ModelFileError> {
             serde_json::from_str(text).map_err(|e| {
                 ModelFileError::new(
                     path,
@@ -153,9 +160,10 @@ impl ModelMeta {
 
 /// The file's bytes: safetensors layout (u64 header length, JSON header, raw little-endian f32
 /// data), weights in state_dict order, header keys sorted.
-pub fn to_bytes(model: &StockPredictor, meta: &ModelMeta) -> anyhow::Result<Vec<u8>> {
+pub fn to_bytes(model: &StockPredictor, meta: &ModelMeta) -> Result<Vec<u8>> {
+    let encode = |e: serde_json::Error| Error::Internal(format!("cannot encode the model file: {e}"));
     let mut header = serde_json::Map::new();
-    header.insert("__metadata__".to_string(), serde_json::to_value(meta.to_map())?);
+    header.insert("__metadata__".to_string(), serde_json::to_value(meta.to_map()).map_err(encode)?);
     let mut data = Vec::new();
     for (name, var) in model.named_parameters() {
         let values = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
@@ -166,7 +174,7 @@ pub fn to_bytes(model: &StockPredictor, meta: &ModelMeta) -> anyhow::Result<Vec<
             serde_json::json!({ "dtype": "F32", "shape": var.dims(), "data_offsets": [start, data.len()] }),
         );
     }
-    let mut header_bytes = serde_json::to_vec(&header)?;
+    let mut header_bytes = serde_json::to_vec(&header).map_err(encode)?;
     // Pad the header with spaces so the data starts 8-byte aligned, as safetensors writers do.
     header_bytes.resize(header_bytes.len().next_multiple_of(8), b' ');
     let mut bytes = Vec::with_capacity(8 + header_bytes.len() + data.len());
@@ -177,18 +185,21 @@ pub fn to_bytes(model: &StockPredictor, meta: &ModelMeta) -> anyhow::Result<Vec<
 }
 
 /// Writes the model file atomically.
-pub fn save(path: &Path, model: &StockPredictor, meta: &ModelMeta) -> anyhow::Result<()> {
+pub fn save(path: &Path, model: &StockPredictor, meta: &ModelMeta) -> Result<()> {
     let bytes = to_bytes(model, meta)?;
-    write_atomic(path, &bytes).map_err(|e| anyhow::anyhow!("cannot write model file {}: {e}", path.display()))
+    write_atomic(path, &bytes).map_err(|e| Error::output(format!("model file {}", path.display()), e))
 }
 
 /// Reads a model file written by [`save`].
-pub fn load(path: &Path, device: &Device) -> Result<(StockPredictor, ModelMeta), ModelFileError> {
+pub fn load(
+    path: &Path,
+    device: &Device,
+) -> std::result::Result<(StockPredictor, ModelMeta), ModelFileError> {
     from_bytes(&read(path)?, path, device)
 }
 
 /// The model file's bytes, with a model-file error (exit 4) that says what to do when it is missing.
-pub fn read(path: &Path) -> Result<Vec<u8>, ModelFileError> {
+pub fn read(path: &Path) -> std::result::Result<Vec<u8>, ModelFileError> {
     std::fs::read(path).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::NotFound {
             "; train one first with `forecast train --out`"
@@ -204,7 +215,7 @@ pub fn from_bytes(
     bytes: &[u8],
     path: &Path,
     device: &Device,
-) -> Result<(StockPredictor, ModelMeta), ModelFileError> {
+) -> std::result::Result<(StockPredictor, ModelMeta), ModelFileError> {
     let damaged = |e: safetensors::SafeTensorError| {
         ModelFileError::new(
             path,

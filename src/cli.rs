@@ -98,6 +98,13 @@ pub struct RuntimeArgs {
     pub device: String,
 }
 
+impl RuntimeArgs {
+    /// The device and worker threads these flags ask for.
+    pub fn runtime(&self) -> crate::error::Result<crate::runtime::Runtime> {
+        crate::runtime::setup_runtime(self.threads, &self.device)
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
     /// CSV of daily prices (Date, Open, High, Low, Close, [Volume]).

@@ -1,9 +1,6 @@
 //! Exit codes: the contract with shell scripts. This table is repeated in the README and in
-//! `forecast --help`; a test keeps them in step.
-
-use crate::error::{
-    DataError, DeviceUnavailable, Locked, ModelFileError, NotPromoted, StaleData, UsageError,
-};
+//! `forecast --help`; a test keeps them in step. Which error gets which code is
+//! `error::Error::exit_code`.
 
 /// Every exit code `forecast` uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,11 +26,14 @@ pub enum Exit {
     Locked = 7,
     /// `--device cuda`: no CUDA support compiled in, or no GPU/driver.
     Device = 8,
+    /// An output cannot be written: a file or lock file (permissions, read-only folder, full
+    /// disk), or a closed stdout.
+    Output = 9,
 }
 
 impl Exit {
     /// Every code, in order.
-    pub const ALL: [Exit; 9] = [
+    pub const ALL: [Exit; 10] = [
         Exit::Ok,
         Exit::Internal,
         Exit::Usage,
@@ -43,6 +43,7 @@ impl Exit {
         Exit::NotPromoted,
         Exit::Locked,
         Exit::Device,
+        Exit::Output,
     ];
 }
 
@@ -57,50 +58,27 @@ Exit codes:
   5  stale data: predict --max-age, the data's last date is too old
   6  not promoted: train --promote-if-better kept the existing model (the new one was not better)
   7  locked: another forecast is writing the same model file (use --wait to queue)
-  8  device unavailable: --device cuda without CUDA support compiled in, or no GPU/driver";
-
-/// The exit code for an error: the first typed error found in its chain decides.
-pub fn code_for(err: &anyhow::Error) -> Exit {
-    for cause in err.chain() {
-        if cause.is::<DataError>() {
-            return Exit::Data;
-        }
-        if cause.is::<ModelFileError>() {
-            return Exit::Model;
-        }
-        if cause.is::<UsageError>() {
-            return Exit::Usage;
-        }
-        if cause.is::<NotPromoted>() {
-            return Exit::NotPromoted;
-        }
-        if cause.is::<StaleData>() {
-            return Exit::Stale;
-        }
-        if cause.is::<Locked>() {
-            return Exit::Locked;
-        }
-        if cause.is::<DeviceUnavailable>() {
-            return Exit::Device;
-        }
-    }
-    Exit::Internal
-}
+  8  device unavailable: --device cuda without CUDA support compiled in, or no GPU/driver
+  9  cannot write output: a file or lock file (permissions, read-only folder, full disk), or a closed stdout";
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use anyhow::Context;
+    use crate::error::{Context, DataError, Error};
     use std::path::Path;
 
     #[test]
     fn context_does_not_hide_the_kind() {
-        let data: anyhow::Result<()> = Err(DataError::new(Path::new("a.csv"), "bad")).context("loading");
-        assert_eq!(code_for(&data.unwrap_err()), Exit::Data);
-        let model: anyhow::Result<()> = Err(ModelFileError::new(Path::new("m"), "bad")).context("x");
-        assert_eq!(code_for(&model.unwrap_err()), Exit::Model);
-        assert_eq!(code_for(&anyhow::anyhow!("boom")), Exit::Internal);
-        assert_eq!(code_for(&UsageError("no".into()).into()), Exit::Usage);
+        let data: Result<(), DataError> = Err(DataError::new(Path::new("a.csv"), "bad"));
+        assert_eq!(data.context("loading").unwrap_err().exit_code(), Exit::Data);
+        let internal = Error::Internal("boom".into()).context("scoring");
+        assert_eq!(internal.exit_code(), Exit::Internal);
+        assert_eq!(internal.to_string(), "scoring: boom");
+        assert_eq!(Error::Usage("no".into()).exit_code(), Exit::Usage);
+        let closed = std::io::Error::from_raw_os_error(9); // EBADF: stdout closed
+        assert_eq!(Error::stdout(closed).exit_code(), Exit::Output);
+        let pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        assert_eq!(Error::stdout(pipe).exit_code(), Exit::Ok);
     }
 
     #[test]

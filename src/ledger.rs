@@ -7,9 +7,9 @@
 //! and model adds no rows. The file is locked while it is rewritten, and replaced atomically.
 
 use crate::atomic::write_atomic;
+use crate::error::{DataError, Error, Result};
 use crate::inference::Forecast;
 use crate::lock::lock_model;
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -75,23 +75,25 @@ pub fn entries(forecast: &Forecast, model: &Path, hash: &str, run_time: &str) ->
 }
 
 /// Reads a ledger (an absent file is an empty ledger).
-pub fn read(path: &Path) -> anyhow::Result<Vec<Entry>> {
+pub fn read(path: &Path) -> Result<Vec<Entry>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("cannot read ledger {}", path.display()))?;
+    let mut reader = csv::Reader::from_path(path)
+        .map_err(|e| DataError::new(path, format!("cannot read the forecast ledger: {e}")))?;
     reader
         .deserialize()
         .enumerate()
         .map(|(i, row)| {
-            row.with_context(|| format!("{}: line {}: not a forecast ledger row", path.display(), i + 2))
+            row.map_err(|e| {
+                DataError::at(path, i as u64 + 2, None, format!("not a forecast ledger row ({e})")).into()
+            })
         })
         .collect()
 }
 
 /// Appends the rows not already in the ledger; returns how many were added.
-pub fn append(path: &Path, rows: &[Entry]) -> anyhow::Result<usize> {
+pub fn append(path: &Path, rows: &[Entry]) -> Result<usize> {
     let _lock = lock_model(path, true)?;
     let mut all = read(path)?;
     let before = all.len();
@@ -104,10 +106,11 @@ pub fn append(path: &Path, rows: &[Entry]) -> anyhow::Result<usize> {
     if added > 0 {
         let mut writer = csv::Writer::from_writer(Vec::new());
         for row in &all {
-            writer.serialize(row)?;
+            writer.serialize(row).map_err(|e| Error::Internal(format!("cannot encode a ledger row: {e}")))?;
         }
-        let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("cannot write ledger: {e}"))?;
-        write_atomic(path, &bytes).with_context(|| format!("cannot write ledger {}", path.display()))?;
+        let bytes =
+            writer.into_inner().map_err(|e| Error::Internal(format!("cannot encode the ledger: {e}")))?;
+        write_atomic(path, &bytes).map_err(|e| Error::output(format!("ledger {}", path.display()), e))?;
     }
     Ok(added)
 }

@@ -34,7 +34,7 @@ pub mod runtime;
 pub mod train;
 
 /// Runs one parsed command line.
-pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
+pub fn run(cli: cli::Cli) -> error::Result<()> {
     match cli.command {
         cli::Command::Train(args) => commands::train::run(&args),
         cli::Command::Predict(args) => commands::predict::run(&args),
@@ -43,14 +43,19 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Bench(args) => commands::bench::run(&args),
         cli::Command::Score(args) => commands::score::run(&args),
         cli::Command::Completions { shell } => {
+            // Generated into memory first: clap_complete panics on a write error (a closed pipe).
             let mut command = <cli::Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "forecast", &mut std::io::stdout());
-            Ok(())
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "forecast", &mut script);
+            output::print_text(&String::from_utf8_lossy(&script))
         }
         cli::Command::Man => {
             let command = <cli::Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(command).render(&mut std::io::stdout())?;
-            Ok(())
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut page)
+                .map_err(|e| error::Error::Internal(e.to_string()))?;
+            output::print_text(&String::from_utf8_lossy(&page))
         }
     }
 }

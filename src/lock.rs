@@ -4,7 +4,7 @@
 //! the process ends, however it ends), so a killed run leaves nothing that blocks the next one;
 //! the empty lock file itself stays and is reused.
 
-use crate::error::Locked;
+use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
@@ -16,34 +16,33 @@ pub fn lock_path(model: &Path) -> PathBuf {
 
 /// Takes the lock on `model`'s path, waiting for it when `wait`; held until the returned file is
 /// dropped.
-pub fn lock_model(model: &Path, wait: bool) -> anyhow::Result<File> {
+pub fn lock_model(model: &Path, wait: bool) -> Result<File> {
     let path = lock_path(model);
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| anyhow::anyhow!("cannot open lock file {}: {e}", path.display()))?;
+        .map_err(|e| Error::output(format!("lock file {}", path.display()), e))?;
     if wait {
-        file.lock().map_err(|e| anyhow::anyhow!("cannot lock {}: {e}", path.display()))?;
+        file.lock().map_err(|e| Error::output(format!("lock file {}", path.display()), e))?;
         return Ok(file);
     }
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(Locked(format!(
+        Err(TryLockError::WouldBlock) => Err(Error::Locked(format!(
             "{}: another forecast is writing this model (lock {}); retry later, or pass --wait to queue",
             model.display(),
             path.display()
-        ))
-        .into()),
-        Err(TryLockError::Error(e)) => Err(anyhow::anyhow!("cannot lock {}: {e}", path.display())),
+        ))),
+        Err(TryLockError::Error(e)) => Err(Error::output(format!("lock file {}", path.display()), e)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exit::{code_for, Exit};
+    use crate::exit::Exit;
 
     #[test]
     fn a_second_writer_is_refused_until_the_first_is_done() {
@@ -51,7 +50,7 @@ mod tests {
         let model = dir.path().join("m.safetensors");
         let first = lock_model(&model, false).unwrap();
         let err = lock_model(&model, false).unwrap_err();
-        assert_eq!(code_for(&err), Exit::Locked);
+        assert_eq!(err.exit_code(), Exit::Locked);
         assert!(err.to_string().contains("--wait"), "{err}");
         drop(first);
         lock_model(&model, false).expect("free again once the first is done");

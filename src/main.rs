@@ -1,7 +1,8 @@
 //! The `forecast` binary: parse the command line, run it, map the outcome to an exit code.
 
 use clap::Parser;
-use forecast::exit::{code_for, Exit};
+use forecast::error::Error;
+use forecast::exit::Exit;
 use std::process::ExitCode;
 
 /// Training allocates and frees many multi-megabyte tensors per batch. glibc's malloc returns such
@@ -20,10 +21,10 @@ fn main() -> ExitCode {
     };
     match forecast::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) if forecast::output::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(Error::BrokenPipe) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::from(code_for(&err) as u8)
+            eprintln!("error: {err}");
+            ExitCode::from(err.exit_code() as u8)
         }
     }
 }

@@ -1,8 +1,7 @@
 //! Where the numbers are crunched: the device and the number of worker threads, resolved once
 //! from the command line before any tensor work starts.
 
-use crate::cli::RuntimeArgs;
-use crate::error::{DeviceUnavailable, UsageError};
+use crate::error::{Error, Result};
 use candle_core::Device;
 
 /// Where the numbers are crunched, and by how many threads.
@@ -17,16 +16,16 @@ pub struct Runtime {
 /// Resolves the thread count and the device. Candle's own operations are made single-threaded
 /// (before anything starts its pools): training runs whole minibatch parts on the worker threads
 /// instead, which measures faster than splitting these small matrix products.
-pub fn setup_runtime(args: &RuntimeArgs) -> anyhow::Result<Runtime> {
+/// `threads`: `--threads`; `device`: `--device` (see [`select_device`]).
+pub fn setup_runtime(threads: Option<usize>, device: &str) -> Result<Runtime> {
     let from_env =
         std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse::<usize>().ok()).filter(|&n| n > 0);
-    let threads = args
-        .threads
+    let threads = threads
         .or(from_env)
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     std::env::set_var("RAYON_NUM_THREADS", "1");
     std::env::set_var("CANDLE_NUM_THREADS", "1");
-    let device = select_device(&args.device)?;
+    let device = select_device(device)?;
     // Worker threads split CPU work; a GPU runs each batch whole.
     let threads = if device.is_cpu() { threads } else { 1 };
     Ok(Runtime { device, threads })
@@ -34,7 +33,7 @@ pub fn setup_runtime(args: &RuntimeArgs) -> anyhow::Result<Runtime> {
 
 /// The device `--device` names: `cpu`; `cuda` or `cuda:N` (a build with the `cuda` feature and
 /// a GPU); `auto` — CUDA when compiled in and a GPU answers, else the CPU, quietly.
-pub fn select_device(name: &str) -> anyhow::Result<Device> {
+pub fn select_device(name: &str) -> Result<Device> {
     let ordinal = match name {
         "cpu" => return Ok(Device::Cpu),
         "auto" => {
@@ -48,25 +47,22 @@ pub fn select_device(name: &str) -> anyhow::Result<Device> {
         other => match other.strip_prefix("cuda:").map(str::parse::<usize>) {
             Some(Ok(n)) => n,
             _ => {
-                return Err(UsageError(format!(
+                return Err(Error::Usage(format!(
                     "--device {other}: unknown device; use auto, cpu, cuda or cuda:N"
-                ))
-                .into())
+                )))
             }
         },
     };
     if !cfg!(feature = "cuda") {
-        return Err(DeviceUnavailable(format!(
+        return Err(Error::Device(format!(
             "--device {name}: this build of forecast has no CUDA support; rebuild with `cargo build --release --features cuda` \
              (scripts/check-cuda-build.sh), or use --device cpu"
-        ))
-        .into());
+        )));
     }
     Device::new_cuda(ordinal).map_err(|e| {
-        DeviceUnavailable(format!(
+        Error::Device(format!(
             "--device {name}: no usable CUDA GPU {ordinal} ({e}); check the NVIDIA driver and GPU, or use --device cpu"
         ))
-        .into()
     })
 }
 

@@ -7,7 +7,7 @@
 //! on their own threads (each LSTM row's recurrence is independent, and the model's GEMMs are too
 //! small to split well); the parts' gradients are summed in part order, so the result does not
 //! depend on scheduling. Candle's own operations then run single-threaded (see
-//! `commands::setup_runtime`).
+//! `runtime::setup_runtime`).
 
 use crate::data::{prepare_training, Prepared, Series, Split, Windows};
 use crate::model::{ModelConfig, StockPredictor};
@@ -68,7 +68,7 @@ pub fn train_on(
     runtime: &Runtime,
     csv: &Path,
     on_epoch: impl FnMut(&EpochReport),
-) -> anyhow::Result<Fitted> {
+) -> crate::error::Result<Fitted> {
     let prepared =
         prepare_training(series, settings.seq_len, settings.horizon, settings.train.val_fraction, csv)?;
     let config = ModelConfig {
@@ -128,7 +128,7 @@ pub fn fit(
     rng: &mut ChaCha8Rng,
     runtime: &Runtime,
     mut on_epoch: impl FnMut(&EpochReport),
-) -> anyhow::Result<FitOutcome> {
+) -> crate::error::Result<FitOutcome> {
     let (device, workers) = (&runtime.device, runtime.threads);
     let vars = model.vars();
     let params = ParamsAdamW { lr: config.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
@@ -151,7 +151,9 @@ pub fn fit(
         let train_loss = loss_sum / order.len() as f64;
         let val_loss = mean_squared_error(model, windows, &val, device, workers)?;
         if !train_loss.is_finite() || !val_loss.is_finite() {
-            anyhow::bail!("training diverged at epoch {epoch} (loss is not finite); try a smaller --lr");
+            return Err(crate::error::Error::Internal(format!(
+                "training diverged at epoch {epoch} (loss is not finite); try a smaller --lr"
+            )));
         }
         let report = EpochReport { epoch, train_loss, val_loss, seconds: started.elapsed().as_secs_f64() };
         on_epoch(&report);

@@ -5,9 +5,8 @@ use super::{as_of, load_series};
 use crate::atomic::write_atomic;
 use crate::backtest::{self, Backtest, Progress, SpanMetrics};
 use crate::cli::{BacktestArgs, Format};
+use crate::error::Error;
 use crate::output::{plot, print_json, print_text, table, Log};
-use crate::runtime::setup_runtime;
-use anyhow::Context;
 use serde::Serialize;
 use std::fmt::Write;
 use std::time::Instant;
@@ -24,10 +23,10 @@ struct BacktestReport<'a> {
     backtest: &'a Backtest,
 }
 
-pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
+pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
     let started = Instant::now();
     let log = Log::new(&args.output);
-    let runtime = setup_runtime(&args.runtime)?;
+    let runtime = args.runtime.runtime()?;
     let series = as_of(load_series(&args.csv, &args.load.options(), &log)?, args.as_of, &args.csv)?;
     let settings = args.model.settings();
     let bar = log.bar(args.folds as u64, "folds");
@@ -50,7 +49,7 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     if let Some(path) = &args.predictions {
         write_atomic(path, predictions_csv(&result).as_bytes())
-            .with_context(|| format!("cannot write predictions to {}", path.display()))?;
+            .map_err(|e| Error::output(format!("predictions {}", path.display()), e))?;
         log.info(&format!("wrote {}", path.display()));
     }
     if let Some(path) = &args.plot {

@@ -5,7 +5,6 @@ use crate::bench::{measure_peak_gflops, run_case, BenchCase, BenchResult};
 use crate::cli::{BenchArgs, BenchPath, Format};
 use crate::model::LstmPath;
 use crate::output::{print_json, print_text, Log};
-use crate::runtime::setup_runtime;
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -17,9 +16,9 @@ struct BenchReport {
     results: Vec<BenchResult>,
 }
 
-pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+pub fn run(args: &BenchArgs) -> crate::error::Result<()> {
     let log = Log::new(&args.output);
-    let threads = setup_runtime(&args.runtime)?.threads;
+    let threads = args.runtime.runtime()?.threads;
     let peak_gflops = measure_peak_gflops(threads);
     log.info(&format!("GEMM peak on {threads} thread(s): {peak_gflops:.1} GFLOP/s"));
     let paths = match args.path {

@@ -49,7 +49,7 @@ struct GapReport {
     days: i64,
 }
 
-pub fn run(args: &InspectArgs) -> anyhow::Result<()> {
+pub fn run(args: &InspectArgs) -> crate::error::Result<()> {
     let (series, report) = load_csv(&args.csv, &args.load.options())?;
     let inspected = summarize(&series, report);
     match args.output.format {

@@ -16,14 +16,14 @@ use chrono::NaiveDate;
 use std::path::Path;
 
 /// Loads a CSV with the given options, printing what was dropped and any warnings.
-pub fn load_series(path: &Path, opts: &LoadOptions, log: &Log) -> anyhow::Result<Series> {
+pub fn load_series(path: &Path, opts: &LoadOptions, log: &Log) -> crate::error::Result<Series> {
     let (series, report) = load_csv(path, opts)?;
     log.load_report(&report);
     Ok(series)
 }
 
 /// The series cut at `date` (all of it without one).
-pub fn as_of(series: Series, date: Option<NaiveDate>, csv: &Path) -> anyhow::Result<Series> {
+pub fn as_of(series: Series, date: Option<NaiveDate>, csv: &Path) -> crate::error::Result<Series> {
     let Some(date) = date else { return Ok(series) };
     let cut = series.up_to(date);
     if cut.is_empty() {
@@ -39,7 +39,7 @@ pub fn predict_load_options(
     args: &LoadArgs,
     stored: Option<&str>,
     model: &Path,
-) -> anyhow::Result<LoadOptions> {
+) -> crate::error::Result<LoadOptions> {
     let stored = match stored {
         Some(json) => LoadOptions::from_json(json).map_err(|err| {
             ModelFileError::new(model, format!("the stored CSV load options cannot be read ({err}); retrain"))
@@ -52,7 +52,7 @@ pub fn predict_load_options(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exit::{code_for, Exit};
+    use crate::exit::Exit;
 
     #[test]
     fn predict_flags_win_over_the_stored_load_options() {
@@ -64,6 +64,6 @@ mod tests {
         assert_eq!(opts.date_format.as_deref(), Some("%d/%m/%Y"));
         assert_eq!(predict_load_options(&args, None, model).unwrap(), args.options());
         let err = predict_load_options(&args, Some("{\"tickr\":1}"), model).unwrap_err();
-        assert_eq!(code_for(&err), Exit::Model);
+        assert_eq!(err.exit_code(), Exit::Model);
     }
 }

@@ -7,11 +7,10 @@ use crate::checkpoint;
 use crate::cli::{Format, PredictArgs};
 use crate::data::prepare_inference;
 use crate::data::Series;
-use crate::error::StaleData;
+use crate::error::Error;
 use crate::inference::{forecast_next, Forecast};
 use crate::ledger;
 use crate::output::{print_json, print_text, table, Log};
-use crate::runtime::setup_runtime;
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -25,9 +24,9 @@ struct PredictReport {
     forecast: Forecast,
 }
 
-pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
+pub fn run(args: &PredictArgs) -> crate::error::Result<()> {
     let log = Log::new(&args.output);
-    let device = setup_runtime(&args.runtime)?.device;
+    let device = args.runtime.runtime()?.device;
     // Read once: the ledger's hash is of exactly the bytes that made this forecast, even if a
     // retrain replaces the file meanwhile.
     let bytes = checkpoint::read(&args.model)?;
@@ -73,7 +72,7 @@ fn check_freshness(
     as_of: Option<NaiveDate>,
     csv: &Path,
     log: &Log,
-) -> anyhow::Result<()> {
+) -> crate::error::Result<()> {
     let Some(&last) = series.dates.last() else { return Ok(()) };
     let recent = &series.dates[series.len().saturating_sub(30)..];
     if let Some(w) = recent.windows(2).find(|w| (w[1] - w[0]).num_days() > 7) {
@@ -83,7 +82,7 @@ fn check_freshness(
     let reference = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
     let age = (reference - last).num_days();
     if age > max_age as i64 {
-        return Err(StaleData(format!(
+        return Err(Error::Stale(format!(
             "{}: the latest row is {last}, {age} days before {reference} (--max-age {max_age}); refresh the data",
             csv.display()
         ))

@@ -45,7 +45,7 @@ struct ScoreReport {
     models: Vec<ModelScore>,
 }
 
-pub fn run(args: &ScoreArgs) -> anyhow::Result<()> {
+pub fn run(args: &ScoreArgs) -> crate::error::Result<()> {
     let log = Log::new(&args.output);
     let entries = ledger::read(&args.log)?;
     let series = load_series(&args.csv, &args.load.options(), &log)?;

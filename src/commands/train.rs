@@ -9,7 +9,8 @@ use crate::data::dataset::target_day;
 use crate::data::features::TARGET;
 use crate::data::prepare_inference;
 use crate::data::{Prepared, Series};
-use crate::error::{NotPromoted, UsageError};
+use crate::error::Context;
+use crate::error::Error;
 use crate::inference::{forecast_next, price_forecasts, Forecast, StepForecasts};
 use crate::intervals::calibrate;
 use crate::lock::lock_model;
@@ -17,9 +18,8 @@ use crate::metrics::{compare, naive_mae, rmse, Comparison};
 use crate::model::StockPredictor;
 use crate::output::plot::{self, PlotDay};
 use crate::output::{print_json, print_text, table, Log};
-use crate::runtime::{memory_usage, setup_runtime, Runtime};
+use crate::runtime::{memory_usage, Runtime};
 use crate::train::{train_on, FitOutcome, Fitted};
-use anyhow::Context;
 use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
@@ -52,10 +52,10 @@ struct TrainReport {
     promotion: Option<Promotion>,
 }
 
-pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+pub fn run(args: &TrainArgs) -> crate::error::Result<()> {
     let started = Instant::now();
     let log = Log::new(&args.output);
-    let runtime = setup_runtime(&args.runtime)?;
+    let runtime = args.runtime.runtime()?;
     let device = runtime.device.clone();
     check_output_folder(&args.out)?;
     // One writer per model path for the whole run (released however the process ends).
@@ -153,21 +153,20 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     match promotion {
         Some(p) if !p.promoted => {
             let kept = if args.out.exists() { "kept the existing model" } else { "no model written" };
-            Err(NotPromoted(format!("{}: not promoted: {}; {kept}", args.out.display(), p.reason)).into())
+            Err(Error::NotPromoted(format!("{}: not promoted: {}; {kept}", args.out.display(), p.reason)))
         }
         _ => Ok(()),
     }
 }
 
 /// Fails before any training when the model could not be written anyway.
-fn check_output_folder(out: &Path) -> anyhow::Result<()> {
+fn check_output_folder(out: &Path) -> crate::error::Result<()> {
     match out.parent() {
         Some(folder) if !folder.as_os_str().is_empty() && !folder.is_dir() => {
-            Err(UsageError(format!("--out {}: folder {} does not exist", out.display(), folder.display()))
-                .into())
+            Err(Error::Usage(format!("--out {}: folder {} does not exist", out.display(), folder.display())))
         }
         _ if out.is_dir() => {
-            Err(UsageError(format!("--out {} is a folder; give a file name", out.display())).into())
+            Err(Error::Usage(format!("--out {} is a folder; give a file name", out.display())))
         }
         _ => Ok(()),
     }
@@ -181,7 +180,7 @@ fn validate(
     prepared: &Prepared,
     series: &Series,
     runtime: &Runtime,
-) -> anyhow::Result<(Validation, Vec<StepForecasts>)> {
+) -> crate::error::Result<(Validation, Vec<StepForecasts>)> {
     let indices: Vec<usize> = prepared.split.val.clone().collect();
     let steps = price_forecasts(model, &prepared.windows, &prepared.scaler, series, &indices, runtime)
         .context("scoring the validation span")?;
@@ -280,7 +279,7 @@ fn existing_model_rmse(
     dates: &[chrono::NaiveDate],
     csv: &Path,
     runtime: &Runtime,
-) -> anyhow::Result<f64> {
+) -> crate::error::Result<f64> {
     let (model, meta) = checkpoint::load(path, &runtime.device)?;
     let windows =
         prepare_inference(series, &meta.features, &meta.scaler, meta.seq_len, meta.model.horizon, csv, path)?;
@@ -292,7 +291,7 @@ fn existing_model_rmse(
         })
         .collect::<Option<Vec<usize>>>()
         .ok_or_else(|| {
-            anyhow::anyhow!("its seq-len {} needs more history than the data has", meta.seq_len)
+            Error::Internal(format!("its seq-len {} needs more history than the data has", meta.seq_len))
         })?;
     // Step 1 of the existing model, whatever its horizon.
     let steps = price_forecasts(&model, &windows, &meta.scaler, series, &indices, runtime)?;

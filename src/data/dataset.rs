@@ -121,7 +121,7 @@ pub fn prepare_inference(
     horizon: usize,
     csv: &Path,
     model: &Path,
-) -> anyhow::Result<Windows> {
+) -> crate::error::Result<Windows> {
     if series.len() < rows_needed(seq_len, 0) {
         return Err(DataError::new(
             csv,

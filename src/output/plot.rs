@@ -6,8 +6,8 @@
 //! file replaced atomically.
 
 use crate::backtest::Backtest;
+use crate::error::{Error, Result};
 use crate::inference::StepForecasts;
-use anyhow::{anyhow, bail, Context};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
@@ -47,7 +47,7 @@ fn register_font() {
 }
 
 /// Plots a backtest: every test day, with a boundary line where each fold starts.
-pub fn backtest(path: &Path, result: &Backtest) -> anyhow::Result<()> {
+pub fn backtest(path: &Path, result: &Backtest) -> Result<()> {
     let days: Vec<PlotDay> = result
         .days
         .iter()
@@ -70,9 +70,9 @@ pub fn backtest(path: &Path, result: &Backtest) -> anyhow::Result<()> {
 }
 
 /// Plots `days` with vertical lines before the indices in `boundaries`, to `path` (.png or .svg).
-pub fn forecasts(path: &Path, title: &str, days: &[PlotDay], boundaries: &[usize]) -> anyhow::Result<()> {
+pub fn forecasts(path: &Path, title: &str, days: &[PlotDay], boundaries: &[usize]) -> Result<()> {
     if days.is_empty() {
-        bail!("nothing to plot");
+        return Err(Error::Internal("nothing to plot".into()));
     }
     register_font();
     let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
@@ -80,10 +80,10 @@ pub fn forecasts(path: &Path, title: &str, days: &[PlotDay], boundaries: &[usize
     let drawn = match extension.as_deref() {
         Some("png") => draw(BitMapBackend::new(&temp, SIZE).into_drawing_area(), title, days, boundaries),
         Some("svg") => draw(SVGBackend::new(&temp, SIZE).into_drawing_area(), title, days, boundaries),
-        _ => Err(anyhow!("--plot {}: use a .png or .svg file name", path.display())),
+        _ => Err(Error::Usage(format!("--plot {}: use a .png or .svg file name", path.display()))),
     };
     let placed = drawn.and_then(|()| {
-        std::fs::rename(&temp, path).with_context(|| format!("cannot write plot {}", path.display()))
+        std::fs::rename(&temp, path).map_err(|e| Error::output(format!("plot {}", path.display()), e))
     });
     if placed.is_err() {
         let _ = std::fs::remove_file(&temp);
@@ -102,11 +102,11 @@ fn draw<DB: DrawingBackend>(
     title: &str,
     days: &[PlotDay],
     boundaries: &[usize],
-) -> anyhow::Result<()>
+) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
-    let fail = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("cannot draw the plot: {e}");
+    let fail = |e: DrawingAreaErrorKind<DB::ErrorType>| Error::output("the plot", e);
     root.fill(&WHITE).map_err(fail)?;
     let root = root.titled(title, (FONT, 26)).map_err(fail)?;
     let (top, bottom) = root.split_vertically((SIZE.1 as f64 * 0.62) as u32);
