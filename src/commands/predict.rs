@@ -85,8 +85,7 @@ fn check_freshness(
         return Err(Error::Stale(format!(
             "{}: the latest row is {last}, {age} days before {reference} (--max-age {max_age}); refresh the data",
             csv.display()
-        ))
-        .into());
+        )));
     }
     Ok(())
 }
