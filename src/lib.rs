@@ -26,6 +26,7 @@ pub mod exit;
 pub mod inference;
 pub mod intervals;
 pub mod ledger;
+pub mod limits;
 pub mod lock;
 pub mod metrics;
 pub mod model;

@@ -1,0 +1,28 @@
+//! Bounds on every size a flag or a model file can set, in one place: they keep allocations and
+//! loops in proportion (a hidden size of 100,000 would ask for 160 GB), and errors quote them.
+//! The CLI refuses flags beyond them (exit 2); loading refuses a model file beyond them (exit 4).
+
+/// Days of history in one input window (four years of trading days).
+pub const MAX_SEQ_LEN: usize = 1_000;
+/// Trading days forecast at once (a year).
+pub const MAX_HORIZON: usize = 250;
+/// LSTM hidden size.
+pub const MAX_HIDDEN: usize = 1_024;
+/// Stacked LSTM layers.
+pub const MAX_LAYERS: usize = 8;
+/// Input features per day (forecast computes at most five).
+pub const MAX_FEATURES: usize = 16;
+/// Training epochs.
+pub const MAX_EPOCHS: usize = 100_000;
+/// Windows per minibatch.
+pub const MAX_BATCH_SIZE: usize = 65_536;
+/// Prediction-interval levels.
+pub const MAX_LEVELS: usize = 16;
+/// Worker threads.
+pub const MAX_THREADS: usize = 1_024;
+/// Walk-forward folds.
+pub const MAX_FOLDS: usize = 1_000;
+/// Bytes of a model file (the largest model the limits allow is about 270 MB).
+pub const MAX_MODEL_FILE_BYTES: u64 = 512 << 20;
+/// Bytes of the JSON header of a model file.
+pub const MAX_MODEL_HEADER_BYTES: u64 = 16 << 20;
