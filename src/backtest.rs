@@ -8,16 +8,17 @@
 //! origin and every step 1…N is scored; intervals are calibrated on the fold's own validation
 //! span (inside its history) and their coverage measured on its test span.
 
-use crate::data::dataset::{prepare_inference, target_day};
-use crate::data::Series;
+use crate::calendar::Calendar;
+use crate::data::{LoadOptions, Series, WindowSpec};
 use crate::error::DataError;
-use crate::inference::{price_forecasts, StepForecasts};
-use crate::intervals::{calibrate, coverage, pool, Coverage};
+use crate::forecaster::{fit, Source, Trained};
+use crate::inference::StepForecasts;
+use crate::intervals::{coverage, pool, Coverage};
 use crate::metrics::{
     drift_forecasts, moving_average_forecasts, naive_mae, point_metrics, skill, PointMetrics,
 };
 use crate::runtime::Runtime;
-use crate::train::{train_on, EpochReport, Fitted, Settings};
+use crate::train::{EpochReport, Settings};
 use serde::Serialize;
 use std::ops::Range;
 use std::path::Path;
@@ -113,7 +114,7 @@ pub fn run(
     csv: &Path,
     mut progress: impl FnMut(Progress),
 ) -> crate::error::Result<Backtest> {
-    let n_windows = series.len().saturating_sub(settings.seq_len + settings.horizon);
+    let n_windows = spec(settings).windows_with_targets(series.len());
     let spans = fold_spans(n_windows, folds, test_size);
     if spans.len() < folds || spans.first().is_some_and(|s| s.start == 0) {
         return Err(DataError::new(
@@ -156,8 +157,12 @@ fn per_step_metrics(days: &[DayForecast], scales: &[f64], horizon: usize) -> Vec
         .collect()
 }
 
-/// The model and scaler of the fold that tests `span`: fitted on the rows before its first test
-/// day, and on nothing else.
+fn spec(settings: &Settings) -> WindowSpec {
+    WindowSpec { seq_len: settings.seq_len, horizon: settings.horizon }
+}
+
+/// The forecaster of the fold that tests `span` (window indices): fitted, scaler, early stopping
+/// and interval calibration included, on the rows before its first test day and nothing else.
 pub fn fit_fold(
     series: &Series,
     settings: &Settings,
@@ -165,9 +170,10 @@ pub fn fit_fold(
     runtime: &Runtime,
     csv: &Path,
     on_epoch: impl FnMut(&EpochReport),
-) -> crate::error::Result<Fitted> {
-    let history = series.head(target_day(span.start, settings.seq_len));
-    train_on(&history, settings, runtime, csv, on_epoch)
+) -> crate::error::Result<Trained> {
+    let history = series.head(spec(settings).target_day(span.start));
+    let source = Source { csv, load_options: LoadOptions::default(), calendar: Calendar::Weekdays };
+    fit(&history, settings, runtime, &source, on_epoch)
 }
 
 /// Fits fold `k` on the history before `span` and forecasts the span. Returns the fold, its days
@@ -181,36 +187,29 @@ fn run_fold(
     csv: &Path,
     on_epoch: impl FnMut(&EpochReport),
 ) -> crate::error::Result<(Fold, Vec<DayForecast>, f64, Vec<Coverage>)> {
-    let (seq, horizon) = (settings.seq_len, settings.horizon);
-    let first_test_day = target_day(span.start, seq);
-    let Fitted { model, prepared, outcome, .. } = fit_fold(series, settings, &span, runtime, csv, on_epoch)?;
-    let history = series.head(first_test_day);
-    // Intervals calibrated on the fold's own validation span, inside its history.
-    let val: Vec<usize> = prepared.split.val.clone().collect();
-    let calibration = price_forecasts(&model, &prepared.windows, &prepared.scaler, &history, &val, runtime)?;
-    let intervals = calibrate(&calibration, &settings.levels);
-    let windows =
-        prepare_inference(series, &prepared.feature_names, &prepared.scaler, seq, horizon, csv, csv)?;
-    let indices: Vec<usize> = span.clone().collect();
-    let steps = price_forecasts(&model, &windows, &prepared.scaler, series, &indices, runtime)?;
+    let spec = spec(settings);
+    let first_test_day = spec.target_day(span.start);
+    let Trained { forecaster, outcome, .. } = fit_fold(series, settings, &span, runtime, csv, on_epoch)?;
+    let test_days: Vec<usize> = span.clone().map(|j| spec.target_day(j)).collect();
+    let steps = forecaster.prepare(series, csv, csv)?.score(&test_days, runtime)?;
     let day_forecasts: Vec<DayForecast> = steps.iter().flat_map(|s| step_days(series, s, k + 1)).collect();
-    let scale = naive_mae(&history.close);
+    let scale = naive_mae(&series.close[..first_test_day]);
     let scales = vec![scale; day_forecasts.len()];
-    let per_step = per_step_metrics(&day_forecasts, &scales, horizon);
+    let per_step = per_step_metrics(&day_forecasts, &scales, settings.horizon);
     let date = |i: usize| series.dates[i].to_string();
     let fold = Fold {
         fold: k + 1,
         train_start: date(0),
         train_end: date(first_test_day - 1),
         test_start: date(first_test_day),
-        test_end: date(target_day(span.end - 1, seq)),
+        test_end: date(spec.target_day(span.end - 1)),
         test_days: span.len(),
         epochs_run: outcome.epochs_run,
         best_epoch: outcome.best_epoch,
         metrics: per_step[0].clone(),
         steps: per_step,
     };
-    Ok((fold, day_forecasts, scale, coverage(&steps, &intervals)))
+    Ok((fold, day_forecasts, scale, coverage(&steps, &forecaster.intervals)))
 }
 
 /// One step's forecasts as days, with the baselines from the same origins.

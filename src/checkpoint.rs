@@ -1,5 +1,5 @@
-//! The model file: one safetensors file holding the weights under their PyTorch names and a
-//! `__metadata__` map describing everything predict needs to reproduce training's inputs.
+//! The model file: a [`Forecaster`] as one safetensors file, weights under their PyTorch names
+//! and a `__metadata__` map holding everything else.
 //!
 //! Metadata keys (values are strings; structured values are JSON):
 //!
@@ -15,157 +15,95 @@
 //! | `scaler` | JSON [`Scaler`] fitted on the training span |
 //! | `seq_len` | window length in days |
 //! | `data` | JSON [`DataInfo`]: training CSV's absolute path, date range, rows |
-//! | `load_options` | JSON of the CSV load flags training used (ticker, columns, date format…); predict reuses them |
+//! | `load_options` | JSON of the CSV load flags training used; predict reuses them |
 //! | `validation` | JSON [`Validation`]: the validation span and metrics vs naive |
 //! | `intervals` | JSON list of [`Interval`]: conformal half-widths per level and step |
 //! | `calendar` | the trading calendar of forecast dates: `weekdays`, `nyse` or `crypto` |
+//! | `checksum` | `sha256:` + hex SHA-256 of every other metadata entry and the tensor bytes |
 //!
-//! The file is written with keys in sorted order and no timestamps, so the same training run gives
-//! the same bytes; it is replaced atomically.
+//! Loading validates every field before anything runs (sizes within `limits`, shapes consistent
+//! with the config, finite numbers, positive standard deviations, one interval width per step,
+//! the checksum): a file that fails is a [`ModelFileError`] (exit 4) naming the field and what it
+//! holds. The file is written with keys in sorted order and no timestamps, so the same training
+//! run gives the same bytes; it is replaced atomically.
 
 use crate::atomic::write_atomic;
 use crate::calendar::Calendar;
-use crate::data::Scaler;
+use crate::data::features::{default_feature_names, TARGET};
+use crate::data::{LoadOptions, Scaler};
 use crate::error::{Error, ModelFileError, Result};
+use crate::forecaster::{DataInfo, Forecaster, Validation};
 use crate::intervals::Interval;
-use crate::metrics::Comparison;
-use crate::model::{ModelConfig, StockPredictor};
+use crate::limits;
+use crate::model::{parameter_shapes, ModelConfig, StockPredictor};
 use crate::train::TrainConfig;
 use candle_core::{Device, Tensor};
 use safetensors::SafeTensors;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::Path;
 
 pub const FORMAT: &str = "forecast-model";
 pub const FORMAT_VERSION: u32 = 1;
+const CHECKSUM: &str = "checksum";
 
-/// Where the training data came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DataInfo {
-    /// Absolute path of the training CSV; predict re-reads it when --csv is not given.
-    pub csv: String,
-    pub first_date: String,
-    pub last_date: String,
-    pub rows: usize,
+/// A model file's forecaster, and whether its checksum was there to verify (files written before
+/// checksums existed load without one; the caller says so on stderr).
+#[derive(Debug)]
+pub struct Loaded {
+    pub forecaster: Forecaster,
+    pub checksum_verified: bool,
 }
 
-/// The validation span (target dates of step 1) and the model's metrics on it beside naive's:
-/// `metrics` for step 1, `steps` for every step of the horizon.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Validation {
-    pub start: String,
-    pub end: String,
-    pub windows: usize,
-    pub metrics: Comparison,
-    pub steps: Vec<Comparison>,
+fn json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(format!("cannot encode the model file: {e}")))
 }
 
-/// Everything in the file except the weights.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelMeta {
-    pub crate_version: String,
-    pub model: ModelConfig,
-    pub training: TrainConfig,
-    pub features: Vec<String>,
-    pub target: String,
-    pub scaler: Scaler,
-    pub seq_len: usize,
-    pub data: DataInfo,
-    /// The load flags training read its CSV with, as JSON (`LoadOptions::to_json`).
-    pub load_options: String,
-    pub validation: Validation,
-    /// Split-conformal interval half-widths, per level and step.
-    pub intervals: Vec<Interval>,
-    /// The calendar forecast dates use (the --calendar given to train, or the one detected).
-    pub calendar: Calendar,
+/// The metadata map of `f`, without the checksum.
+fn metadata(f: &Forecaster) -> Result<BTreeMap<String, String>> {
+    Ok(BTreeMap::from([
+        ("format".to_string(), FORMAT.to_string()),
+        ("format_version".to_string(), FORMAT_VERSION.to_string()),
+        ("crate_version".to_string(), f.crate_version.clone()),
+        ("model".to_string(), json(&f.network.config)?),
+        ("training".to_string(), json(&f.training)?),
+        ("features".to_string(), json(&f.features)?),
+        ("target".to_string(), TARGET.to_string()),
+        ("scaler".to_string(), json(&f.scaler)?),
+        ("seq_len".to_string(), f.seq_len.to_string()),
+        ("data".to_string(), json(&f.data)?),
+        ("load_options".to_string(), f.load_options.to_json()),
+        ("validation".to_string(), json(&f.validation)?),
+        ("intervals".to_string(), json(&f.intervals)?),
+        ("calendar".to_string(), json(&f.calendar)?),
+    ]))
 }
 
-fn json<T: Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_default()
-}
-
-impl ModelMeta {
-    fn to_map(&self) -> BTreeMap<String, String> {
-        BTreeMap::from([
-            ("format".to_string(), FORMAT.to_string()),
-            ("format_version".to_string(), FORMAT_VERSION.to_string()),
-            ("crate_version".to_string(), self.crate_version.clone()),
-            ("model".to_string(), json(&self.model)),
-            ("training".to_string(), json(&self.training)),
-            ("features".to_string(), json(&self.features)),
-            ("target".to_string(), self.target.clone()),
-            ("scaler".to_string(), json(&self.scaler)),
-            ("seq_len".to_string(), self.seq_len.to_string()),
-            ("data".to_string(), json(&self.data)),
-            ("load_options".to_string(), self.load_options.clone()),
-            ("validation".to_string(), json(&self.validation)),
-            ("intervals".to_string(), json(&self.intervals)),
-            ("calendar".to_string(), json(&self.calendar)),
-        ])
+/// SHA-256 over every metadata entry but the checksum (sorted by key) and the tensor bytes.
+fn checksum<'a>(entries: impl Iterator<Item = (&'a String, &'a String)>, data: &[u8]) -> String {
+    let mut sorted: Vec<(&String, &String)> = entries.filter(|(k, _)| k.as_str() != CHECKSUM).collect();
+    sorted.sort();
+    let mut hash = Sha256::new();
+    for (key, value) in sorted {
+        hash.update(key.as_bytes());
+        hash.update([0]);
+        hash.update(value.as_bytes());
+        hash.update([0]);
     }
-
-    fn from_map(
-        map: &HashMap<String, String>,
-        path: &Path,
-    ) -> std::result::Result<ModelMeta, ModelFileError> {
-        let get = |key: &str| {
-            map.get(key).ok_or_else(|| {
-                ModelFileError::new(
-                    path,
-                    format!("metadata has no \"{key}\"; the file is damaged or was not written by forecast"),
-                )
-            })
-        };
-        fn parse<T: DeserializeOwned>(
-            path: &Path,
-            key: &str,
-            text: &str,
-        ) -> std::result::Result<T, ModelFileError> {
-            serde_json::from_str(text).map_err(|e| {
-                ModelFileError::new(
-                    path,
-                    format!("metadata \"{key}\" cannot be read ({e}); the file is damaged"),
-                )
-            })
-        }
-        let format = get("format")?;
-        if format != FORMAT {
-            return Err(ModelFileError::new(path, format!("not a forecast model (format \"{format}\")")));
-        }
-        let version = get("format_version")?;
-        if version.parse::<u32>().ok() != Some(FORMAT_VERSION) {
-            return Err(ModelFileError::new(
-                path,
-                format!("unknown model format version {version} (this forecast reads version {FORMAT_VERSION}); retrain the model with this version"),
-            ));
-        }
-        Ok(ModelMeta {
-            crate_version: get("crate_version")?.clone(),
-            model: parse(path, "model", get("model")?)?,
-            training: parse(path, "training", get("training")?)?,
-            features: parse(path, "features", get("features")?)?,
-            target: get("target")?.clone(),
-            scaler: parse(path, "scaler", get("scaler")?)?,
-            seq_len: parse(path, "seq_len", get("seq_len")?)?,
-            data: parse(path, "data", get("data")?)?,
-            load_options: get("load_options")?.clone(),
-            validation: parse(path, "validation", get("validation")?)?,
-            intervals: parse(path, "intervals", get("intervals")?)?,
-            calendar: parse(path, "calendar", get("calendar")?)?,
-        })
-    }
+    hash.update(data);
+    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 /// The file's bytes: safetensors layout (u64 header length, JSON header, raw little-endian f32
 /// data), weights in state_dict order, header keys sorted.
-pub fn to_bytes(model: &StockPredictor, meta: &ModelMeta) -> Result<Vec<u8>> {
-    let encode = |e: serde_json::Error| Error::Internal(format!("cannot encode the model file: {e}"));
+pub fn to_bytes(f: &Forecaster) -> Result<Vec<u8>> {
     let mut header = serde_json::Map::new();
-    header.insert("__metadata__".to_string(), serde_json::to_value(meta.to_map()).map_err(encode)?);
     let mut data = Vec::new();
-    for (name, var) in model.named_parameters() {
+    for (name, var) in f.network.named_parameters() {
         let values = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
         let start = data.len();
         data.extend(values.iter().flat_map(|v| v.to_le_bytes()));
@@ -174,7 +112,12 @@ pub fn to_bytes(model: &StockPredictor, meta: &ModelMeta) -> Result<Vec<u8>> {
             serde_json::json!({ "dtype": "F32", "shape": var.dims(), "data_offsets": [start, data.len()] }),
         );
     }
-    let mut header_bytes = serde_json::to_vec(&header).map_err(encode)?;
+    let mut meta = metadata(f)?;
+    let sum = checksum(meta.iter(), &data);
+    meta.insert(CHECKSUM.to_string(), sum);
+    header.insert("__metadata__".to_string(), serde_json::json!(meta));
+    let mut header_bytes = serde_json::to_vec(&header)
+        .map_err(|e| Error::Internal(format!("cannot encode the model file: {e}")))?;
     // Pad the header with spaces so the data starts 8-byte aligned, as safetensors writers do.
     header_bytes.resize(header_bytes.len().next_multiple_of(8), b' ');
     let mut bytes = Vec::with_capacity(8 + header_bytes.len() + data.len());
@@ -185,138 +128,314 @@ pub fn to_bytes(model: &StockPredictor, meta: &ModelMeta) -> Result<Vec<u8>> {
 }
 
 /// Writes the model file atomically.
-pub fn save(path: &Path, model: &StockPredictor, meta: &ModelMeta) -> Result<()> {
-    let bytes = to_bytes(model, meta)?;
+pub fn save(path: &Path, f: &Forecaster) -> Result<()> {
+    let bytes = to_bytes(f)?;
     write_atomic(path, &bytes).map_err(|e| Error::output(format!("model file {}", path.display()), e))
 }
 
-/// Reads a model file written by [`save`].
-pub fn load(
-    path: &Path,
-    device: &Device,
-) -> std::result::Result<(StockPredictor, ModelMeta), ModelFileError> {
+/// Reads and validates a model file written by [`save`].
+pub fn load(path: &Path, device: &Device) -> Result<Loaded, ModelFileError> {
     from_bytes(&read(path)?, path, device)
 }
 
-/// The model file's bytes, with a model-file error (exit 4) that says what to do when it is missing.
-pub fn read(path: &Path) -> std::result::Result<Vec<u8>, ModelFileError> {
-    std::fs::read(path).map_err(|e| {
+/// The model file's bytes. Refuses what is not a regular file (a FIFO would block, a device
+/// would never end) and a file over [`limits::MAX_MODEL_FILE_BYTES`], before reading it.
+pub fn read(path: &Path) -> Result<Vec<u8>, ModelFileError> {
+    let fail = |message: String| ModelFileError::new(path, message);
+    let meta = std::fs::metadata(path).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::NotFound {
             "; train one first with `forecast train --out`"
         } else {
             ""
         };
-        ModelFileError::new(path, format!("cannot read model file: {e}{hint}"))
+        fail(format!("cannot read model file: {e}{hint}"))
+    })?;
+    if !meta.is_file() {
+        return Err(fail(
+            "not a regular file; give the path of a model file written by `forecast train`".into(),
+        ));
+    }
+    let limit = limits::MAX_MODEL_FILE_BYTES;
+    if meta.len() > limit {
+        return Err(fail(format!("{} bytes is larger than any model file ({limit} at most)", meta.len())));
+    }
+    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read model file: {e}")))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| fail(format!("cannot read model file: {e}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(fail(format!("larger than any model file ({limit} bytes at most)")));
+    }
+    Ok(bytes)
+}
+
+/// Decodes and validates a model file read by [`read`]; `path` names it in errors. Never
+/// panics, whatever the bytes.
+pub fn from_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<Loaded, ModelFileError> {
+    let fail = |message: String| ModelFileError::new(path, message);
+    let damaged = |e: safetensors::SafeTensorError| {
+        fail(format!("not a valid safetensors file ({e}); the file is damaged or incomplete"))
+    };
+    let header_len = bytes.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
+    if header_len.is_some_and(|n| n > limits::MAX_MODEL_HEADER_BYTES) {
+        return Err(fail("the header is larger than any model file's; the file is damaged".into()));
+    }
+    let (data_start, header) = SafeTensors::read_metadata(bytes).map_err(damaged)?;
+    let empty = HashMap::new();
+    let map = header.metadata().as_ref().unwrap_or(&empty);
+    let fields = Fields { map, path };
+    fields.check_format()?;
+    let checksum_verified = match map.get(CHECKSUM) {
+        None => false,
+        Some(stored) => {
+            let data = bytes.get(8 + data_start..).unwrap_or_default();
+            if *stored != checksum(map.iter(), data) {
+                return Err(fail(
+                    "checksum mismatch: the file was changed or damaged after it was written; retrain or restore it"
+                        .into(),
+                ));
+            }
+            true
+        }
+    };
+    let config: ModelConfig = fields.parse("model")?;
+    check_config(&config).map_err(|e| fail(format!("metadata \"model\": {e}")))?;
+    let seq_len: usize = fields.parse("seq_len")?;
+    in_range("seq_len", seq_len, limits::MAX_SEQ_LEN).map_err(|e| fail(format!("metadata {e}")))?;
+    let features: Vec<String> = fields.parse("features")?;
+    check_features(&features, config.input_size).map_err(|e| fail(format!("metadata \"features\": {e}")))?;
+    let target = fields.get("target")?;
+    if target != TARGET {
+        return Err(fail(format!("metadata \"target\" is {}, expected {TARGET}", quote(target))));
+    }
+    let scaler: Scaler = fields.parse("scaler")?;
+    check_scaler(&scaler, features.len()).map_err(|e| fail(format!("metadata \"scaler\": {e}")))?;
+    let intervals: Vec<Interval> = fields.parse("intervals")?;
+    check_intervals(&intervals, config.horizon).map_err(|e| fail(format!("metadata \"intervals\": {e}")))?;
+    let training: TrainConfig = fields.parse("training")?;
+    let load_options = LoadOptions::from_json(fields.get("load_options")?).map_err(|e| {
+        fail(format!(
+            "metadata \"load_options\" cannot be read ({}); the file is damaged",
+            quote(&e.to_string())
+        ))
+    })?;
+    let calendar: Calendar = fields.parse("calendar")?;
+    let network = network(bytes, &config, path, device)?;
+    Ok(Loaded {
+        forecaster: Forecaster {
+            network,
+            features,
+            scaler,
+            seq_len,
+            intervals,
+            calendar,
+            load_options,
+            training,
+            data: fields.parse::<DataInfo>("data")?,
+            validation: fields.parse::<Validation>("validation")?,
+            crate_version: fields.get("crate_version")?.clone(),
+        },
+        checksum_verified,
     })
 }
 
-/// Decodes a model file read by [`read`]; `path` names it in errors.
-pub fn from_bytes(
+/// The metadata map of one file, with errors that name the file and the key.
+struct Fields<'a> {
+    map: &'a HashMap<String, String>,
+    path: &'a Path,
+}
+
+impl Fields<'_> {
+    fn get(&self, key: &str) -> Result<&String, ModelFileError> {
+        self.map.get(key).ok_or_else(|| {
+            ModelFileError::new(
+                self.path,
+                format!("metadata has no \"{key}\"; the file is damaged or was not written by forecast"),
+            )
+        })
+    }
+
+    fn parse<T: DeserializeOwned>(&self, key: &str) -> Result<T, ModelFileError> {
+        let text = self.get(key)?;
+        serde_json::from_str(text).map_err(|e| {
+            ModelFileError::new(
+                self.path,
+                format!("metadata \"{key}\" cannot be read ({}); the file is damaged", quote(&e.to_string())),
+            )
+        })
+    }
+
+    fn check_format(&self) -> Result<(), ModelFileError> {
+        let format = self.get("format")?;
+        if format != FORMAT {
+            return Err(ModelFileError::new(
+                self.path,
+                format!("not a forecast model (format {})", quote(format)),
+            ));
+        }
+        let version = self.get("format_version")?;
+        if version.parse::<u32>().ok() != Some(FORMAT_VERSION) {
+            return Err(ModelFileError::new(
+                self.path,
+                format!(
+                    "unknown model format version {} (this forecast reads version {FORMAT_VERSION}); retrain the model with this version",
+                    quote(version)
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A short, escaped excerpt of text from a file, for messages: never a control character, never
+/// more than 60 characters.
+fn quote(text: &str) -> String {
+    let escaped: String = text.chars().take(60).flat_map(char::escape_debug).collect();
+    let more = if text.chars().count() > 60 { "…" } else { "" };
+    format!("\"{escaped}{more}\"")
+}
+
+fn in_range(name: &str, value: usize, max: usize) -> Result<(), String> {
+    if (1..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("\"{name}\" is {value}, must be between 1 and {max}"))
+    }
+}
+
+fn check_config(c: &ModelConfig) -> Result<(), String> {
+    in_range("input_size", c.input_size, limits::MAX_FEATURES)?;
+    in_range("hidden_size", c.hidden_size, limits::MAX_HIDDEN)?;
+    in_range("num_layers", c.num_layers, limits::MAX_LAYERS)?;
+    in_range("horizon", c.horizon, limits::MAX_HORIZON)?;
+    if !(0.0..1.0).contains(&c.dropout) {
+        return Err(format!("\"dropout\" is {}, must be in [0, 1)", c.dropout));
+    }
+    Ok(())
+}
+
+fn check_features(features: &[String], input_size: usize) -> Result<(), String> {
+    if features.len() != input_size {
+        return Err(format!("{} names for input_size {input_size}", features.len()));
+    }
+    let known = default_feature_names(true);
+    for (i, name) in features.iter().enumerate() {
+        if !known.contains(name) {
+            return Err(format!("unknown feature {} (known: {})", quote(name), known.join(", ")));
+        }
+        if features[..i].contains(name) {
+            return Err(format!("feature {name} is listed twice"));
+        }
+    }
+    Ok(())
+}
+
+/// Largest |mean| and std a feature's scaler may hold (the features are log ratios).
+const MAX_FEATURE_STAT: f64 = 1e3;
+/// Largest |mean| and std of the target, a daily log return (e^10 is a 22,000-fold move).
+const MAX_TARGET_STAT: f64 = 10.0;
+
+fn check_scaler(s: &Scaler, width: usize) -> Result<(), String> {
+    if s.mean.len() != width || s.std.len() != width {
+        return Err(format!(
+            "{} means and {} standard deviations for {width} features",
+            s.mean.len(),
+            s.std.len()
+        ));
+    }
+    let stat = |name: &str, i: Option<usize>, v: f64, positive: bool, max: f64| -> Result<(), String> {
+        let ok = v.is_finite() && v.abs() <= max && (!positive || v > 1e-12);
+        if ok {
+            return Ok(());
+        }
+        let at = i.map(|i| format!("[{i}]")).unwrap_or_default();
+        let need = if positive { format!("in (0, {max}]") } else { format!("within ±{max}") };
+        Err(format!("{name}{at} is {v}, must be {need}"))
+    };
+    for i in 0..width {
+        stat("mean", Some(i), s.mean[i], false, MAX_FEATURE_STAT)?;
+        stat("std", Some(i), s.std[i], true, MAX_FEATURE_STAT)?;
+    }
+    stat("target_mean", None, s.target_mean, false, MAX_TARGET_STAT)?;
+    stat("target_std", None, s.target_std, true, MAX_TARGET_STAT)
+}
+
+/// Largest interval half-width, in log-return space.
+const MAX_HALF_WIDTH: f64 = 10.0;
+
+fn check_intervals(intervals: &[Interval], horizon: usize) -> Result<(), String> {
+    if intervals.len() > limits::MAX_LEVELS {
+        return Err(format!("{} levels, at most {}", intervals.len(), limits::MAX_LEVELS));
+    }
+    for (i, interval) in intervals.iter().enumerate() {
+        if !(interval.level > 0.0 && interval.level < 1.0) {
+            return Err(format!("level {} is not in (0, 1)", interval.level));
+        }
+        if intervals[..i].iter().any(|o| o.level == interval.level) {
+            return Err(format!("level {} is listed twice", interval.level));
+        }
+        if interval.half_widths.len() != horizon {
+            return Err(format!(
+                "level {} has {} half-widths for horizon {horizon}",
+                interval.level,
+                interval.half_widths.len()
+            ));
+        }
+        if let Some(w) =
+            interval.half_widths.iter().find(|w| !(w.is_finite() && (0.0..=MAX_HALF_WIDTH).contains(*w)))
+        {
+            return Err(format!(
+                "level {} has half-width {w}, must be in [0, {MAX_HALF_WIDTH}]",
+                interval.level
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The network from the file's tensors: exactly the parameters the config names, with their
+/// shapes, F32, every value finite.
+fn network(
     bytes: &[u8],
+    config: &ModelConfig,
     path: &Path,
     device: &Device,
-) -> std::result::Result<(StockPredictor, ModelMeta), ModelFileError> {
-    let damaged = |e: safetensors::SafeTensorError| {
-        ModelFileError::new(
-            path,
-            format!("not a valid safetensors file ({e}); the file is damaged or incomplete"),
-        )
-    };
-    let (_, header) = SafeTensors::read_metadata(bytes).map_err(damaged)?;
-    let empty = HashMap::new();
-    let meta = ModelMeta::from_map(header.metadata().as_ref().unwrap_or(&empty), path)?;
-    let tensors = SafeTensors::deserialize(bytes).map_err(damaged)?;
+) -> Result<StockPredictor, ModelFileError> {
+    let fail = |message: String| ModelFileError::new(path, message);
+    let tensors = SafeTensors::deserialize(bytes).map_err(|e| {
+        fail(format!("not a valid safetensors file ({e}); the file is damaged or incomplete"))
+    })?;
+    let expected: HashMap<String, Vec<usize>> = parameter_shapes(config).into_iter().collect();
     let mut named = HashMap::new();
     for (name, view) in tensors.tensors() {
+        let Some(shape) = expected.get(&name) else {
+            return Err(fail(format!("unexpected tensor {} for the model config", quote(&name))));
+        };
+        if view.shape() != shape.as_slice() {
+            return Err(fail(format!(
+                "tensor {name} has shape {:?}, the model config needs {shape:?}",
+                view.shape()
+            )));
+        }
         if view.dtype() != safetensors::Dtype::F32 {
-            return Err(ModelFileError::new(
-                path,
-                format!("tensor {name} is {:?}, expected F32", view.dtype()),
-            ));
+            return Err(fail(format!("tensor {name} is {:?}, expected F32", view.dtype())));
         }
         let values: Vec<f32> =
             view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-        let tensor = Tensor::from_vec(values, view.shape(), device)
-            .map_err(|e| ModelFileError::new(path, e.to_string()))?;
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(fail(format!(
+                "tensor {name} holds {} at index {i}; the weights are unusable",
+                values[i]
+            )));
+        }
+        let tensor = Tensor::from_vec(values, view.shape(), device).map_err(|e| fail(e.to_string()))?;
         named.insert(name, tensor);
     }
-    let model = StockPredictor::from_tensors(&meta.model, &named)
-        .map_err(|e| ModelFileError::new(path, format!("weights do not match the model config: {e}")))?;
-    Ok((model, meta))
+    if let Some(missing) = expected.keys().find(|k| !named.contains_key(*k)) {
+        return Err(fail(format!("tensor {missing} is missing")));
+    }
+    StockPredictor::from_tensors(config, &named)
+        .map_err(|e| fail(format!("weights do not match the model config: {e}")))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::calendar::Calendar;
-    use crate::metrics::compare;
-    use rand::SeedableRng;
-
-    fn meta(config: &ModelConfig) -> ModelMeta {
-        let metrics = compare(&[1.0, 2.0], &[1.5, 2.5], &[2.0, 3.0], 1.0);
-        ModelMeta {
-            crate_version: "test".into(),
-            model: config.clone(),
-            training: TrainConfig {
-                epochs: 1,
-                batch_size: 1,
-                lr: 1e-3,
-                val_fraction: 0.1,
-                patience: 1,
-                seed: 1,
-                clip_norm: 1.0,
-            },
-            features: vec!["a".into(), "b".into()],
-            target: "t".into(),
-            scaler: Scaler { mean: vec![0.0, 0.0], std: vec![1.0, 1.0], target_mean: 0.0, target_std: 1.0 },
-            seq_len: 3,
-            data: DataInfo {
-                csv: "x.csv".into(),
-                first_date: "2020-01-01".into(),
-                last_date: "2020-02-01".into(),
-                rows: 9,
-            },
-            load_options: "{}".into(),
-            validation: Validation {
-                start: "a".into(),
-                end: "b".into(),
-                windows: 2,
-                metrics,
-                steps: vec![metrics],
-            },
-            intervals: vec![],
-            calendar: Calendar::Weekdays,
-        }
-    }
-
-    #[test]
-    fn round_trip_and_readers_never_see_a_half_written_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("m.safetensors");
-        let config = ModelConfig { input_size: 2, hidden_size: 16, num_layers: 2, horizon: 1, dropout: 0.0 };
-        let models: Vec<StockPredictor> = (0..2)
-            .map(|seed| {
-                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-                StockPredictor::init(&config, &mut rng, &Device::Cpu).unwrap()
-            })
-            .collect();
-        let m = meta(&config);
-        save(&path, &models[0], &m).unwrap();
-        let (loaded, loaded_meta) = load(&path, &Device::Cpu).unwrap();
-        assert_eq!(loaded_meta, m);
-        assert_eq!(to_bytes(&loaded, &m).unwrap(), to_bytes(&models[0], &m).unwrap());
-        // One thread replaces the file over and over while another reads it: every read is whole.
-        let expected: Vec<Vec<u8>> = models.iter().map(|x| to_bytes(x, &m).unwrap()).collect();
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                for i in 0..200 {
-                    save(&path, &models[i % 2], &m).unwrap();
-                }
-            });
-            for _ in 0..200 {
-                let (model, _) = load(&path, &Device::Cpu).expect("a reader saw a broken file");
-                assert!(expected.contains(&to_bytes(&model, &m).unwrap()));
-            }
-        });
-    }
-}
+mod tests;

@@ -3,9 +3,7 @@
 //! train (validation metrics, intervals and the forecast it prints), backtest and predict.
 
 use crate::calendar::Calendar;
-use crate::data::dataset::target_day;
 use crate::data::{Scaler, Series, Windows};
-use crate::intervals::Interval;
 use crate::model::StockPredictor;
 use crate::runtime::Runtime;
 use crate::train::forward_windows;
@@ -67,7 +65,7 @@ pub struct StepForecasts {
 }
 
 /// Unscaled cumulative log returns per window: `outputs` is (windows × horizon), row-major.
-fn cumulative_returns(outputs: &[f32], horizon: usize, scaler: &Scaler) -> Vec<Vec<f64>> {
+pub fn cumulative_returns(outputs: &[f32], horizon: usize, scaler: &Scaler) -> Vec<Vec<f64>> {
     outputs
         .chunks(horizon)
         .map(|row| {
@@ -82,7 +80,8 @@ fn cumulative_returns(outputs: &[f32], horizon: usize, scaler: &Scaler) -> Vec<V
         .collect()
 }
 
-/// Forecasts of windows `indices` (which must have all targets) as prices, one entry per step.
+/// Forecasts of windows `indices` as prices, one entry per step; a step whose day is past the end
+/// of `series` is left out (so step 1 can have more days than step `horizon`).
 pub fn price_forecasts(
     model: &StockPredictor,
     windows: &Windows,
@@ -105,10 +104,13 @@ pub fn price_forecasts(
         })
         .collect();
     for (&j, path) in indices.iter().zip(&paths) {
-        let first = target_day(j, windows.seq_len);
+        let first = windows.spec().target_day(j);
         let origin = series.close[first - 1];
         for (k, s) in steps.iter_mut().enumerate() {
             let day = first + k;
+            if day >= series.len() {
+                break;
+            }
             s.days.push(day);
             s.dates.push(series.dates[day]);
             s.previous.push(origin);
@@ -119,43 +121,15 @@ pub fn price_forecasts(
     Ok(steps)
 }
 
-/// The next `horizon` closes after the last row of `series`, from the window ending on it, with
-/// the model's intervals, dated by `calendar`.
-pub fn forecast_next(
+/// The unscaled cumulative log returns r̂_1, r̂_1 + r̂_2, … of window `j` (up to
+/// [`Windows::last_window`]): the price path relative to the close on the window's last day.
+pub fn return_path(
     model: &StockPredictor,
     windows: &Windows,
     scaler: &Scaler,
-    intervals: &[Interval],
-    series: &Series,
-    calendar: Calendar,
+    j: usize,
     device: &Device,
-) -> Result<Forecast> {
-    let horizon = windows.horizon;
-    let out = forward_windows(model, windows, &[windows.last_window()], device, 1)?;
-    let path = &cumulative_returns(&out, horizon, scaler)[0];
-    let last = series.len() - 1;
-    let last_close = series.close[last];
-    let dates = calendar.next_trading_days(series.dates[last], horizon);
-    let forecasts = (0..horizon)
-        .map(|k| {
-            let close = last_close * path[k].exp();
-            let bands: Vec<StepInterval> = intervals
-                .iter()
-                .map(|i| {
-                    let q = i.half_widths[k];
-                    StepInterval { level: i.level, lower: close * (-q).exp(), upper: close * q.exp() }
-                })
-                .collect();
-            ForecastStep {
-                date: dates[k].to_string(),
-                step: k + 1,
-                close,
-                lower: bands.first().map(|b| b.lower),
-                upper: bands.first().map(|b| b.upper),
-                level: bands.first().map(|b| b.level),
-                intervals: bands,
-            }
-        })
-        .collect();
-    Ok(Forecast { as_of: series.dates[last].to_string(), last_close, calendar, forecasts })
+) -> Result<Vec<f64>> {
+    let outputs = forward_windows(model, windows, &[j], device, 1)?;
+    Ok(cumulative_returns(&outputs, windows.horizon, scaler).swap_remove(0))
 }

@@ -23,6 +23,7 @@ pub mod commands;
 pub mod data;
 pub mod error;
 pub mod exit;
+pub mod forecaster;
 pub mod inference;
 pub mod intervals;
 pub mod ledger;
@@ -31,6 +32,7 @@ pub mod lock;
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod promotion;
 pub mod runtime;
 pub mod train;
 

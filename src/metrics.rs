@@ -6,15 +6,36 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A metric that cannot be computed (MASE of a price that never moved, the skill of 0 / 0) is
+/// NaN in memory and `null` in JSON, both ways, so a model file that holds one still loads.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
+        match value.is_finite() {
+            true => s.serialize_f64(*value),
+            false => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}
+
 /// Errors of one forecaster over a span.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PointMetrics {
+    #[serde(with = "nan_as_null")]
     pub rmse: f64,
+    #[serde(with = "nan_as_null")]
     pub mae: f64,
     /// Mean absolute percentage error, in percent.
+    #[serde(with = "nan_as_null")]
     pub mape: f64,
     /// Mean absolute scaled error: MAE divided by the naive forecast's in-sample MAE on the
     /// training span (below 1: better than naive was in training).
+    #[serde(with = "nan_as_null")]
     pub mase: f64,
     /// Share of days where the forecast moved in the same direction as the price (None for a
     /// forecaster that never moves, like naive).
@@ -26,6 +47,7 @@ pub struct PointMetrics {
 pub struct Comparison {
     pub model: PointMetrics,
     pub naive: PointMetrics,
+    #[serde(with = "nan_as_null")]
     pub skill: f64,
 }
 
@@ -137,6 +159,19 @@ pub fn moving_average_forecasts(closes: &[f64], origins: &[usize], step: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metrics_that_cannot_be_computed_round_trip_through_json() {
+        // A price that never moved in training: MASE divides by zero.
+        let mut c = compare(&[5.0, 5.0], &[5.0, 5.0], &[5.0, 5.0], 0.0);
+        c.skill = f64::INFINITY;
+        assert!(c.model.mase.is_nan());
+        let text = serde_json::to_string(&c).unwrap();
+        assert!(text.contains("\"mase\":null") && text.contains("\"skill\":null"), "{text}");
+        let back: Comparison = serde_json::from_str(&text).unwrap();
+        assert!(back.skill.is_nan() && back.model.mase.is_nan());
+        assert_eq!(back.model.rmse, 0.0);
+    }
 
     #[test]
     fn metrics_against_hand_computed_values() {

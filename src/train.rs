@@ -9,8 +9,8 @@
 //! depend on scheduling. Candle's own operations then run single-threaded (see
 //! `runtime::setup_runtime`).
 
-use crate::data::{prepare_training, Prepared, Series, Split, Windows};
-use crate::model::{ModelConfig, StockPredictor};
+use crate::data::{Split, Windows};
+use crate::model::StockPredictor;
 use crate::runtime::Runtime;
 use candle_core::backprop::GradStore;
 use candle_core::{Device, Result, Tensor, Var};
@@ -20,7 +20,6 @@ use rand::Rng;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 use std::time::Instant;
 
 /// Training hyper-parameters. Stored in the model file.
@@ -48,41 +47,6 @@ pub struct Settings {
     pub layers: usize,
     pub dropout: f32,
     pub train: TrainConfig,
-}
-
-/// A model fitted on one series, with what it was fitted on.
-#[derive(Debug)]
-pub struct Fitted {
-    pub model: StockPredictor,
-    pub config: ModelConfig,
-    /// Features, the scaler fitted on the training span, windows and the split.
-    pub prepared: Prepared,
-    pub outcome: FitOutcome,
-}
-
-/// The whole fitting pipeline on `series`: features, chronological split, scaler on the training
-/// span, seeded initialisation, training with early stopping. `csv` names the data in errors.
-pub fn train_on(
-    series: &Series,
-    settings: &Settings,
-    runtime: &Runtime,
-    csv: &Path,
-    on_epoch: impl FnMut(&EpochReport),
-) -> crate::error::Result<Fitted> {
-    let prepared =
-        prepare_training(series, settings.seq_len, settings.horizon, settings.train.val_fraction, csv)?;
-    let config = ModelConfig {
-        input_size: prepared.feature_names.len(),
-        hidden_size: settings.hidden,
-        num_layers: settings.layers,
-        horizon: settings.horizon,
-        dropout: settings.dropout,
-    };
-    let mut rng = ChaCha8Rng::seed_from_u64(settings.train.seed);
-    let model = StockPredictor::init(&config, &mut rng, &runtime.device)?;
-    let outcome =
-        fit(&model, &prepared.windows, &prepared.split, &settings.train, &mut rng, runtime, on_epoch)?;
-    Ok(Fitted { model, config, prepared, outcome })
 }
 
 /// Fewest windows worth a worker thread of their own.
@@ -356,6 +320,7 @@ fn restore(vars: &[Var], values: &[Tensor]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ModelConfig;
 
     #[test]
     fn work_is_split_into_contiguous_parts_of_useful_size() {

@@ -4,7 +4,8 @@
 use candle_core::Device;
 use forecast::backtest::{fit_fold, fold_spans};
 use forecast::data::synthetic::{generate, SyntheticConfig};
-use forecast::data::Series;
+use forecast::data::{Series, WindowSpec};
+use forecast::forecaster::Trained;
 use forecast::runtime::Runtime;
 use forecast::train::{Settings, TrainConfig};
 use std::path::Path;
@@ -21,9 +22,10 @@ fn series(days: usize) -> Series {
     }
 }
 
-fn weights(fitted: &forecast::train::Fitted) -> Vec<Vec<f32>> {
+fn weights(fitted: &Trained) -> Vec<Vec<f32>> {
     fitted
-        .model
+        .forecaster
+        .network
         .named_parameters()
         .iter()
         .map(|(_, v)| v.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap())
@@ -51,9 +53,10 @@ fn a_folds_model_never_sees_its_test_span() {
     };
     let runtime = Runtime { device: Device::Cpu, threads: 2 };
     let original = series(400);
-    let spans = fold_spans(original.len() - settings.seq_len - 1, 3, None);
+    let spec = WindowSpec { seq_len: settings.seq_len, horizon: settings.horizon };
+    let spans = fold_spans(spec.windows_with_targets(original.len()), 3, None);
     let last = spans.last().unwrap().clone();
-    let first_test_day = last.start + settings.seq_len + 1;
+    let first_test_day = spec.target_day(last.start);
 
     let mut wild = original.clone();
     for d in first_test_day..wild.len() {
@@ -69,12 +72,14 @@ fn a_folds_model_never_sees_its_test_span() {
     let csv = Path::new("synthetic");
     let a = fit_fold(&original, &settings, &last, &runtime, csv, |_| {}).unwrap();
     let b = fit_fold(&wild, &settings, &last, &runtime, csv, |_| {}).unwrap();
-    assert_eq!(a.prepared.scaler, b.prepared.scaler, "the scaler saw the test span");
+    assert_eq!(a.forecaster.scaler, b.forecaster.scaler, "the scaler saw the test span");
     assert_eq!(weights(&a), weights(&b), "the model saw the test span");
-    let losses = |f: &forecast::train::Fitted| -> Vec<(f64, f64)> {
+    let losses = |f: &Trained| -> Vec<(f64, f64)> {
         f.outcome.history.iter().map(|e| (e.train_loss, e.val_loss)).collect()
     };
     assert_eq!(losses(&a), losses(&b));
+    let widths = |f: &Trained| f.forecaster.intervals.clone();
+    assert_eq!(widths(&a), widths(&b), "the intervals saw the test span");
 
     // And the check can fail: a change just before the test span does reach the fold (its
     // early-stopping validation), and one early in the history reaches the scaler and weights.
@@ -85,6 +90,6 @@ fn a_folds_model_never_sees_its_test_span() {
     let mut early = original.clone();
     early.close[50] *= 1.5;
     let d = fit_fold(&early, &settings, &last, &runtime, csv, |_| {}).unwrap();
-    assert_ne!(a.prepared.scaler, d.prepared.scaler);
+    assert_ne!(a.forecaster.scaler, d.forecaster.scaler);
     assert_ne!(weights(&a), weights(&d));
 }

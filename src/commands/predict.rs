@@ -1,14 +1,12 @@
-//! `forecast predict`: model file → the same load → features → stored scaler → last window →
-//! next close. Nothing is refitted.
+//! `forecast predict`: model file → `Forecaster` (validated) → the same load → `prepare` (stored
+//! scaler, windows) → `forecast` → stdout and the ledger. Nothing is refitted.
 
-use super::train::choose_calendar;
-use super::{as_of, load_series, predict_load_options};
+use super::{as_of, choose_calendar, load_series};
 use crate::checkpoint;
 use crate::cli::{Format, PredictArgs};
-use crate::data::prepare_inference;
 use crate::data::Series;
-use crate::error::Error;
-use crate::inference::{forecast_next, Forecast};
+use crate::error::{Error, Result};
+use crate::inference::Forecast;
 use crate::ledger;
 use crate::output::{print_json, print_text, table, Log};
 use chrono::NaiveDate;
@@ -24,31 +22,28 @@ struct PredictReport {
     forecast: Forecast,
 }
 
-pub fn run(args: &PredictArgs) -> crate::error::Result<()> {
+pub fn run(args: &PredictArgs) -> Result<()> {
     let log = Log::new(&args.output);
     let device = args.runtime.runtime()?.device;
     // Read once: the ledger's hash is of exactly the bytes that made this forecast, even if a
     // retrain replaces the file meanwhile.
     let bytes = checkpoint::read(&args.model)?;
-    let (model, meta) = checkpoint::from_bytes(&bytes, &args.model, &device)?;
-    let csv = args.csv.clone().unwrap_or_else(|| PathBuf::from(&meta.data.csv));
+    let loaded = checkpoint::from_bytes(&bytes, &args.model, &device)?;
+    if !loaded.checksum_verified {
+        log.info(&format!(
+            "{}: written before model files had checksums; it loads, but damage cannot be detected (retrain to add one)",
+            args.model.display()
+        ));
+    }
+    let forecaster = &loaded.forecaster;
+    let csv = args.csv.clone().unwrap_or_else(|| PathBuf::from(&forecaster.data.csv));
     // Read the CSV the way training did (its ticker, columns, date format…), unless overridden.
-    let opts = predict_load_options(&args.load, Some(&meta.load_options), &args.model)?;
+    let opts = args.load.options().or(&forecaster.load_options);
     let series = as_of(load_series(&csv, &opts, &log)?, args.as_of, &csv)?;
     check_freshness(&series, args.max_age, args.as_of, &csv, &log)?;
-    let windows = prepare_inference(
-        &series,
-        &meta.features,
-        &meta.scaler,
-        meta.seq_len,
-        meta.model.horizon,
-        &csv,
-        &args.model,
-    )?;
     // The calendar training chose (or detected), unless overridden.
-    let calendar = choose_calendar(args.calendar.calendar.or(Some(meta.calendar)), &series, &log);
-    let forecast =
-        forecast_next(&model, &windows, &meta.scaler, &meta.intervals, &series, calendar, &device)?;
+    let calendar = choose_calendar(args.calendar.calendar.or(Some(forecaster.calendar)), &series, &log);
+    let forecast = forecaster.prepare(&series, &csv, &args.model)?.forecast(calendar)?;
     if let Some(path) = &args.log {
         let run_time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let rows = ledger::entries(&forecast, &args.model, &ledger::model_hash(&bytes), &run_time);
@@ -72,7 +67,7 @@ fn check_freshness(
     as_of: Option<NaiveDate>,
     csv: &Path,
     log: &Log,
-) -> crate::error::Result<()> {
+) -> Result<()> {
     let Some(&last) = series.dates.last() else { return Ok(()) };
     let recent = &series.dates[series.len().saturating_sub(30)..];
     if let Some(w) = recent.windows(2).find(|w| (w[1] - w[0]).num_days() > 7) {

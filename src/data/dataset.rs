@@ -2,7 +2,7 @@
 //! fitted on the training span only, and the same transform again at predict time.
 
 use super::features::{self, Features};
-use super::{Scaler, Series, Windows};
+use super::{Scaler, Series, WindowSpec, Windows};
 use crate::error::{DataError, ModelFileError};
 use std::ops::Range;
 use std::path::Path;
@@ -35,16 +35,6 @@ pub struct Prepared {
     pub split: Split,
 }
 
-/// Series day (index into `series`) whose close is the target of window `j`.
-pub fn target_day(j: usize, seq_len: usize) -> usize {
-    j + seq_len + 1
-}
-
-/// Fewest series rows that give `windows` windows of `seq_len` (one row is lost to returns).
-pub fn rows_needed(seq_len: usize, windows: usize) -> usize {
-    seq_len + 1 + windows
-}
-
 /// Computes features, splits chronologically, fits the scaler on the training span only and
 /// scales everything with it.
 pub fn prepare_training(
@@ -55,7 +45,7 @@ pub fn prepare_training(
     path: &Path,
 ) -> Result<Prepared, DataError> {
     let feats = features::compute(series);
-    let n_windows = (feats.rows + 1).saturating_sub(seq_len + horizon);
+    let n_windows = WindowSpec { seq_len, horizon }.windows_with_targets(series.len());
     let split = Split::chronological(n_windows, val_fraction);
     if n_windows == 0 || split.train.len() < MIN_TRAIN_WINDOWS {
         let need = min_rows_to_train(seq_len, val_fraction) + horizon - 1;
@@ -70,7 +60,7 @@ pub fn prepare_training(
     }
     let returns = feats.close_returns();
     // Rows 0 ..= the last training target row are the training span.
-    let fit_rows = split.train.end + seq_len + horizon - 1;
+    let fit_rows = WindowSpec { seq_len, horizon }.rows_read_by(split.train.end);
     let train_targets = &returns[seq_len..fit_rows];
     let scaler = Scaler::fit(&feats.values, feats.width(), fit_rows, train_targets);
     let windows = scale_into_windows(&feats, &scaler, &returns, seq_len, horizon);
@@ -79,7 +69,7 @@ pub fn prepare_training(
 
 /// Fewest series rows that `prepare_training` accepts for `seq_len` and `val_fraction`.
 pub fn min_rows_to_train(seq_len: usize, val_fraction: f64) -> usize {
-    rows_needed(seq_len, min_windows(val_fraction))
+    WindowSpec { seq_len, horizon: 1 }.days_needed(min_windows(val_fraction))
 }
 
 /// Windows needed so that at least [`MIN_TRAIN_WINDOWS`] remain after the validation split.
@@ -122,13 +112,13 @@ pub fn prepare_inference(
     csv: &Path,
     model: &Path,
 ) -> crate::error::Result<Windows> {
-    if series.len() < rows_needed(seq_len, 0) {
+    let need = WindowSpec { seq_len, horizon }.days_needed(0);
+    if series.len() < need {
         return Err(DataError::new(
             csv,
             format!(
-                "too few rows to predict: {} usable rows, the model's seq-len {seq_len} needs at least {}",
+                "too few rows to predict: {} usable rows, the model's seq-len {seq_len} needs at least {need}",
                 series.len(),
-                rows_needed(seq_len, 0)
             ),
         )
         .into());
@@ -172,7 +162,7 @@ mod tests {
         let a = prepare_training(&mk(close.clone()), 10, 1, 0.2, Path::new("x.csv")).unwrap();
         // Change every price of the validation targets wildly: the scaler must not move.
         let mut wild = close.clone();
-        let first_val_day = target_day(a.split.val.start, 10);
+        let first_val_day = a.windows.spec().target_day(a.split.val.start);
         for c in &mut wild[first_val_day..] {
             *c *= 50.0;
         }

@@ -14,4 +14,4 @@ pub use dataset::{prepare_inference, prepare_training, Prepared, Split};
 pub use load::{load_csv, LastRow, LoadOptions};
 pub use scaler::Scaler;
 pub use series::{Gap, LoadReport, Series};
-pub use windows::Windows;
+pub use windows::{WindowSpec, Windows};

@@ -1,7 +1,61 @@
 //! Sliding windows of `seq_len` scaled feature rows and their targets, batched into tensors of
 //! shape (batch, seq, feature) — batch first, as in the seed.
+//!
+//! This module owns the arithmetic between windows and series days ([`WindowSpec`]); no other
+//! module computes window or day offsets.
 
 use candle_core::{Device, Result, Tensor};
+
+/// The shape of windows over a series: `seq_len` days of inputs, `horizon` days of targets.
+///
+/// Series day `d` gives feature row `d − 1` (the first day has no previous close, so no
+/// returns). Window `j` holds feature rows `j .. j + seq_len`, that is series days
+/// `j + 1 ..= j + seq_len`, and its step-`k` target (k = 1…horizon) is the close of series day
+/// `j + seq_len + k`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowSpec {
+    pub seq_len: usize,
+    pub horizon: usize,
+}
+
+impl WindowSpec {
+    /// The series day whose close is window `j`'s step-1 target.
+    pub fn target_day(self, j: usize) -> usize {
+        j + self.seq_len + 1
+    }
+
+    /// The window whose last input day is series day `day`: the one that forecasts `day + 1`.
+    /// None when `day` has fewer than `seq_len` days of returns before it (days 0 … seq_len − 1).
+    pub fn window_ending(self, day: usize) -> Option<usize> {
+        day.checked_sub(self.seq_len)
+    }
+
+    /// The window whose step-1 target is series day `day`.
+    pub fn window_for_target(self, day: usize) -> Option<usize> {
+        self.window_ending(day.checked_sub(1)?)
+    }
+
+    /// Feature rows that the first `windows` windows read, inputs and targets: the rows a scaler
+    /// fitted on those windows may see.
+    pub fn rows_read_by(self, windows: usize) -> usize {
+        if windows == 0 {
+            0
+        } else {
+            windows + self.seq_len + self.horizon - 1
+        }
+    }
+
+    /// Windows of a series of `days` days whose targets all exist.
+    pub fn windows_with_targets(self, days: usize) -> usize {
+        days.saturating_sub(self.seq_len + self.horizon)
+    }
+
+    /// Fewest series days that give `windows` windows with targets (at least one window to
+    /// forecast from when `windows` is 0).
+    pub fn days_needed(self, windows: usize) -> usize {
+        self.seq_len + 1 + windows.saturating_sub(1) + if windows == 0 { 0 } else { self.horizon }
+    }
+}
 
 /// Scaled features and targets, ready to cut into windows.
 ///
@@ -21,6 +75,11 @@ pub struct Windows {
 }
 
 impl Windows {
+    /// The window shape, for day arithmetic.
+    pub fn spec(&self) -> WindowSpec {
+        WindowSpec { seq_len: self.seq_len, horizon: self.horizon }
+    }
+
     /// `features`: row-major scaled values (`rows × width`); `scaled_returns`: the scaled close
     /// return of every row.
     pub fn new(
@@ -99,6 +158,24 @@ mod tests {
         let x = w.inputs(&[1, 0], &Device::Cpu).unwrap();
         assert_eq!(x.dims(), &[2, 3, 1]);
         assert_eq!(x.flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![1.0, 2.0, 3.0, 0.0, 1.0, 2.0]);
+    }
+
+    #[test]
+    fn days_and_windows_map_both_ways() {
+        let spec = WindowSpec { seq_len: 3, horizon: 2 };
+        // 10 days → 9 feature rows → windows 0..=6; those with both targets: 0..=4.
+        assert_eq!(spec.windows_with_targets(10), 5);
+        assert_eq!(spec.target_day(0), 4);
+        assert_eq!(spec.target_day(4), 8); // step 2 of window 4 is day 9, the last
+        assert_eq!(spec.window_for_target(4), Some(0));
+        assert_eq!(spec.window_ending(9), Some(6)); // the forecast window of a 10-day series
+        assert_eq!(spec.window_ending(2), None);
+        assert_eq!(spec.window_for_target(3), None);
+        assert_eq!(spec.days_needed(0), 4);
+        assert_eq!(spec.days_needed(5), 10);
+        for j in 0..5 {
+            assert_eq!(spec.window_for_target(spec.target_day(j)), Some(j));
+        }
     }
 
     #[test]
