@@ -274,11 +274,14 @@ impl Fields<'_> {
         }
         let version = self.get("format_version")?;
         if version.parse::<u32>().ok() != Some(FORMAT_VERSION) {
+            let version = match version.parse::<u32>() {
+                Ok(n) => n.to_string(),
+                Err(_) => quote(version),
+            };
             return Err(ModelFileError::new(
                 self.path,
                 format!(
-                    "unknown model format version {} (this forecast reads version {FORMAT_VERSION}); retrain the model with this version",
-                    quote(version)
+                    "unknown model format version {version} (this forecast reads version {FORMAT_VERSION}); retrain the model with this version"
                 ),
             ));
         }
