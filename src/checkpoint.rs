@@ -177,7 +177,10 @@ pub fn from_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<Loaded, 
     };
     let header_len = bytes.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
     if header_len.is_some_and(|n| n > limits::MAX_MODEL_HEADER_BYTES) {
-        return Err(fail("the header is larger than any model file's; the file is damaged".into()));
+        return Err(fail(
+            "not a safetensors model file (its header length is implausible); the file is damaged or is not a model"
+                .into(),
+        ));
     }
     let (data_start, header) = SafeTensors::read_metadata(bytes).map_err(damaged)?;
     let empty = HashMap::new();
