@@ -24,6 +24,7 @@ pub mod data;
 pub mod error;
 pub mod exit;
 pub mod forecaster;
+pub mod freshness;
 pub mod inference;
 pub mod intervals;
 pub mod ledger;

@@ -6,6 +6,7 @@ use crate::checkpoint;
 use crate::cli::{Format, PredictArgs};
 use crate::data::Series;
 use crate::error::{Error, Result};
+use crate::freshness;
 use crate::inference::Forecast;
 use crate::ledger;
 use crate::output::{print_json, print_text, table, Log};
@@ -68,19 +69,16 @@ fn check_freshness(
     csv: &Path,
     log: &Log,
 ) -> Result<()> {
-    let Some(&last) = series.dates.last() else { return Ok(()) };
-    let recent = &series.dates[series.len().saturating_sub(30)..];
-    if let Some(w) = recent.windows(2).find(|w| (w[1] - w[0]).num_days() > 7) {
-        log.warn(&format!("{}: the latest rows have a gap from {} to {}", csv.display(), w[0], w[1]));
+    if let Some((before, after)) = freshness::recent_gap(series) {
+        log.warn(&format!("{}: the latest rows have a gap from {before} to {after}", csv.display()));
     }
     let Some(max_age) = max_age else { return Ok(()) };
     let reference = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
-    let age = (reference - last).num_days();
-    if age > max_age as i64 {
-        return Err(Error::Stale(format!(
+    match freshness::too_old(series, max_age, reference) {
+        Some((last, age)) => Err(Error::Stale(format!(
             "{}: the latest row is {last}, {age} days before {reference} (--max-age {max_age}); refresh the data",
             csv.display()
-        )));
+        ))),
+        None => Ok(()),
     }
-    Ok(())
 }
