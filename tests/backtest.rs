@@ -2,7 +2,7 @@
 //! from the raw CSV, and the promotion gate of `train --promote-if-better` both ways.
 
 mod common;
-use common::{forecast, s, shared_data, FAST};
+use common::{forecast, s, test_data, FAST};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -21,7 +21,7 @@ fn closes(path: &Path) -> BTreeMap<String, f64> {
 #[test]
 fn naive_metrics_match_an_independent_computation() {
     let tmp = tempfile::tempdir().unwrap();
-    let csv = shared_data("XOM_kaggle-sp500-5yr.csv");
+    let csv = test_data("XOM_kaggle-sp500-5yr.csv");
     let mut args = vec![
         "backtest",
         "--csv",

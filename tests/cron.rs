@@ -2,7 +2,7 @@
 //! leaves the old model byte-identical.
 
 mod common;
-use common::{forecast, s, sample_csv, shared_data, FAST};
+use common::{forecast, s, sample_csv, test_data, FAST};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -57,7 +57,7 @@ fn stale_data_exits_5_and_as_of_reproduces_an_earlier_day() {
 
 /// Starts a long `forecast train -v` on AAPL into `out` and returns once it reports an epoch.
 fn start_long_train(dir: &std::path::Path, out: &str) -> std::process::Child {
-    let csv = shared_data("AAPL_kaggle-huge_aapl.us.txt");
+    let csv = test_data("AAPL_kaggle-huge_aapl.us.txt");
     let mut child = Command::new(env!("CARGO_BIN_EXE_forecast"))
         .args(["train", "--csv", s(&csv), "--out", out, "--epochs", "1000", "--patience", "1000", "-v"])
         .args(["--hidden", "32", "--threads", "1"])
@@ -180,7 +180,7 @@ fn the_ledger_keeps_each_forecast_once_and_score_joins_the_actuals() {
 #[test]
 fn the_readme_cron_jobs_run_end_to_end_on_a_real_file() {
     let tmp = tempfile::tempdir().unwrap();
-    let csv = shared_data("XOM_kaggle-sp500-5yr.csv");
+    let csv = test_data("XOM_kaggle-sp500-5yr.csv");
     let train = |extra: &[&str]| {
         let mut args =
             vec!["train", "--csv", s(&csv), "--out", "xom.safetensors", "--quiet", "--format", "json"];

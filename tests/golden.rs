@@ -1,4 +1,4 @@
-//! The LSTM against PyTorch: every case in FORECAST_GOLDEN_DIR (default ../shared/golden) is run
+//! The LSTM against PyTorch: every case in FORECAST_GOLDEN_DIR (default tests/golden) is run
 //! through the same forward and backward path training uses — on both LSTM implementations, the
 //! fused CPU op and the tensor-op oracle — and outputs, sequence, final states and every gradient
 //! are compared with PyTorch's f64 values (outputs within 1e-5 of the largest magnitude, gradients
@@ -15,7 +15,7 @@ const GRADIENT_TOLERANCE: f64 = 1e-4;
 fn golden_dir() -> PathBuf {
     std::env::var_os("FORECAST_GOLDEN_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/golden"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden"))
 }
 
 /// |actual − expected| ≤ tolerance × max|expected|, element by element.
@@ -81,8 +81,8 @@ fn check_case(path: &Path, lstm: LstmPath) -> Result<Vec<String>, String> {
     Ok(checked)
 }
 
-/// Checks every case in `dir`; an empty folder is a failure, not a pass.
-fn check_dir(dir: &Path) -> Result<usize, String> {
+/// The `.safetensors` cases in `dir`, sorted; an empty folder is an error, not a pass.
+fn cases_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read golden folder {}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -92,6 +92,12 @@ fn check_dir(dir: &Path) -> Result<usize, String> {
     if cases.is_empty() {
         return Err(format!("no .safetensors cases in {}", dir.display()));
     }
+    Ok(cases)
+}
+
+/// Checks every case in `dir`; an empty folder is a failure, not a pass.
+fn check_dir(dir: &Path) -> Result<usize, String> {
+    let cases = cases_in(dir)?;
     for case in &cases {
         for lstm in [LstmPath::Fused, LstmPath::Tensor] {
             let checked =
@@ -127,9 +133,10 @@ fn write_case_with(src: &Path, dst: &Path, name: &str, f: impl Fn(&Tensor) -> Te
     std::fs::write(dst, out).unwrap();
 }
 
+/// Mutates the folder's first case (whatever it is named): every case has these tensors.
 #[test]
 fn golden_check_fails_on_a_mutated_expectation() {
-    let src = golden_dir().join("tiny_1layer.safetensors");
+    let src = cases_in(&golden_dir()).unwrap_or_else(|e| panic!("{e}")).remove(0);
     let tmp = tempfile::tempdir().unwrap();
     // First prove the rewritten (unchanged) copy passes, so the failures below are the mutation's.
     let same = tmp.path().join("same.safetensors");

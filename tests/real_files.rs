@@ -1,13 +1,55 @@
-//! Train then predict on real exports from ../shared/data, checking what predict reports against
-//! the files' README (last date and last close) and that the forecast is a sane next-day close.
+//! Train then predict on real exports in tests/data (trimmed copies of ../shared/data files, see
+//! tests/data/README.md), checking what predict reports against the files (last date and last
+//! close) and that the forecast is a sane next-day close; and what inspect reads from each file.
 
 mod common;
-use common::{forecast, s, shared_data, FAST};
+use common::{forecast, s, test_data, FAST};
+
+/// Each file in tests/data: (name, rows read, rows kept, first date, last date, first close, last
+/// close), counted from the files themselves and listed in tests/data/README.md.
+const TEST_DATA: &[(&str, u64, u64, &str, &str, f64, f64)] = &[
+    ("AAPL_kaggle-huge_aapl.us.txt", 1700, 1700, "2010-04-05", "2016-12-30", 30.543, 113.99),
+    ("MSFT_alphavantage_daily.csv", 1500, 1500, "2012-07-27", "2018-07-13", 29.755, 105.43),
+    ("NVDA_stooq_en.csv", 1500, 1500, "2019-02-22", "2025-02-07", 3.94873, 129.84),
+    ("XOM_kaggle-sp500-5yr.csv", 1259, 1259, "2013-02-08", "2018-02-07", 88.61, 76.94),
+    // Four `null` rows (2020-04-17, 2020-10-09, -12, -13) are dropped.
+    ("LTC-USD_yahoo_nulls.csv", 2628, 2624, "2014-09-17", "2021-11-26", 5.05855, 216.675461),
+];
+
+#[test]
+fn test_data_files_are_read_right_and_documented() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = test_data("README.md").parent().unwrap().to_path_buf();
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    for &(name, rows_read, rows, first_date, last_date, first_close, last_close) in TEST_DATA {
+        let csv = test_data(name);
+        let run = forecast(tmp.path(), &["inspect", "--csv", s(&csv), "--format", "json"]).ok();
+        let out = run.json();
+        assert_eq!(out["rows_read"], rows_read, "{run}");
+        assert_eq!(out["rows"], rows, "{run}");
+        assert_eq!(out["first_date"], first_date, "{run}");
+        assert_eq!(out["last_date"], last_date, "{run}");
+        assert_eq!(out["first_close"].as_f64(), Some(first_close), "{run}");
+        assert_eq!(out["last_close"].as_f64(), Some(last_close), "{run}");
+        assert!(readme.contains(&format!("`{name}`")), "tests/data/README.md does not describe {name}");
+    }
+    // Every file in the folder is checked here (and so described in the README).
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(
+            name == "README.md" || TEST_DATA.iter().any(|e| e.0 == name),
+            "tests/data/{name} has no expectation here"
+        );
+    }
+    // The format quirks the trimming kept: CRLF and no newline after the last row (AAPL).
+    let aapl = std::fs::read(test_data("AAPL_kaggle-huge_aapl.us.txt")).unwrap();
+    assert!(aapl.ends_with(b"113.6,113.99,31078121,0") && aapl.windows(2).any(|w| w == b"\r\n"));
+}
 
 /// Trains on `name`, predicts from the recorded CSV and checks as_of, last close and forecast.
 fn train_then_predict(name: &str, last_date: &str, last_close: f64, next_weekday: &str) {
     let tmp = tempfile::tempdir().unwrap();
-    let csv = shared_data(name);
+    let csv = test_data(name);
     let mut args = vec!["train", "--csv", s(&csv), "--out", "m.safetensors", "--format", "json"];
     args.extend_from_slice(FAST);
     let train = forecast(tmp.path(), &args).ok().json();
@@ -53,7 +95,7 @@ fn ltc_yahoo_null_rows_are_dropped_and_counted() {
     // Litecoin trades every day: the crypto calendar is detected and Saturday is the next day.
     train_then_predict("LTC-USD_yahoo_nulls.csv", "2021-11-26", 216.675461, "2021-11-27");
     let tmp = tempfile::tempdir().unwrap();
-    let csv = shared_data("LTC-USD_yahoo_nulls.csv");
+    let csv = test_data("LTC-USD_yahoo_nulls.csv");
     let mut args = vec!["train", "--csv", s(&csv), "--out", "m.safetensors"];
     args.extend_from_slice(FAST);
     let run = forecast(tmp.path(), &args).ok();
@@ -64,7 +106,7 @@ fn ltc_yahoo_null_rows_are_dropped_and_counted() {
 #[test]
 fn multi_day_horizons_train_predict_and_backtest() {
     let tmp = tempfile::tempdir().unwrap();
-    let csv = shared_data("XOM_kaggle-sp500-5yr.csv");
+    let csv = test_data("XOM_kaggle-sp500-5yr.csv");
     for horizon in ["5", "20"] {
         let h: usize = horizon.parse().unwrap();
         let mut args = vec!["train", "--csv", s(&csv), "--out", "m.safetensors", "--format", "json"];

@@ -2,10 +2,33 @@
 //! values in its README (rows in the file, first and last date) and the file itself (first and last
 //! close of the series that is modelled), with each documented oddity accounted for. The MULTI
 //! files are refused without --ticker, with a message that lists the tickers and names the flag.
-//! Missing shared data is a failure, not a skip (see common::shared_data).
+//! Also checks that each file in tests/data is an unmodified cut of its ../shared/data original.
+//!
+//! This is the wider suite: it builds only with `--features shared-data` (run by .ci/run beside
+//! ../shared), and missing shared data is a failure, not a skip.
 
 mod common;
-use common::{forecast, s, shared_data, FAST};
+use common::{forecast, s, FAST};
+use std::path::{Path, PathBuf};
+
+/// The folder of the real files: FORECAST_SHARED_DATA, or ../shared/data beside this repository.
+fn shared_dir() -> PathBuf {
+    std::env::var_os("FORECAST_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
+}
+
+/// A file of ../shared/data, read in place. Missing shared data is a failure, not a skip.
+fn shared_data(name: &str) -> PathBuf {
+    let path = shared_dir().join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: the shared-data suite reads ../shared/data (or FORECAST_SHARED_DATA); \
+         the default suite (plain `cargo test --release`) needs only tests/",
+        path.display()
+    );
+    path
+}
 
 /// What inspect must report for one file.
 struct Expected {
@@ -368,4 +391,30 @@ fn multi_ticker_files_are_refused_naming_the_tickers_and_the_flag() {
     let mut args = vec!["train", "--csv", s(&sample), "--ticker", "LMT", "--out", "m.safetensors"];
     args.extend_from_slice(FAST);
     forecast(tmp.path(), &args).fails_with(3, &["too few rows to train: 21 usable rows"]);
+}
+
+/// tests/data holds cuts of ../shared/data files, as tests/data/README.md says: the header line,
+/// then a run of whole rows from the start (newest-first files) or the end of the original, bytes
+/// unchanged (line endings and a missing final newline included), or the whole file.
+#[test]
+fn test_data_files_are_cuts_of_the_shared_originals() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name == "README.md" {
+            continue;
+        }
+        let cut = std::fs::read(dir.join(&name)).unwrap();
+        let original = std::fs::read(shared_data(&name)).unwrap();
+        let header = cut.iter().position(|&b| b == b'\n').expect("a header line") + 1;
+        assert_eq!(cut[..header], original[..header], "{name}: header differs");
+        let rows = &cut[header..];
+        assert!(!rows.is_empty(), "{name}: no rows");
+        let from_start = original[header..].starts_with(rows) && rows.ends_with(b"\n");
+        let from_end = original.ends_with(rows) && original[..original.len() - rows.len()].ends_with(b"\n");
+        assert!(from_start || from_end, "{name} is not a cut of ../shared/data/{name}");
+        checked += 1;
+    }
+    assert_eq!(checked, 5, "tests/data should hold 5 price files");
 }

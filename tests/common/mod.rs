@@ -63,17 +63,10 @@ pub fn forecast(dir: &Path, args: &[&str]) -> Run {
     }
 }
 
-/// A file of ../shared/data, read in place. Missing shared data is a failure, not a skip: CI has it.
-pub fn shared_data(name: &str) -> PathBuf {
-    let dir = std::env::var_os("FORECAST_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    let path = dir.join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: the real-file tests read ../shared/data (or FORECAST_SHARED_DATA)",
-        path.display()
-    );
+/// A real price file from tests/data (trimmed copies of ../shared/data; see tests/data/README.md).
+pub fn test_data(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    assert!(path.is_file(), "{} is missing", path.display());
     path
 }
 
