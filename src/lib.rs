@@ -31,6 +31,7 @@ pub mod lock;
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod paths;
 pub mod runtime;
 pub mod train;
 
