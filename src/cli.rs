@@ -2,13 +2,12 @@
 //! flattened into each.
 
 use crate::calendar::Calendar;
-use crate::data::{LastRow, LoadOptions};
+use crate::data::LoadOptions;
 use crate::exit::EXIT_CODES_HELP;
 
 /// `forecast --version`: the crate version and the commit it was built from.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("FORECAST_GIT_HASH"), ")");
 use crate::train::{Settings, TrainConfig};
-use chrono::format::{Item, StrftimeItems};
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -133,7 +132,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
-    pub load: LoadArgs,
+    pub load: LoadOptions,
 }
 
 /// The model's shape and how to train it: shared by train and backtest.
@@ -217,7 +216,7 @@ pub struct ScoreArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
-    pub load: LoadArgs,
+    pub load: LoadOptions,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -249,7 +248,7 @@ pub struct BacktestArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
-    pub load: LoadArgs,
+    pub load: LoadOptions,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -278,7 +277,7 @@ pub struct PredictArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
-    pub load: LoadArgs,
+    pub load: LoadOptions,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -289,97 +288,7 @@ pub struct InspectArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
-    pub load: LoadArgs,
-}
-
-/// How the CSV is read. Layouts are detected; these flags override what detection gets wrong, and
-/// are the same on every command that reads a CSV.
-#[derive(Debug, Clone, Default, Args)]
-#[command(next_help_heading = "Reading the CSV")]
-pub struct LoadArgs {
-    /// The instrument to read from a file with a ticker, symbol or Name column holding several
-    /// (case-insensitive; SPY also matches SPY.US, LMT also NYSE:LMT).
-    #[arg(long, value_name = "SYMBOL")]
-    pub ticker: Option<String>,
-    /// The date column: header name or 1-based column number.
-    #[arg(long, value_name = "NAME")]
-    pub date_column: Option<String>,
-    /// The open column: header name or number.
-    #[arg(long, value_name = "NAME")]
-    pub open_column: Option<String>,
-    /// The high column: header name or number.
-    #[arg(long, value_name = "NAME")]
-    pub high_column: Option<String>,
-    /// The low column: header name or number.
-    #[arg(long, value_name = "NAME")]
-    pub low_column: Option<String>,
-    /// The close column: header name or number.
-    #[arg(long, value_name = "NAME")]
-    pub close_column: Option<String>,
-    /// The volume column: header name or number, or `none` to read no volume.
-    #[arg(long, value_name = "NAME")]
-    pub volume_column: Option<String>,
-    /// The close to model: `close`, or `adjusted` (the default when the file has an Adj Close or
-    /// adjusted_close column; open, high and low are then scaled by adjusted / close).
-    #[arg(long, value_name = "close|adjusted")]
-    pub price_column: Option<String>,
-    /// The date format, in chrono strftime syntax (e.g. %d/%m/%Y), or `unix` / `unix-ms` for
-    /// epoch seconds / milliseconds.
-    #[arg(long, value_name = "FORMAT", value_parser = date_format)]
-    pub date_format: Option<String>,
-    /// The field delimiter: `,` `;` `tab` `|` or another single character.
-    #[arg(long, value_name = "CHAR", value_parser = delimiter)]
-    pub delimiter: Option<char>,
-    /// A last row that looks like a day still in progress: `auto` drops it when that is clear and
-    /// warns when it may be, `keep` keeps it, `drop` drops it.
-    #[arg(long, value_name = "auto|keep|drop", value_parser = last_row)]
-    pub last_row: Option<LastRow>,
-}
-
-impl LoadArgs {
-    /// The loader options these flags ask for.
-    pub fn options(&self) -> LoadOptions {
-        LoadOptions {
-            date_column: self.date_column.clone(),
-            open_column: self.open_column.clone(),
-            high_column: self.high_column.clone(),
-            low_column: self.low_column.clone(),
-            close_column: self.close_column.clone(),
-            volume_column: self.volume_column.clone(),
-            price_column: self.price_column.clone(),
-            date_format: self.date_format.clone(),
-            delimiter: self.delimiter,
-            ticker: self.ticker.clone(),
-            last_row: self.last_row,
-        }
-    }
-}
-
-fn date_format(s: &str) -> Result<String, String> {
-    if s == "unix" || s == "unix-ms" {
-        return Ok(s.to_string());
-    }
-    let items: Vec<Item> = StrftimeItems::new(s).collect();
-    let has_field = items.iter().any(|item| matches!(item, Item::Numeric(..) | Item::Fixed(..)));
-    if items.iter().any(|item| matches!(item, Item::Error)) || !has_field {
-        return Err(format!(
-            "expected a chrono strftime format such as %d/%m/%Y or %Y%m%d, or unix / unix-ms, got \"{s}\""
-        ));
-    }
-    Ok(s.to_string())
-}
-
-fn delimiter(s: &str) -> Result<char, String> {
-    let mut chars = s.chars();
-    match (s, chars.next(), chars.next()) {
-        ("tab" | "\\t", _, _) => Ok('\t'),
-        (_, Some(c), None) if c.is_ascii() && !matches!(c, '"' | '\n' | '\r') => Ok(c),
-        _ => Err(format!("expected one character such as , ; | or tab, got \"{s}\"")),
-    }
-}
-
-fn last_row(s: &str) -> Result<LastRow, String> {
-    s.parse()
+    pub load: LoadOptions,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -454,6 +363,7 @@ fn probability(s: &str) -> Result<f32, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::LastRow;
     use clap::CommandFactory;
 
     #[test]
@@ -500,7 +410,7 @@ mod tests {
         ])
         .unwrap();
         let Command::Inspect(args) = cli.command else { panic!("not inspect") };
-        let opts = args.load.options();
+        let opts = args.load;
         assert_eq!(opts.ticker.as_deref(), Some("AAPL"));
         assert_eq!(opts.date_format.as_deref(), Some("%d/%m/%Y"));
         assert_eq!(opts.delimiter, Some('\t'));

@@ -27,7 +27,7 @@ pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
     let started = Instant::now();
     let log = Log::new(&args.output);
     let runtime = args.runtime.runtime()?;
-    let series = as_of(load_series(&args.csv, &args.load.options(), &log)?, args.as_of, &args.csv)?;
+    let series = as_of(load_series(&args.csv, &args.load, &log)?, args.as_of, &args.csv)?;
     let settings = args.model.settings();
     let bar = log.bar(args.folds as u64, "folds");
     let result =

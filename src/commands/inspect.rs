@@ -50,7 +50,7 @@ struct GapReport {
 }
 
 pub fn run(args: &InspectArgs) -> crate::error::Result<()> {
-    let (series, report) = load_csv(&args.csv, &args.load.options())?;
+    let (series, report) = load_csv(&args.csv, &args.load)?;
     let inspected = summarize(&series, report);
     match args.output.format {
         Format::Json => print_json(&inspected),

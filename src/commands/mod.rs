@@ -8,7 +8,6 @@ pub mod predict;
 pub mod score;
 pub mod train;
 
-use crate::cli::LoadArgs;
 use crate::data::{load_csv, LoadOptions, Series};
 use crate::error::{DataError, ModelFileError};
 use crate::output::Log;
@@ -36,7 +35,7 @@ pub fn as_of(series: Series, date: Option<NaiveDate>, csv: &Path) -> crate::erro
 /// training used as the model file records them (JSON from [`LoadOptions::to_json`]; `None` for a
 /// model file that does not record them). Unreadable stored options are a model-file error.
 pub fn predict_load_options(
-    args: &LoadArgs,
+    args: &LoadOptions,
     stored: Option<&str>,
     model: &Path,
 ) -> crate::error::Result<LoadOptions> {
@@ -46,7 +45,7 @@ pub fn predict_load_options(
         })?,
         None => LoadOptions::default(),
     };
-    Ok(args.options().or(&stored))
+    Ok(args.or(&stored))
 }
 
 #[cfg(test)]
@@ -57,12 +56,12 @@ mod tests {
     #[test]
     fn predict_flags_win_over_the_stored_load_options() {
         let model = Path::new("m.safetensors");
-        let args = LoadArgs { date_format: Some("%d/%m/%Y".into()), ..LoadArgs::default() };
+        let args = LoadOptions { date_format: Some("%d/%m/%Y".into()), ..LoadOptions::default() };
         let stored = r#"{"ticker":"AAPL","date_format":"%m/%d/%Y"}"#;
         let opts = predict_load_options(&args, Some(stored), model).unwrap();
         assert_eq!(opts.ticker.as_deref(), Some("AAPL"));
         assert_eq!(opts.date_format.as_deref(), Some("%d/%m/%Y"));
-        assert_eq!(predict_load_options(&args, None, model).unwrap(), args.options());
+        assert_eq!(predict_load_options(&args, None, model).unwrap(), args);
         let err = predict_load_options(&args, Some("{\"tickr\":1}"), model).unwrap_err();
         assert_eq!(err.exit_code(), Exit::Model);
     }

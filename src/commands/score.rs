@@ -48,7 +48,7 @@ struct ScoreReport {
 pub fn run(args: &ScoreArgs) -> crate::error::Result<()> {
     let log = Log::new(&args.output);
     let entries = ledger::read(&args.log)?;
-    let series = load_series(&args.csv, &args.load.options(), &log)?;
+    let series = load_series(&args.csv, &args.load, &log)?;
     let actual: HashMap<String, f64> =
         series.dates.iter().zip(&series.close).map(|(d, c)| (d.to_string(), *c)).collect();
     let mut by_model: BTreeMap<(String, String), Vec<&Entry>> = BTreeMap::new();

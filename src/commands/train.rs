@@ -64,7 +64,7 @@ pub fn run(args: &TrainArgs) -> crate::error::Result<()> {
     let csv = std::fs::canonicalize(&args.csv)
         .or_else(|_| std::path::absolute(&args.csv))
         .unwrap_or_else(|_| args.csv.clone());
-    let load_options = args.load.options();
+    let load_options = args.load.clone();
     let series = load_series(&csv, &load_options, &log)?;
     let settings = args.model.settings();
     log.info(&format!(
