@@ -60,7 +60,7 @@ pub fn run(args: &PredictArgs) -> crate::error::Result<()> {
     match args.output.format {
         Format::Json => print_json(&report),
         Format::Table => print_text(&table::forecast(&report.forecast)),
-        Format::Csv => print_text(&table::forecast_csv(&report.forecast)),
+        Format::Csv => print_text(&crate::output::csv::forecast(&report.forecast)?),
     }
 }
 

@@ -148,7 +148,7 @@ pub fn run(args: &TrainArgs) -> crate::error::Result<()> {
     match args.output.format {
         Format::Json => print_json(&report)?,
         Format::Table => print_text(&render_table(&report))?,
-        Format::Csv => print_text(&table::forecast_csv(&report.forecast))?,
+        Format::Csv => print_text(&crate::output::csv::forecast(&report.forecast)?)?,
     }
     match promotion {
         Some(p) if !p.promoted => {
