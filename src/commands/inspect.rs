@@ -11,9 +11,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// `train`'s defaults for --seq-len and --val-fraction (kept in step with cli.rs by a test).
-pub const TRAIN_DEFAULT_SEQ_LEN: usize = 30;
-pub const TRAIN_DEFAULT_VAL_FRACTION: f64 = 0.1;
+/// `train`'s defaults for --seq-len and --val-fraction.
+pub const TRAIN_DEFAULT_SEQ_LEN: usize = crate::cli::DEFAULT_SEQ_LEN;
+pub const TRAIN_DEFAULT_VAL_FRACTION: f64 = crate::cli::DEFAULT_VAL_FRACTION;
 
 /// Gaps listed in the table (JSON lists them all).
 const GAPS_SHOWN: usize = 10;
