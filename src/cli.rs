@@ -3,13 +3,16 @@
 //!
 //! Every value is checked as it is parsed: sizes against [`crate::limits`] (the message says the
 //! range: `--hidden 100000: must be between 1 and 1024`), negative numbers are values (so they get
-//! that message too, not "unexpected argument"), `--plot` must name a .png or .svg file. [`error_line`] makes clap's own errors one line.
+//! that message too, not "unexpected argument"), `--plot` must name a .png or .svg file. Before a
+//! command does any work, the files it will write are checked against the files it reads
+//! ([`TrainArgs::check_paths`] and its siblings). [`error_line`] makes clap's own errors one line.
 
 use crate::calendar::Calendar;
 use crate::data::LoadOptions;
 use crate::error::{Error, Result};
 use crate::exit::EXIT_CODES_HELP;
 use crate::limits::*;
+use crate::paths::check_outputs;
 use crate::train::{Settings, TrainConfig};
 use chrono::NaiveDate;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -185,6 +188,16 @@ pub struct TrainArgs {
     pub load: LoadOptions,
 }
 
+impl TrainArgs {
+    /// Refuses, before any work, outputs that are inputs (`--out` or `--plot` the `--csv`), the
+    /// same file twice, or in a missing folder (usage error, exit 2).
+    pub fn check_paths(&self) -> Result<()> {
+        let mut outputs = vec![("--out", self.out.as_path())];
+        outputs.extend(self.plot.as_deref().map(|p| ("--plot", p)));
+        check_outputs(&outputs, &[("--csv", &self.csv)])
+    }
+}
+
 /// The model's shape and how to train it: shared by train and backtest.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Model and training")]
@@ -301,6 +314,17 @@ pub struct BacktestArgs {
     pub load: LoadOptions,
 }
 
+impl BacktestArgs {
+    /// Refuses, before any work, `--predictions` or `--plot` that is the `--csv`, the two being
+    /// the same file, or either in a missing folder (usage error, exit 2).
+    pub fn check_paths(&self) -> Result<()> {
+        let mut outputs = Vec::new();
+        outputs.extend(self.predictions.as_deref().map(|p| ("--predictions", p)));
+        outputs.extend(self.plot.as_deref().map(|p| ("--plot", p)));
+        check_outputs(&outputs, &[("--csv", &self.csv)])
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct PredictArgs {
     /// Model file written by `forecast train`.
@@ -329,6 +353,18 @@ pub struct PredictArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub load: LoadOptions,
+}
+
+impl PredictArgs {
+    /// Refuses, before any work, a `--log` that is the `--model` or the `--csv`, or in a missing
+    /// folder (usage error, exit 2). (A `--log` that is the CSV recorded in the model is refused
+    /// by the ledger: it is not one.)
+    pub fn check_paths(&self) -> Result<()> {
+        let Some(log) = &self.log else { return Ok(()) };
+        let mut inputs = vec![("--model", self.model.as_path())];
+        inputs.extend(self.csv.as_deref().map(|c| ("--csv", c)));
+        check_outputs(&[("--log", log)], &inputs)
+    }
 }
 
 #[derive(Debug, Clone, Args)]

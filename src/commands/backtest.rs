@@ -22,6 +22,7 @@ struct BacktestReport<'a> {
 }
 
 pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
+    args.check_paths()?;
     let started = Instant::now();
     let log = Log::new(&args.output);
     let runtime = args.runtime.runtime()?;

@@ -25,6 +25,7 @@ struct PredictReport {
 }
 
 pub fn run(args: &PredictArgs) -> crate::error::Result<()> {
+    args.check_paths()?;
     let log = Log::new(&args.output);
     let device = args.runtime.runtime()?.device;
     // Read once: the ledger's hash is of exactly the bytes that made this forecast, even if a

@@ -53,6 +53,7 @@ struct TrainReport {
 }
 
 pub fn run(args: &TrainArgs) -> crate::error::Result<()> {
+    args.check_paths()?;
     let started = Instant::now();
     let log = Log::new(&args.output);
     let runtime = args.runtime.runtime()?;
