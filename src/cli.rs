@@ -1,17 +1,41 @@
 //! The command line, declared with clap's derive API: one struct per subcommand, shared flag groups
 //! flattened into each.
+//!
+//! Every value is checked as it is parsed: sizes against [`crate::limits`] (the message says the
+//! range: `--hidden 100000: must be between 1 and 1024`), negative numbers are values (so they get
+//! that message too, not "unexpected argument"), `--plot` must name a .png or .svg file. Before a
+//! command does any work, the files it will write are checked against the files it reads
+//! ([`TrainArgs::check_paths`] and its siblings). [`error_line`] makes clap's own errors one line.
 
 use crate::calendar::Calendar;
-use crate::data::{LastRow, LoadOptions};
+use crate::data::LoadOptions;
+use crate::error::{Error, Result};
 use crate::exit::EXIT_CODES_HELP;
+use crate::limits::*;
+use crate::paths::check_outputs;
+use crate::train::{Settings, TrainConfig};
+use chrono::NaiveDate;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
 
 /// `forecast --version`: the crate version and the commit it was built from.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("FORECAST_GIT_HASH"), ")");
-use crate::train::{Settings, TrainConfig};
-use chrono::format::{Item, StrftimeItems};
-use chrono::NaiveDate;
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
+
+/// Defaults of the model and training flags (`inspect` judges a file against the first two).
+pub const DEFAULT_SEQ_LEN: usize = 30;
+pub const DEFAULT_VAL_FRACTION: f64 = 0.1;
+pub const DEFAULT_HORIZON: usize = 1;
+pub const DEFAULT_HIDDEN: usize = 64;
+pub const DEFAULT_LAYERS: usize = 2;
+pub const DEFAULT_DROPOUT: f32 = 0.0;
+pub const DEFAULT_EPOCHS: usize = 100;
+pub const DEFAULT_BATCH_SIZE: usize = 64;
+pub const DEFAULT_LR: f64 = 1e-3;
+pub const DEFAULT_PATIENCE: usize = 10;
+pub const DEFAULT_SEED: u64 = 42;
+pub const DEFAULT_CLIP_NORM: f64 = 1.0;
+pub const DEFAULT_FOLDS: usize = 5;
 
 #[derive(Debug, Parser)]
 #[command(name = "forecast", version = VERSION, about = "LSTM stock-price forecaster: train on daily prices, predict the next close", after_help = EXIT_CODES_HELP)]
@@ -39,18 +63,46 @@ pub enum Command {
     #[command(after_help = EXIT_CODES_HELP)]
     Inspect(InspectArgs),
     /// Measure training throughput and inference latency of the LSTM on random data.
+    #[command(after_help = EXIT_CODES_HELP)]
     Bench(BenchArgs),
     /// Score past forecasts: join the ledger written by `predict --log` with the actual closes
     /// that have arrived, and print each model's realised errors beside naive's.
     #[command(after_help = EXIT_CODES_HELP)]
     Score(ScoreArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    #[command(after_help = EXIT_CODES_HELP)]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff) on stdout: `forecast man > forecast.1`.
+    #[command(after_help = EXIT_CODES_HELP)]
     Man,
+}
+
+impl Cli {
+    /// What clap cannot check by itself: counts of repeated or comma-separated values.
+    pub fn check(&self) -> Result<()> {
+        let levels = match &self.command {
+            Command::Train(args) => args.model.levels.len(),
+            Command::Backtest(args) => args.model.levels.len(),
+            _ => 0,
+        };
+        if levels > MAX_LEVELS {
+            return Err(Error::Usage(format!(
+                "--level: {levels} levels given; at most {MAX_LEVELS} are allowed"
+            )));
+        }
+        if let Command::Bench(args) = &self.command {
+            if args.cases.len() > MAX_BENCH_CASES {
+                return Err(Error::Usage(format!(
+                    "--case: {} cases given; at most {MAX_BENCH_CASES} are allowed",
+                    args.cases.len()
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How results are printed on stdout.
@@ -91,7 +143,7 @@ pub struct CalendarArgs {
 #[derive(Debug, Clone, Args)]
 pub struct RuntimeArgs {
     /// Worker threads (default: the available cores; RAYON_NUM_THREADS is respected).
-    #[arg(long, value_parser = positive_usize)]
+    #[arg(long, value_parser = whole(1, MAX_THREADS), allow_negative_numbers = true)]
     pub threads: Option<usize>,
     /// Device: auto (CUDA when compiled in and a GPU answers, else CPU), cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
@@ -119,7 +171,7 @@ pub struct TrainArgs {
     pub promote_if_better: bool,
     /// Plot the validation span (actual, forecast, naive, cumulative error vs naive) to this PNG
     /// or SVG file.
-    #[arg(long)]
+    #[arg(long, value_parser = plot_path)]
     pub plot: Option<PathBuf>,
     /// When another train is writing the same --out, wait for it instead of failing (exit 7).
     #[arg(long)]
@@ -133,7 +185,17 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
-    pub load: LoadArgs,
+    pub load: LoadOptions,
+}
+
+impl TrainArgs {
+    /// Refuses, before any work, outputs that are inputs (`--out` or `--plot` the `--csv`), the
+    /// same file twice, or in a missing folder (usage error, exit 2).
+    pub fn check_paths(&self) -> Result<()> {
+        let mut outputs = vec![("--out", self.out.as_path())];
+        outputs.extend(self.plot.as_deref().map(|p| ("--plot", p)));
+        check_outputs(&outputs, &[("--csv", &self.csv)])
+    }
 }
 
 /// The model's shape and how to train it: shared by train and backtest.
@@ -141,45 +203,45 @@ pub struct TrainArgs {
 #[command(next_help_heading = "Model and training")]
 pub struct ModelArgs {
     /// Days of history in each input window.
-    #[arg(long, default_value_t = 30, value_parser = positive_usize)]
+    #[arg(long, default_value_t = DEFAULT_SEQ_LEN, value_parser = whole(1, MAX_SEQ_LEN), allow_negative_numbers = true)]
     pub seq_len: usize,
     /// Trading days forecast at once: the head has one output per day (direct strategy).
-    #[arg(long, default_value_t = 1, value_parser = positive_usize)]
+    #[arg(long, default_value_t = DEFAULT_HORIZON, value_parser = whole(1, MAX_HORIZON), allow_negative_numbers = true)]
     pub horizon: usize,
     /// Prediction-interval level(s), split-conformal on the validation span; several allowed,
     /// comma-separated (0.8,0.95).
-    #[arg(long = "level", value_delimiter = ',', default_value = "0.9", value_parser = fraction)]
+    #[arg(long = "level", value_delimiter = ',', default_value = "0.9", value_parser = real(Bound::Open(0.0), Bound::Open(1.0)), allow_hyphen_values = true)]
     pub levels: Vec<f64>,
     /// LSTM hidden size.
-    #[arg(long, default_value_t = 64, value_parser = positive_usize)]
+    #[arg(long, default_value_t = DEFAULT_HIDDEN, value_parser = whole(1, MAX_HIDDEN), allow_negative_numbers = true)]
     pub hidden: usize,
     /// Stacked LSTM layers.
-    #[arg(long, default_value_t = 2, value_parser = positive_usize)]
+    #[arg(long, default_value_t = DEFAULT_LAYERS, value_parser = whole(1, MAX_LAYERS), allow_negative_numbers = true)]
     pub layers: usize,
     /// Dropout between LSTM layers, in [0, 1).
-    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    #[arg(long, default_value_t = DEFAULT_DROPOUT, value_parser = dropout, allow_hyphen_values = true)]
     pub dropout: f32,
     /// Maximum number of epochs.
-    #[arg(long, default_value_t = 100, value_parser = positive_usize)]
+    #[arg(long, default_value_t = DEFAULT_EPOCHS, value_parser = whole(1, MAX_EPOCHS), allow_negative_numbers = true)]
     pub epochs: usize,
     /// Minibatch size.
-    #[arg(long, default_value_t = 64, value_parser = positive_usize)]
+    #[arg(long, default_value_t = DEFAULT_BATCH_SIZE, value_parser = whole(1, MAX_BATCH_SIZE), allow_negative_numbers = true)]
     pub batch_size: usize,
-    /// Adam learning rate.
-    #[arg(long, default_value_t = 1e-3, value_parser = positive_f64)]
+    /// Adam learning rate, in (0, 10].
+    #[arg(long, default_value_t = DEFAULT_LR, value_parser = real(Bound::Open(0.0), Bound::Closed(MAX_LR)), allow_hyphen_values = true)]
     pub lr: f64,
     /// Share of the latest windows held out for validation and early stopping, in (0, 1).
-    #[arg(long, default_value_t = 0.1, value_parser = fraction)]
+    #[arg(long, default_value_t = DEFAULT_VAL_FRACTION, value_parser = real(Bound::Open(0.0), Bound::Open(1.0)), allow_hyphen_values = true)]
     pub val_fraction: f64,
     /// Stop after this many epochs without a better validation loss.
-    #[arg(long, default_value_t = 10, value_parser = positive_usize)]
+    #[arg(long, default_value_t = DEFAULT_PATIENCE, value_parser = whole(1, MAX_PATIENCE), allow_negative_numbers = true)]
     pub patience: usize,
     /// Seed for initialisation, shuffling and dropout: same seed, data, flags and --threads give
     /// the same model bits.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = DEFAULT_SEED, value_parser = seed, allow_negative_numbers = true)]
     pub seed: u64,
-    /// Largest L2 norm of the gradients (clipped above it).
-    #[arg(long, default_value_t = 1.0, value_parser = positive_f64)]
+    /// Largest L2 norm of the gradients (clipped above it), in (0, 1000000].
+    #[arg(long, default_value_t = DEFAULT_CLIP_NORM, value_parser = real(Bound::Open(0.0), Bound::Closed(MAX_CLIP_NORM)), allow_hyphen_values = true)]
     pub clip_norm: f64,
 }
 
@@ -217,7 +279,7 @@ pub struct ScoreArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
-    pub load: LoadArgs,
+    pub load: LoadOptions,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -226,14 +288,14 @@ pub struct BacktestArgs {
     #[arg(long)]
     pub csv: PathBuf,
     /// Number of consecutive test spans (each fold retrains on everything before its span).
-    #[arg(long, default_value_t = 5, value_parser = positive_usize)]
+    #[arg(long, default_value_t = DEFAULT_FOLDS, value_parser = whole(1, MAX_FOLDS), allow_negative_numbers = true)]
     pub folds: usize,
     /// Days in each test span (default: the folds together cover the last 20% of the days).
-    #[arg(long, value_parser = positive_usize)]
+    #[arg(long, value_parser = whole(1, MAX_TEST_SIZE), allow_negative_numbers = true)]
     pub test_size: Option<usize>,
     /// Plot actual vs forecast vs naive over the test spans, with fold boundaries and the
     /// cumulative squared error of model minus naive, to this PNG or SVG file.
-    #[arg(long)]
+    #[arg(long, value_parser = plot_path)]
     pub plot: Option<PathBuf>,
     /// Use only rows up to this date (YYYY-MM-DD).
     #[arg(long, value_parser = iso_date)]
@@ -249,7 +311,18 @@ pub struct BacktestArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
-    pub load: LoadArgs,
+    pub load: LoadOptions,
+}
+
+impl BacktestArgs {
+    /// Refuses, before any work, `--predictions` or `--plot` that is the `--csv`, the two being
+    /// the same file, or either in a missing folder (usage error, exit 2).
+    pub fn check_paths(&self) -> Result<()> {
+        let mut outputs = Vec::new();
+        outputs.extend(self.predictions.as_deref().map(|p| ("--predictions", p)));
+        outputs.extend(self.plot.as_deref().map(|p| ("--plot", p)));
+        check_outputs(&outputs, &[("--csv", &self.csv)])
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -261,14 +334,15 @@ pub struct PredictArgs {
     #[arg(long)]
     pub csv: Option<PathBuf>,
     /// Fail with exit code 5 when the data's last date is more than DAYS calendar days before
-    /// today (or before --as-of).
-    #[arg(long, value_name = "DAYS")]
+    /// today (or before --as-of); at most 1000000.
+    #[arg(long, value_name = "DAYS", value_parser = max_age, allow_negative_numbers = true)]
     pub max_age: Option<u64>,
     /// Use only rows up to this date (YYYY-MM-DD): what a run on that day would have said.
     #[arg(long, value_parser = iso_date)]
     pub as_of: Option<NaiveDate>,
     /// Append this forecast to a CSV ledger (one row per step and level; a rerun for the same
-    /// as_of and model adds nothing), for `forecast score`.
+    /// as_of and model adds nothing), for `forecast score`. Only a new or empty file, or a
+    /// ledger, is written to.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
     #[command(flatten)]
@@ -278,7 +352,19 @@ pub struct PredictArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
-    pub load: LoadArgs,
+    pub load: LoadOptions,
+}
+
+impl PredictArgs {
+    /// Refuses, before any work, a `--log` that is the `--model` or the `--csv`, or in a missing
+    /// folder (usage error, exit 2). (A `--log` that is the CSV recorded in the model is refused
+    /// by the ledger: it is not one.)
+    pub fn check_paths(&self) -> Result<()> {
+        let Some(log) = &self.log else { return Ok(()) };
+        let mut inputs = vec![("--model", self.model.as_path())];
+        inputs.extend(self.csv.as_deref().map(|c| ("--csv", c)));
+        check_outputs(&[("--log", log)], &inputs)
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -289,112 +375,22 @@ pub struct InspectArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
-    pub load: LoadArgs,
-}
-
-/// How the CSV is read. Layouts are detected; these flags override what detection gets wrong, and
-/// are the same on every command that reads a CSV.
-#[derive(Debug, Clone, Default, Args)]
-#[command(next_help_heading = "Reading the CSV")]
-pub struct LoadArgs {
-    /// The instrument to read from a file with a ticker, symbol or Name column holding several
-    /// (case-insensitive; SPY also matches SPY.US, LMT also NYSE:LMT).
-    #[arg(long, value_name = "SYMBOL")]
-    pub ticker: Option<String>,
-    /// The date column: header name or 1-based column number.
-    #[arg(long, value_name = "NAME")]
-    pub date_column: Option<String>,
-    /// The open column: header name or number.
-    #[arg(long, value_name = "NAME")]
-    pub open_column: Option<String>,
-    /// The high column: header name or number.
-    #[arg(long, value_name = "NAME")]
-    pub high_column: Option<String>,
-    /// The low column: header name or number.
-    #[arg(long, value_name = "NAME")]
-    pub low_column: Option<String>,
-    /// The close column: header name or number.
-    #[arg(long, value_name = "NAME")]
-    pub close_column: Option<String>,
-    /// The volume column: header name or number, or `none` to read no volume.
-    #[arg(long, value_name = "NAME")]
-    pub volume_column: Option<String>,
-    /// The close to model: `close`, or `adjusted` (the default when the file has an Adj Close or
-    /// adjusted_close column; open, high and low are then scaled by adjusted / close).
-    #[arg(long, value_name = "close|adjusted")]
-    pub price_column: Option<String>,
-    /// The date format, in chrono strftime syntax (e.g. %d/%m/%Y), or `unix` / `unix-ms` for
-    /// epoch seconds / milliseconds.
-    #[arg(long, value_name = "FORMAT", value_parser = date_format)]
-    pub date_format: Option<String>,
-    /// The field delimiter: `,` `;` `tab` `|` or another single character.
-    #[arg(long, value_name = "CHAR", value_parser = delimiter)]
-    pub delimiter: Option<char>,
-    /// A last row that looks like a day still in progress: `auto` drops it when that is clear and
-    /// warns when it may be, `keep` keeps it, `drop` drops it.
-    #[arg(long, value_name = "auto|keep|drop", value_parser = last_row)]
-    pub last_row: Option<LastRow>,
-}
-
-impl LoadArgs {
-    /// The loader options these flags ask for.
-    pub fn options(&self) -> LoadOptions {
-        LoadOptions {
-            date_column: self.date_column.clone(),
-            open_column: self.open_column.clone(),
-            high_column: self.high_column.clone(),
-            low_column: self.low_column.clone(),
-            close_column: self.close_column.clone(),
-            volume_column: self.volume_column.clone(),
-            price_column: self.price_column.clone(),
-            date_format: self.date_format.clone(),
-            delimiter: self.delimiter,
-            ticker: self.ticker.clone(),
-            last_row: self.last_row,
-        }
-    }
-}
-
-fn date_format(s: &str) -> Result<String, String> {
-    if s == "unix" || s == "unix-ms" {
-        return Ok(s.to_string());
-    }
-    let items: Vec<Item> = StrftimeItems::new(s).collect();
-    let has_field = items.iter().any(|item| matches!(item, Item::Numeric(..) | Item::Fixed(..)));
-    if items.iter().any(|item| matches!(item, Item::Error)) || !has_field {
-        return Err(format!(
-            "expected a chrono strftime format such as %d/%m/%Y or %Y%m%d, or unix / unix-ms, got \"{s}\""
-        ));
-    }
-    Ok(s.to_string())
-}
-
-fn delimiter(s: &str) -> Result<char, String> {
-    let mut chars = s.chars();
-    match (s, chars.next(), chars.next()) {
-        ("tab" | "\\t", _, _) => Ok('\t'),
-        (_, Some(c), None) if c.is_ascii() && !matches!(c, '"' | '\n' | '\r') => Ok(c),
-        _ => Err(format!("expected one character such as , ; | or tab, got \"{s}\"")),
-    }
-}
-
-fn last_row(s: &str) -> Result<LastRow, String> {
-    s.parse()
+    pub load: LoadOptions,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
     /// Shapes to measure, as SEQ_LENxHIDDEN (2 layers, 5 features, batch 64).
-    #[arg(long = "case", value_parser = bench_case, default_values = ["30x64", "60x64", "30x128"])]
+    #[arg(long = "case", value_parser = bench_case, default_values = ["30x64", "60x64", "30x128"], allow_hyphen_values = true)]
     pub cases: Vec<(usize, usize)>,
     /// LSTM implementation(s) to measure.
     #[arg(long, value_enum, default_value_t = BenchPath::Both)]
     pub path: BenchPath,
     /// Training windows per timed epoch.
-    #[arg(long, default_value_t = 4096, value_parser = positive_usize)]
+    #[arg(long, default_value_t = 4096, value_parser = whole(1, MAX_BENCH_SAMPLES), allow_negative_numbers = true)]
     pub samples: usize,
     /// Timed epochs per case (the median is reported), after one warm-up epoch.
-    #[arg(long, default_value_t = 5, value_parser = positive_usize)]
+    #[arg(long, default_value_t = 5, value_parser = whole(1, MAX_BENCH_REPEATS), allow_negative_numbers = true)]
     pub repeats: usize,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
@@ -410,51 +406,255 @@ pub enum BenchPath {
     Both,
 }
 
-fn bench_case(s: &str) -> Result<(usize, usize), String> {
-    let parsed = s.split_once('x').and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
-    match parsed {
-        Some((seq, hidden)) if seq > 0 && hidden > 0 => Ok((seq, hidden)),
-        _ => Err(format!("expected SEQ_LENxHIDDEN such as 30x64, got \"{s}\"")),
+/// A clap error as one line for stderr: `error: --hidden 100000: must be between 1 and 1024`
+/// for a value its parser refused; otherwise clap's message without the usage block, its lines
+/// joined. Control characters from the command line are escaped.
+pub fn error_line(err: &clap::Error) -> String {
+    let text = |kind| match err.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    if err.kind() == ErrorKind::ValueValidation {
+        if let (Some(flag), Some(value), Some(why)) =
+            (text(ContextKind::InvalidArg), text(ContextKind::InvalidValue), std::error::Error::source(err))
+        {
+            // "--hidden <HIDDEN>" → "--hidden"
+            let flag = flag.split(' ').next().unwrap_or_default();
+            return crate::output::one_line(&format!("error: {flag} {value}: {why}"));
+        }
     }
+    let rendered = err.render().to_string();
+    let mut line = String::new();
+    for part in rendered.lines().map(str::trim) {
+        if part.starts_with("Usage:") || part.starts_with("For more information") {
+            break;
+        }
+        if part.is_empty() {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(if line.ends_with(':') || part.starts_with('[') { " " } else { "; " });
+        }
+        line.push_str(part);
+    }
+    crate::output::one_line(&line)
+}
+
+/// A lower or upper bound of a range of real numbers.
+#[derive(Debug, Clone, Copy)]
+enum Bound {
+    /// The bound itself is allowed.
+    Closed(f64),
+    /// Only numbers beyond the bound are allowed.
+    Open(f64),
+}
+
+/// A parser of finite real numbers within `low` and `high`; its message says the range.
+fn real(low: Bound, high: Bound) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+    let lower = match low {
+        Bound::Closed(v) => format!("at least {v}"),
+        Bound::Open(v) => format!("greater than {v}"),
+    };
+    let upper = match high {
+        Bound::Closed(v) => format!("at most {v}"),
+        Bound::Open(v) => format!("less than {v}"),
+    };
+    move |s: &str| {
+        let fits = |v: f64| {
+            let above = match low {
+                Bound::Closed(b) => v >= b,
+                Bound::Open(b) => v > b,
+            };
+            let below = match high {
+                Bound::Closed(b) => v <= b,
+                Bound::Open(b) => v < b,
+            };
+            v.is_finite() && above && below
+        };
+        match s.trim().parse::<f64>() {
+            Ok(v) if fits(v) => Ok(v),
+            _ => Err(format!("must be a number {lower} and {upper}")),
+        }
+    }
+}
+
+/// A parser of whole numbers from `min` to `max`; its message says the range. A negative or huge
+/// number is out of range, anything else not a whole number.
+fn whole(min: usize, max: usize) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    move |s: &str| parse_whole(s, min as u128, max as u128).map(|v| v as usize)
+}
+
+fn parse_whole(s: &str, min: u128, max: u128) -> Result<u128, String> {
+    let trimmed = s.trim();
+    let (negative, digits) = match trimmed.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, trimmed.strip_prefix('+').unwrap_or(trimmed)),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("must be a whole number between {min} and {max}"));
+    }
+    match digits.parse::<u128>() {
+        Ok(v) if !negative && (min..=max).contains(&v) => Ok(v),
+        Ok(0) if negative && min == 0 => Ok(0),
+        _ => Err(format!("must be between {min} and {max}")),
+    }
+}
+
+fn seed(s: &str) -> Result<u64, String> {
+    parse_whole(s, 0, u64::MAX as u128).map(|v| v as u64)
+}
+
+fn max_age(s: &str) -> Result<u64, String> {
+    parse_whole(s, 0, MAX_AGE_DAYS as u128).map(|v| v as u64)
+}
+
+fn dropout(s: &str) -> Result<f32, String> {
+    real(Bound::Closed(0.0), Bound::Open(1.0))(s).map(|v| v as f32)
+}
+
+/// `--plot`: a file name ending in .png or .svg (any case).
+fn plot_path(s: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(s);
+    if crate::output::plot::is_plot_path(&path) {
+        Ok(path)
+    } else {
+        Err("must be a file name ending in .png or .svg".to_string())
+    }
+}
+
+fn bench_case(s: &str) -> Result<(usize, usize), String> {
+    let shape =
+        format!("must be SEQ_LENxHIDDEN such as 30x64, SEQ_LEN 1 to {MAX_SEQ_LEN}, HIDDEN 1 to {MAX_HIDDEN}");
+    let (seq, hidden) = s.split_once(['x', 'X']).ok_or_else(|| shape.clone())?;
+    let seq = parse_whole(seq, 1, MAX_SEQ_LEN as u128).map_err(|_| shape.clone())?;
+    let hidden = parse_whole(hidden, 1, MAX_HIDDEN as u128).map_err(|_| shape)?;
+    Ok((seq as usize, hidden as usize))
 }
 
 fn iso_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| format!("expected a date as YYYY-MM-DD, got \"{s}\""))
-}
-
-fn positive_usize(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(v) if v > 0 => Ok(v),
-        _ => Err(format!("expected a whole number of at least 1, got \"{s}\"")),
-    }
-}
-
-fn positive_f64(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!("expected a positive number, got \"{s}\"")),
-    }
-}
-
-fn fraction(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
-        _ => Err(format!("expected a number strictly between 0 and 1, got \"{s}\"")),
-    }
-}
-
-fn probability(s: &str) -> Result<f32, String> {
-    match s.parse::<f32>() {
-        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
-        _ => Err(format!("expected a number in [0, 1), got \"{s}\"")),
-    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| "must be a date as YYYY-MM-DD".to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::LastRow;
     use clap::CommandFactory;
+
+    /// The one-line error for `forecast ARGS`, which must fail.
+    fn refused(args: &[&str]) -> String {
+        let mut argv = vec!["forecast"];
+        argv.extend_from_slice(args);
+        let err = Cli::try_parse_from(argv).expect_err("should be refused");
+        assert!(err.use_stderr(), "{err}");
+        error_line(&err)
+    }
+
+    #[test]
+    fn sizes_are_bounded_and_the_message_says_the_range() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["--hidden", "100000"], "error: --hidden 100000: must be between 1 and 1024"),
+            (
+                &["--hidden", "18446744073709551615"],
+                "--hidden 18446744073709551615: must be between 1 and 1024",
+            ),
+            (&["--hidden", "999999999999999999999999999999999999999999"], "must be between 1 and 1024"),
+            (&["--hidden", "-1"], "error: --hidden -1: must be between 1 and 1024"),
+            (&["--hidden", "lots"], "--hidden lots: must be a whole number between 1 and 1024"),
+            (&["--layers", "100000"], "--layers 100000: must be between 1 and 8"),
+            (&["--seq-len", "0"], "--seq-len 0: must be between 1 and 1000"),
+            (&["--horizon", "-3"], "--horizon -3: must be between 1 and 250"),
+            (&["--epochs", "1000000000"], "--epochs 1000000000: must be between 1 and 100000"),
+            (&["--batch-size", "0"], "--batch-size 0: must be between 1 and 65536"),
+            (&["--patience", "-1"], "--patience -1: must be between"),
+            (&["--threads", "100000"], "--threads 100000: must be between 1 and 1024"),
+            (&["--seed", "-1"], "--seed -1: must be between 0 and 18446744073709551615"),
+            (&["--lr", "-0.5"], "--lr -0.5: must be a number greater than 0 and at most 10"),
+            (&["--lr", "inf"], "--lr inf: must be a number"),
+            (&["--lr", "-inf"], "--lr -inf: must be a number"),
+            (&["--lr", "NaN"], "--lr NaN: must be a number"),
+            (&["--lr", "1e30"], "--lr 1e30: must be a number greater than 0 and at most 10"),
+            (&["--clip-norm", "-1"], "--clip-norm -1: must be a number greater than 0 and at most 1000000"),
+            (&["--val-fraction", "1"], "--val-fraction 1: must be a number greater than 0 and less than 1"),
+            (&["--val-fraction", "-.5"], "--val-fraction -.5: must be a number greater than 0"),
+            (&["--dropout", "-0.1"], "--dropout -0.1: must be a number at least 0 and less than 1"),
+            (&["--level", "0.5,1.5"], "--level 1.5: must be a number greater than 0 and less than 1"),
+            (&["--plot", "x.gif"], "--plot x.gif: must be a file name ending in .png or .svg"),
+        ];
+        for (flags, expected) in cases {
+            let mut args = vec!["train", "--csv", "x.csv"];
+            args.extend_from_slice(flags);
+            let line = refused(&args);
+            assert!(line.contains(expected), "{flags:?}: {line}");
+        }
+        let line = refused(&["backtest", "--csv", "x", "--folds", "1000000000000"]);
+        assert_eq!(line, "error: --folds 1000000000000: must be between 1 and 1000");
+        assert!(refused(&["backtest", "--csv", "x", "--test-size", "-5"]).contains("--test-size -5"));
+        assert!(refused(&["backtest", "--csv", "x", "--plot", "a.GIF"]).contains(".png or .svg"));
+        let line = refused(&["predict", "--max-age", "18446744073709551616"]);
+        assert_eq!(line, "error: --max-age 18446744073709551616: must be between 0 and 1000000");
+        assert!(refused(&["predict", "--max-age", "-1"]).contains("--max-age -1: must be between 0"));
+        assert!(
+            refused(&["bench", "--case", "30x100000"]).contains("--case 30x100000: must be SEQ_LENxHIDDEN")
+        );
+        assert!(refused(&["bench", "--case", "0x64"]).contains("--case 0x64"));
+        assert!(refused(&["bench", "--samples", "-1"]).contains("--samples -1: must be between"));
+    }
+
+    #[test]
+    fn plots_are_png_or_svg_in_any_case_and_ranges_include_their_ends() {
+        for name in ["a.png", "b.SVG", "dir/c.Png"] {
+            let cli = Cli::try_parse_from(["forecast", "train", "--csv", "x", "--plot", name]);
+            assert!(cli.is_ok(), "{name}");
+        }
+        let cli = Cli::try_parse_from([
+            "forecast",
+            "train",
+            "--csv",
+            "x",
+            "--hidden",
+            "1024",
+            "--layers",
+            "8",
+            "--lr",
+            "10",
+            "--dropout",
+            "0",
+            "--seed",
+            "0",
+        ]);
+        assert!(cli.is_ok());
+        let cli = Cli::try_parse_from(["forecast", "predict", "--max-age", "1000000"]).unwrap();
+        let Command::Predict(args) = cli.command else { panic!("not predict") };
+        assert_eq!(args.max_age, Some(1_000_000));
+    }
+
+    #[test]
+    fn too_many_levels_are_refused_after_parsing() {
+        let many: Vec<String> = (1..=17).map(|i| format!("0.{i:02}")).collect();
+        let levels = many.join(",");
+        let cli = Cli::try_parse_from(["forecast", "train", "--csv", "x", "--level", &levels]).unwrap();
+        let err = cli.check().unwrap_err();
+        assert_eq!(err.exit_code(), crate::exit::Exit::Usage);
+        assert!(err.to_string().contains("at most 16"), "{err}");
+        let cli = Cli::try_parse_from(["forecast", "train", "--csv", "x", "--level", "0.8,0.95"]).unwrap();
+        cli.check().unwrap();
+    }
+
+    #[test]
+    fn clap_errors_are_one_line_with_control_characters_escaped() {
+        let line = refused(&["train"]);
+        assert_eq!(line, "error: the following required arguments were not provided: --csv <CSV>");
+        let line = refused(&["train", "--csv", "x", "--format", "xml"]);
+        assert!(
+            line.starts_with("error: invalid value 'xml' for '--format <FORMAT>' [possible values"),
+            "{line}"
+        );
+        let line = refused(&["train", "--csv", "x", "--seq-len", "3\n0"]);
+        assert_eq!(line, "error: --seq-len 3\\n0: must be a whole number between 1 and 1000");
+        let line = refused(&["train", "--csv", "x", "--bogus\x1b[31m"]);
+        assert!(!line.contains('\n') && !line.contains('\x1b') && line.contains("--bogus"), "{line}");
+    }
 
     #[test]
     fn cli_definition_is_consistent() {
@@ -500,7 +700,7 @@ mod tests {
         ])
         .unwrap();
         let Command::Inspect(args) = cli.command else { panic!("not inspect") };
-        let opts = args.load.options();
+        let opts = args.load;
         assert_eq!(opts.ticker.as_deref(), Some("AAPL"));
         assert_eq!(opts.date_format.as_deref(), Some("%d/%m/%Y"));
         assert_eq!(opts.delimiter, Some('\t'));

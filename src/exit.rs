@@ -10,10 +10,12 @@ pub enum Exit {
     Ok = 0,
     /// Unexpected internal error (a bug, or an I/O failure writing output).
     Internal = 1,
-    /// Usage error: unknown flag, bad flag value.
+    /// Usage error: unknown flag, bad or out-of-range flag value, an output in a missing folder or
+    /// that is one of the inputs (`--out` naming the `--csv`).
     Usage = 2,
     /// Input data error: CSV missing or unreadable, no parsable rows, too few rows for the
-    /// seq-len, a cell that cannot be parsed (the message names file, line and column).
+    /// seq-len, a cell that cannot be parsed (the message names file, line and column), a `--log`
+    /// file that is not a forecast ledger.
     Data = 3,
     /// Model file error: missing, corrupt, unknown format version, or features the CSV lacks.
     Model = 4,
@@ -52,8 +54,8 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  ok
   1  unexpected internal error
-  2  usage error (bad flag or value)
-  3  input data error (CSV missing or unreadable, no parsable rows, too few rows, bad cell: file:line:column)
+  2  usage error (bad or out-of-range flag value, an output that is an input or in a missing folder)
+  3  input data error (CSV missing or unreadable, no parsable rows, too few rows, bad cell: file:line:column; a --log that is not a ledger)
   4  model file error (missing, corrupt, unknown format version, features the CSV lacks)
   5  stale data: predict --max-age, the data's last date is too old
   6  not promoted: train --promote-if-better kept the existing model (the new one was not better)

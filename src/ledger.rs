@@ -4,12 +4,16 @@
 //! Columns: `run_time` (UTC, RFC 3339), `model` (path), `model_hash` (first 16 hex digits of the
 //! model file's SHA-256), `as_of`, `date` (the day forecast), `step`, `close`, `lower`, `upper`,
 //! `level`, `last_close` (the close on `as_of`: naive's forecast). A rerun for the same `as_of`
-//! and model adds no rows. The file is locked while it is rewritten, and replaced atomically.
+//! and model adds no rows. The file is locked while it is rewritten, and replaced atomically; a
+//! file that is not a ledger (its first line is not [`HEADER`]) is never written to. CSV through
+//! the csv crate, so a model path with a comma or a quote reads back as it was.
 
 use crate::atomic::write_atomic;
 use crate::error::{DataError, Error, Result};
 use crate::inference::Forecast;
 use crate::lock::lock_model;
+use crate::output::one_line;
+use crate::paths::shown;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -74,28 +78,102 @@ pub fn entries(forecast: &Forecast, model: &Path, hash: &str, run_time: &str) ->
     rows
 }
 
-/// Reads a ledger (an absent file is an empty ledger).
-pub fn read(path: &Path) -> Result<Vec<Entry>> {
-    if !path.exists() {
-        return Ok(Vec::new());
+/// The ledger's header line: a file whose first line is anything else is not a ledger.
+pub const HEADER: &str = "run_time,model,model_hash,as_of,date,step,close,lower,upper,level,last_close";
+
+/// Characters of a foreign first line quoted in an error.
+const QUOTED: usize = 80;
+
+/// Refuses `bytes` (the whole file at `path`) unless it is empty or starts with [`HEADER`]:
+/// appending would otherwise turn someone's file into a ledger.
+fn check_header(path: &Path, bytes: &[u8], consequence: &str) -> Result<()> {
+    if bytes.is_empty() {
+        return Ok(());
     }
-    let mut reader = csv::Reader::from_path(path)
-        .map_err(|e| DataError::new(path, format!("cannot read the forecast ledger: {e}")))?;
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line == HEADER.as_bytes() {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(line);
+    let mut quoted: String = one_line(&text).chars().take(QUOTED).collect();
+    if quoted.len() < one_line(&text).len() {
+        quoted.push('…');
+    }
+    Err(DataError::at(
+        path,
+        1,
+        None,
+        format!("not a forecast ledger: its first line is \"{quoted}\", not the ledger header \"{HEADER}\"{consequence}"),
+    )
+    .with_hint("give a new file name, or the ledger written by `predict --log`")
+    .into())
+}
+
+/// Parses the bytes of a ledger file at `path`.
+fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Entry>> {
+    check_header(path, bytes, "")?;
+    let mut reader = csv::Reader::from_reader(bytes);
     reader
         .deserialize()
-        .enumerate()
-        .map(|(i, row)| {
+        .map(|row| {
             row.map_err(|e| {
-                DataError::at(path, i as u64 + 2, None, format!("not a forecast ledger row ({e})")).into()
+                let line = e.position().map_or(0, |p| p.line());
+                DataError::at(
+                    path,
+                    line,
+                    None,
+                    format!("not a forecast ledger row ({})", one_line(&e.to_string())),
+                )
+                .into()
             })
         })
         .collect()
 }
 
-/// Appends the rows not already in the ledger; returns how many were added.
+/// The bytes of the ledger at `path`; `None` when there is no such file.
+fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>> {
+    if path.is_dir() {
+        return Err(DataError::new(path, "is a folder, not a forecast ledger").into());
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(DataError::new(path, format!("cannot read the forecast ledger: {e}")).into()),
+    }
+}
+
+/// Reads a ledger: a missing file, or one that is not a ledger, is a data error (exit 3) naming
+/// the line.
+pub fn read(path: &Path) -> Result<Vec<Entry>> {
+    match read_bytes(path)? {
+        Some(bytes) => parse(path, &bytes),
+        None => Err(DataError::new(path, "no such forecast ledger")
+            .with_hint("`predict --log FILE` writes one")
+            .into()),
+    }
+}
+
+/// Appends the rows not already in the ledger; returns how many were added. A new or empty file
+/// becomes a ledger; any other file must already be one (its first line the ledger header), or
+/// nothing is written (exit 3).
 pub fn append(path: &Path, rows: &[Entry]) -> Result<usize> {
+    if path.is_dir() {
+        return Err(Error::output(format!("ledger {}", shown(path)), "it is a folder"));
+    }
+    // Checked before taking the lock, so that a foreign file does not get a lock file beside it.
+    if let Some(bytes) = read_bytes(path)? {
+        check_header(path, &bytes, "; nothing was written")?;
+    }
     let _lock = lock_model(path, true)?;
-    let mut all = read(path)?;
+    // Read again under the lock: another predict may have appended meanwhile.
+    let mut all = match read_bytes(path)? {
+        Some(bytes) => {
+            check_header(path, &bytes, "; nothing was written")?;
+            parse(path, &bytes)?
+        }
+        None => Vec::new(),
+    };
     let before = all.len();
     for row in rows {
         if !all.iter().any(|e| e.key() == row.key()) {
@@ -110,7 +188,7 @@ pub fn append(path: &Path, rows: &[Entry]) -> Result<usize> {
         }
         let bytes =
             writer.into_inner().map_err(|e| Error::Internal(format!("cannot encode the ledger: {e}")))?;
-        write_atomic(path, &bytes).map_err(|e| Error::output(format!("ledger {}", path.display()), e))?;
+        write_atomic(path, &bytes).map_err(|e| Error::output(format!("ledger {}", shown(path)), e))?;
     }
     Ok(added)
 }
@@ -147,5 +225,70 @@ mod tests {
         let rows = read(&path).unwrap();
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0], entry("2025-01-03", 1));
+    }
+}
+
+#[cfg(test)]
+mod foreign_files {
+    use super::*;
+    use crate::exit::Exit;
+
+    fn entry() -> Entry {
+        Entry {
+            run_time: "2025-01-03T22:00:00Z".into(),
+            model: "dir,with \"quotes\"/m.safetensors".into(),
+            model_hash: "abcd".into(),
+            as_of: "2025-01-03".into(),
+            date: "2025-01-06".into(),
+            step: 1,
+            close: 101.5,
+            lower: None,
+            upper: None,
+            level: None,
+            last_close: 101.0,
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_ledger_is_never_written() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [
+            ("notes.txt", "buy low, sell high\n"),
+            ("header.csv", "Date,Open,High,Low,Close\n"),
+            ("one-line.txt", "no newline at the end"),
+            ("blank.txt", "\n"),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let err = append(&path, &[entry()]).unwrap_err();
+            assert_eq!(err.exit_code(), Exit::Data, "{name}");
+            let message = err.to_string();
+            assert!(
+                message.contains("not a forecast ledger") && message.contains("nothing was written"),
+                "{message}"
+            );
+            assert!(message.contains(&format!("{name}:1")), "{message}");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "{name} was changed");
+            let err = read(&path).unwrap_err();
+            assert_eq!(err.exit_code(), Exit::Data);
+            assert!(!err.to_string().contains('\n'), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_empty_file_becomes_a_ledger_and_paths_with_commas_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("forecasts.csv");
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(append(&path, &[entry()]).unwrap(), 1);
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with(HEADER));
+        assert_eq!(read(&path).unwrap(), [entry()]);
+    }
+
+    #[test]
+    fn a_missing_ledger_is_a_data_error_for_score() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = read(&dir.path().join("none.csv")).unwrap_err();
+        assert_eq!(err.exit_code(), Exit::Data);
     }
 }

@@ -7,7 +7,7 @@
 //!     ─▶ data::Windows (batch, seq, feature) ─▶ model (stacked LSTM + linear head)
 //!     ─▶ train (Adam, clipping, early stopping) ─▶ checkpoint (.safetensors + metadata)
 //! predict: checkpoint ─▶ same load → features → scaler.transform → last window ─▶ inference
-//!     ─▶ output (table | json)
+//!     ─▶ output (table | json | csv)
 //! inspect: data::load ─▶ LoadReport + Series summary ─▶ output (table | json)
 //! ```
 //!
@@ -33,12 +33,14 @@ pub mod lock;
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod paths;
 pub mod promotion;
 pub mod runtime;
 pub mod train;
 
 /// Runs one parsed command line.
 pub fn run(cli: cli::Cli) -> error::Result<()> {
+    cli.check()?;
     match cli.command {
         cli::Command::Train(args) => commands::train::run(&args),
         cli::Command::Predict(args) => commands::predict::run(&args),

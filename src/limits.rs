@@ -26,3 +26,19 @@ pub const MAX_FOLDS: usize = 1_000;
 pub const MAX_MODEL_FILE_BYTES: u64 = 512 << 20;
 /// Bytes of the JSON header of a model file.
 pub const MAX_MODEL_HEADER_BYTES: u64 = 16 << 20;
+/// Epochs without a better validation loss before training stops.
+pub const MAX_PATIENCE: usize = MAX_EPOCHS;
+/// Days in one backtest test span (about 400 years of trading days).
+pub const MAX_TEST_SIZE: usize = 100_000;
+/// `predict --max-age`, in calendar days (about 2,700 years; keeps the day arithmetic exact).
+pub const MAX_AGE_DAYS: u64 = 1_000_000;
+/// Adam learning rate: above this, every step jumps across the whole range of the weights.
+pub const MAX_LR: f64 = 10.0;
+/// Gradient clipping norm.
+pub const MAX_CLIP_NORM: f64 = 1e6;
+/// `bench --samples`: training windows per timed epoch.
+pub const MAX_BENCH_SAMPLES: usize = 1_000_000;
+/// `bench --repeats`: timed epochs per case.
+pub const MAX_BENCH_REPEATS: usize = 1_000;
+/// `bench --case`: shapes measured in one run.
+pub const MAX_BENCH_CASES: usize = 64;

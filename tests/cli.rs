@@ -144,6 +144,27 @@ fn exit_2_for_usage_errors() {
     forecast(tmp.path(), &["predict", "--bogus"]).fails_with(2, &["--bogus"]);
     forecast(tmp.path(), &["predict", "--device", "tpu"]).fails_with(2, &["--device tpu"]);
     forecast(tmp.path(), &["predict", "--device", "cuda:x"]).fails_with(2, &["--device cuda:x"]);
+    // Negative numbers reach the range check instead of being taken for flags.
+    for (flag, value, range) in [
+        ("--hidden", "-1", "between 1 and 1024"),
+        ("--epochs", "-5", "between 1 and 100000"),
+        ("--lr", "-0.1", "greater than 0 and at most 10"),
+        ("--hidden", "100000", "between 1 and 1024"),
+        ("--layers", "100000", "between 1 and 8"),
+        ("--hidden", "18446744073709551615", "between 1 and 1024"),
+    ] {
+        let run = forecast(tmp.path(), &["train", "--csv", "x.csv", flag, value]);
+        let run = run.fails_with(2, &[&format!("error: {flag} {value}: must be"), range]);
+        assert_eq!(run.stderr.lines().count(), 1, "{run}");
+    }
+    forecast(tmp.path(), &["backtest", "--csv", "x.csv", "--folds", "1000000000000"])
+        .fails_with(2, &["--folds 1000000000000: must be between 1 and 1000"]);
+    forecast(tmp.path(), &["predict", "--max-age", "9223372036854775808"])
+        .fails_with(2, &["--max-age 9223372036854775808: must be between 0 and 1000000"]);
+    forecast(tmp.path(), &["bench", "--case", "30x100000"]).fails_with(2, &["--case 30x100000"]);
+    // --plot is checked before any training: the CSV does not even exist.
+    forecast(tmp.path(), &["train", "--csv", "x.csv", "--plot", "x.gif"]).fails_with(2, &[".png or .svg"]);
+    forecast(tmp.path(), &["backtest", "--csv", "x.csv", "--plot", "x.GIF"]).fails_with(2, &[".png or .svg"]);
     let sample = sample_csv();
     forecast(tmp.path(), &train_args(s(&sample), "no/such/folder/m.safetensors"))
         .fails_with(2, &["does not exist"]);
@@ -206,16 +227,18 @@ fn exit_4_for_bad_model_files() {
         .fails_with(4, &["m.safetensors", "log_volume_change"]);
 }
 
+#[cfg(target_os = "linux")]
 #[test]
-fn a_failed_train_leaves_the_existing_model_byte_identical() {
+fn a_train_that_fails_after_training_leaves_the_existing_model_byte_identical() {
     let tmp = tempfile::tempdir().unwrap();
     let sample = sample_csv();
     forecast(tmp.path(), &train_args(s(&sample), "m.safetensors")).ok();
     let before = std::fs::read(tmp.path().join("m.safetensors")).unwrap();
-    // A learning rate this large makes the loss non-finite: training fails after it started.
+    // Nothing can be created in /proc: the plot, drawn after training and before the model is
+    // written, fails (exit 9) and the run stops there.
     let mut args = train_args(s(&sample), "m.safetensors");
-    args.extend(["--lr", "1e30", "--clip-norm", "1e30"]);
-    forecast(tmp.path(), &args).fails_with(1, &["diverged"]);
+    args.extend(["--plot", "/proc/forecast-test.png"]);
+    forecast(tmp.path(), &args).fails_with(9, &["cannot write plot /proc/forecast-test.png"]);
     assert_eq!(std::fs::read(tmp.path().join("m.safetensors")).unwrap(), before);
     let mut entries: Vec<String> = std::fs::read_dir(tmp.path())
         .unwrap()
@@ -242,15 +265,40 @@ fn quiet_prints_nothing_on_stderr_and_logs_have_no_control_characters() {
     assert!(!run.stderr.contains('\r') && !run.stderr.contains('\x1b'), "{run}");
 }
 
+/// Every subcommand, for the checks that must hold for each.
+const SUBCOMMANDS: [&str; 8] =
+    ["train", "predict", "backtest", "inspect", "bench", "score", "completions", "man"];
+
 #[test]
 fn help_and_readme_list_the_same_exit_codes() {
     let tmp = tempfile::tempdir().unwrap();
-    let help = forecast(tmp.path(), &["--help"]).ok();
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    for code in 0..=8 {
-        assert!(help.stdout.contains(&format!("\n  {code}  ")), "--help lacks exit code {code}:\n{help}");
-        assert!(readme.contains(&format!("| {code} |")), "README lacks exit code {code}");
+    let mut helps = vec![forecast(tmp.path(), &["--help"]).ok()];
+    for command in SUBCOMMANDS {
+        helps.push(forecast(tmp.path(), &[command, "--help"]).ok());
     }
+    for code in 0..=9 {
+        assert!(readme.contains(&format!("| {code} |")), "README lacks exit code {code}");
+        for help in &helps {
+            assert!(help.stdout.contains(&format!("\n  {code}  ")), "help lacks exit code {code}:\n{help}");
+        }
+    }
+}
+
+#[test]
+fn every_subcommand_is_listed_here() {
+    let tmp = tempfile::tempdir().unwrap();
+    let help = forecast(tmp.path(), &["--help"]).ok();
+    let listed: Vec<&str> = help
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|&name| name != "help")
+        .collect();
+    assert_eq!(listed, SUBCOMMANDS, "{help}");
 }
 
 #[test]
@@ -306,4 +354,189 @@ fn threads_come_from_the_flag_then_rayon_num_threads() {
     assert_eq!(run(Some("3"), &["--threads", "2"]), 2);
     let cores = std::thread::available_parallelism().unwrap().get() as u64;
     assert_eq!(run(None, &[]), cores);
+}
+
+/// The bytes of every file directly in `dir`, to check that a refused run changed nothing.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn an_output_that_is_an_input_is_refused_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(sample_csv(), tmp.path().join("p.csv")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("p.csv", tmp.path().join("link.csv")).unwrap();
+    let before = snapshot(tmp.path());
+    let mut cases: Vec<(Vec<&str>, [&str; 2])> = vec![
+        (vec!["train", "--csv", "p.csv", "--out", "p.csv"], ["--out p.csv", "--csv p.csv"]),
+        (vec!["train", "--csv", "p.csv", "--out", "./p.csv"], ["--out ./p.csv", "--csv p.csv"]),
+        (vec!["train", "--csv", "p.csv", "--plot", "p.csv.png", "--out", "p.csv.png"], ["--out", "--plot"]),
+        (vec!["backtest", "--csv", "p.csv", "--predictions", "p.csv"], ["--predictions p.csv", "--csv"]),
+        (
+            vec!["backtest", "--csv", "p.csv", "--predictions", "x.svg", "--plot", "x.svg"],
+            ["--plot", "--predictions"],
+        ),
+        (
+            vec!["predict", "--model", "m.safetensors", "--csv", "p.csv", "--log", "p.csv"],
+            ["--log p.csv", "--csv p.csv"],
+        ),
+        (vec!["predict", "--model", "p.csv", "--log", "./p.csv"], ["--log ./p.csv", "--model p.csv"]),
+    ];
+    if cfg!(unix) {
+        cases.push((vec!["train", "--csv", "link.csv", "--out", "p.csv"], ["--out p.csv", "--csv link.csv"]));
+        cases.push((
+            vec!["backtest", "--csv", "p.csv", "--predictions", "link.csv"],
+            ["--predictions link.csv", "--csv"],
+        ));
+    }
+    for (mut args, needles) in cases {
+        if args[0] != "predict" {
+            args.extend_from_slice(FAST);
+        }
+        let run = forecast(tmp.path(), &args).fails_with(2, &needles);
+        assert_eq!(run.stderr.lines().count(), 1, "{run}");
+        assert_eq!(snapshot(tmp.path()), before, "a refused run changed a file:\n{run}");
+    }
+}
+
+#[test]
+fn the_ledger_is_written_only_to_a_new_file_an_empty_one_or_a_ledger() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(sample_csv(), tmp.path().join("p.csv")).unwrap();
+    forecast(tmp.path(), &train_args("p.csv", "m.safetensors")).ok();
+    write(tmp.path(), "notes.txt", "remember to buy milk\n");
+    write(tmp.path(), "header.csv", "Date,Open,High,Low,Close\n");
+    write(tmp.path(), "empty.csv", "");
+    let before = snapshot(tmp.path());
+    for log in ["notes.txt", "header.csv"] {
+        let run = forecast(tmp.path(), &["predict", "--model", "m.safetensors", "--log", log])
+            .fails_with(3, &[&format!("{log}:1"), "not a forecast ledger", "nothing was written"]);
+        assert_eq!(run.stderr.lines().count(), 1, "{run}");
+    }
+    // The CSV recorded in the model (no --csv given) is not a ledger either.
+    forecast(tmp.path(), &["predict", "--model", "m.safetensors", "--log", "p.csv"])
+        .fails_with(3, &["p.csv:1", "not a forecast ledger"]);
+    assert_eq!(snapshot(tmp.path()), before);
+    forecast(tmp.path(), &["score", "--log", "p.csv", "--csv", "p.csv"])
+        .fails_with(3, &["p.csv:1", "not a forecast ledger"]);
+    forecast(tmp.path(), &["score", "--log", "none.csv", "--csv", "p.csv"]).fails_with(3, &["none.csv"]);
+    // An empty file becomes a ledger.
+    forecast(tmp.path(), &["predict", "--model", "m.safetensors", "--log", "empty.csv"]).ok();
+    let ledger = std::fs::read_to_string(tmp.path().join("empty.csv")).unwrap();
+    assert!(ledger.starts_with("run_time,model,model_hash,"), "{ledger}");
+}
+
+#[test]
+fn a_model_path_with_a_comma_and_a_quote_round_trips_through_the_ledger_and_score() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = sample_csv();
+    let model = "m,\"odd\".safetensors";
+    forecast(tmp.path(), &train_args(s(&sample), model)).ok();
+    forecast(tmp.path(), &["predict", "--model", model, "--as-of", "2024-12-20", "--log", "l.csv"]).ok();
+    forecast(tmp.path(), &["predict", "--model", model, "--as-of", "2024-12-20", "--format", "csv"]).ok();
+    let mut reader = csv::Reader::from_path(tmp.path().join("l.csv")).unwrap();
+    let row = reader.records().next().unwrap().unwrap();
+    assert_eq!(&row[1], model);
+    let json = forecast(tmp.path(), &["score", "--log", "l.csv", "--csv", s(&sample), "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["models"][0]["model"], model);
+    assert_eq!(json["models"][0]["scored"], 1);
+    let table =
+        forecast(tmp.path(), &["score", "--log", "l.csv", "--csv", s(&sample), "--format", "csv"]).ok();
+    let mut reader = csv::Reader::from_reader(table.stdout.as_bytes());
+    assert_eq!(reader.headers().unwrap().len(), 9);
+    let row = reader.records().next().unwrap().unwrap();
+    assert_eq!((&row[0], row.len()), (model, 9), "{table}");
+}
+
+/// Runs `sh -c SCRIPT` with the binary as $0 in `dir`.
+fn shell(dir: &Path, script: &str) -> std::process::Output {
+    std::process::Command::new("sh")
+        .args(["-c", script, env!("CARGO_BIN_EXE_forecast")])
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_closed_stdout_exits_9_and_a_broken_pipe_exits_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = sample_csv();
+    forecast(tmp.path(), &train_args(s(&sample), "m.safetensors")).ok();
+    for command in ["\"$0\" predict --model m.safetensors", "\"$0\" completions bash", "\"$0\" man"] {
+        let out = shell(tmp.path(), &format!("{command} >&-"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(9), "{command}: {stderr}");
+        assert!(stderr.contains("cannot write stdout"), "{command}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        // /dev/null is a place to write to, not a closed stdout.
+        let out = shell(tmp.path(), &format!("{command} >/dev/null"));
+        assert_eq!(out.status.code(), Some(0), "{command}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    // A reader that goes away (| head -c 10) is not an error.
+    for command in ["\"$0\" predict --model m.safetensors", "\"$0\" completions bash", "\"$0\" man"] {
+        let out = shell(tmp.path(), &format!("{{ {command}; echo $? > code; }} | head -c 10"));
+        let code = std::fs::read_to_string(tmp.path().join("code")).unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(code.trim(), "0", "{command}: {stderr}");
+        assert_eq!(out.stdout.len(), 10);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // A pipe closed before anything is written.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_forecast"))
+        .args(["completions", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn leftover_temporary_files_of_dead_writers_are_removed_by_the_next_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = sample_csv();
+    // Linux pids stop at 4194304: 4194305 is a writer killed long ago; pid 1 is always alive.
+    let dead = [".m.safetensors.tmp-4194305-Ab12Cd", ".v.png.tmp-4194306-Xy34Zw.png"];
+    let alive = [".m.safetensors.tmp-1-Ef56Gh", ".v.png.tmp-1-Ij78Kl.png"];
+    for name in dead.iter().chain(&alive) {
+        write(tmp.path(), name, "partial");
+    }
+    let mut args = train_args(s(&sample), "m.safetensors");
+    args.extend(["--plot", "v.png"]);
+    forecast(tmp.path(), &args).ok();
+    for name in dead {
+        assert!(!tmp.path().join(name).exists(), "{name} was not removed");
+    }
+    for name in alive {
+        assert!(tmp.path().join(name).exists(), "{name} of a live writer was removed");
+    }
+}
+
+#[test]
+fn errors_are_one_line_even_for_paths_with_newlines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = forecast(tmp.path(), &["train", "--csv", "bad\nname\r.csv"]);
+    let run = run.fails_with(3, &["bad\\nname\\r.csv"]);
+    assert_eq!(run.stderr.lines().count(), 1, "{run}");
+    let run = forecast(tmp.path(), &["train", "--csv", "x.csv", "--seq-len", "1\n2"]);
+    let run = run.fails_with(2, &["--seq-len 1\\n2: must be"]);
+    assert_eq!(run.stderr.lines().count(), 1, "{run}");
+    let run = forecast(tmp.path(), &["predict", "--model", "no\x1b[31mmodel"]);
+    let run = run.fails_with(4, &["no\\u{1b}[31mmodel"]);
+    assert!(!run.stderr.contains('\x1b'), "{run}");
 }

@@ -2,10 +2,8 @@
 //! baselines, with optional per-day predictions (CSV) and a plot.
 
 use super::{as_of, load_series};
-use crate::atomic::write_atomic;
 use crate::backtest::{self, Backtest, Progress, SpanMetrics};
 use crate::cli::{BacktestArgs, Format};
-use crate::error::Error;
 use crate::output::{plot, print_json, print_text, table, Log};
 use serde::Serialize;
 use std::fmt::Write;
@@ -24,10 +22,11 @@ struct BacktestReport<'a> {
 }
 
 pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
+    args.check_paths()?;
     let started = Instant::now();
     let log = Log::new(&args.output);
     let runtime = args.runtime.runtime()?;
-    let series = as_of(load_series(&args.csv, &args.load.options(), &log)?, args.as_of, &args.csv)?;
+    let series = as_of(load_series(&args.csv, &args.load, &log)?, args.as_of, &args.csv)?;
     let settings = args.model.settings();
     let bar = log.bar(args.folds as u64, "folds");
     let result =
@@ -48,8 +47,7 @@ pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
         })?;
     bar.finish_and_clear();
     if let Some(path) = &args.predictions {
-        write_atomic(path, predictions_csv(&result).as_bytes())
-            .map_err(|e| Error::output(format!("predictions {}", path.display()), e))?;
+        crate::output::csv::write_predictions(path, &result)?;
         log.info(&format!("wrote {}", path.display()));
     }
     if let Some(path) = &args.plot {
@@ -66,7 +64,7 @@ pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
     match args.output.format {
         Format::Json => print_json(&report),
         Format::Table => print_text(&render(&report)),
-        Format::Csv => print_text(&predictions_csv(&result)),
+        Format::Csv => print_text(&crate::output::csv::backtest_predictions(&result)?),
     }
 }
 
@@ -80,20 +78,6 @@ fn verdict(summary: &SpanMetrics) -> String {
             -summary.skill * 100.0
         )
     }
-}
-
-/// One row per test day and step: date, fold, step, actual, forecast, naive, drift,
-/// moving_average.
-fn predictions_csv(result: &Backtest) -> String {
-    let mut s = String::from("date,fold,step,actual,forecast,naive,drift,moving_average\n");
-    for d in &result.days {
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{},{}",
-            d.date, d.fold, d.step, d.actual, d.forecast, d.naive, d.drift, d.moving_average
-        );
-    }
-    s
 }
 
 fn render(r: &BacktestReport) -> String {

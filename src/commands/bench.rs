@@ -4,7 +4,7 @@
 use crate::bench::{measure_peak_gflops, run_case, BenchCase, BenchResult};
 use crate::cli::{BenchArgs, BenchPath, Format};
 use crate::model::LstmPath;
-use crate::output::{print_json, print_text, Log};
+use crate::output::{csv, print_json, print_text, Log};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -38,7 +38,7 @@ pub fn run(args: &BenchArgs) -> crate::error::Result<()> {
     match args.output.format {
         Format::Json => print_json(&report),
         Format::Table => print_text(&render(&report)),
-        Format::Csv => print_text(&render_csv(&report)),
+        Format::Csv => print_text(&render_csv(&report)?),
     }
 }
 
@@ -74,24 +74,30 @@ fn render(r: &BenchReport) -> String {
     s
 }
 
-fn render_csv(r: &BenchReport) -> String {
-    let mut s = String::from(
-        "threads,seq_len,hidden,path,train_samples_per_s,mflop_per_sample,gflops,ceiling_fraction,infer_latency_us\n",
-    );
-    for x in &r.results {
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{},{},{}",
-            r.threads,
-            x.case.seq_len,
-            x.case.hidden,
-            x.path,
-            x.train_samples_per_s,
-            x.mflop_per_sample,
-            x.gflops,
-            x.ceiling_fraction,
-            x.infer_latency_us
-        );
-    }
-    s
+fn render_csv(r: &BenchReport) -> crate::error::Result<String> {
+    let header = [
+        "threads",
+        "seq_len",
+        "hidden",
+        "path",
+        "train_samples_per_s",
+        "mflop_per_sample",
+        "gflops",
+        "ceiling_fraction",
+        "infer_latency_us",
+    ];
+    let rows = r.results.iter().map(|x| {
+        [
+            r.threads.to_string(),
+            x.case.seq_len.to_string(),
+            x.case.hidden.to_string(),
+            x.path.clone(),
+            x.train_samples_per_s.to_string(),
+            x.mflop_per_sample.to_string(),
+            x.gflops.to_string(),
+            x.ceiling_fraction.to_string(),
+            x.infer_latency_us.to_string(),
+        ]
+    });
+    csv::table(&header, rows)
 }

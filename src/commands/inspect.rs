@@ -6,14 +6,14 @@
 use crate::cli::{Format, InspectArgs};
 use crate::data::dataset::min_rows_to_train;
 use crate::data::{load_csv, Gap, LoadReport, Series};
-use crate::output::{print_json, print_text};
+use crate::output::{csv, print_json, print_text};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// `train`'s defaults for --seq-len and --val-fraction (kept in step with cli.rs by a test).
-pub const TRAIN_DEFAULT_SEQ_LEN: usize = 30;
-pub const TRAIN_DEFAULT_VAL_FRACTION: f64 = 0.1;
+/// `train`'s defaults for --seq-len and --val-fraction.
+pub const TRAIN_DEFAULT_SEQ_LEN: usize = crate::cli::DEFAULT_SEQ_LEN;
+pub const TRAIN_DEFAULT_VAL_FRACTION: f64 = crate::cli::DEFAULT_VAL_FRACTION;
 
 /// Gaps listed in the table (JSON lists them all).
 const GAPS_SHOWN: usize = 10;
@@ -50,33 +50,35 @@ struct GapReport {
 }
 
 pub fn run(args: &InspectArgs) -> crate::error::Result<()> {
-    let (series, report) = load_csv(&args.csv, &args.load.options())?;
+    let (series, report) = load_csv(&args.csv, &args.load)?;
     let inspected = summarize(&series, report);
     match args.output.format {
         Format::Json => print_json(&inspected),
         Format::Table => print_text(&render_table(&inspected)),
-        Format::Csv => print_text(&series_csv(&series)),
+        Format::Csv => print_text(&series_csv(&series)?),
     }
 }
 
 /// The cleaned series as the model would see it: date,open,high,low,close[,volume].
-fn series_csv(series: &Series) -> String {
-    let mut s = String::from(if series.volume.is_some() {
-        "date,open,high,low,close,volume\n"
-    } else {
-        "date,open,high,low,close\n"
-    });
-    for i in 0..series.len() {
-        s += &format!(
-            "{},{},{},{},{}",
-            series.dates[i], series.open[i], series.high[i], series.low[i], series.close[i]
-        );
-        if let Some(v) = &series.volume {
-            s += &format!(",{}", v[i]);
-        }
-        s.push('\n');
+fn series_csv(series: &Series) -> crate::error::Result<String> {
+    let mut header = vec!["date", "open", "high", "low", "close"];
+    if series.volume.is_some() {
+        header.push("volume");
     }
-    s
+    let rows = (0..series.len()).map(|i| {
+        let mut row = vec![
+            series.dates[i].to_string(),
+            series.open[i].to_string(),
+            series.high[i].to_string(),
+            series.low[i].to_string(),
+            series.close[i].to_string(),
+        ];
+        if let Some(v) = &series.volume {
+            row.push(v[i].to_string());
+        }
+        row
+    });
+    csv::table(&header, rows)
 }
 
 fn summarize(series: &Series, report: LoadReport) -> InspectReport {

@@ -24,6 +24,7 @@ struct PredictReport {
 }
 
 pub fn run(args: &PredictArgs) -> Result<()> {
+    args.check_paths()?;
     let log = Log::new(&args.output);
     let device = args.runtime.runtime()?.device;
     // Read once: the ledger's hash is of exactly the bytes that made this forecast, even if a
@@ -39,7 +40,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     let forecaster = &loaded.forecaster;
     let csv = args.csv.clone().unwrap_or_else(|| PathBuf::from(&forecaster.data.csv));
     // Read the CSV the way training did (its ticker, columns, date format…), unless overridden.
-    let opts = args.load.options().or(&forecaster.load_options);
+    let opts = args.load.or(&forecaster.load_options);
     let series = as_of(load_series(&csv, &opts, &log)?, args.as_of, &csv)?;
     check_freshness(&series, args.max_age, args.as_of, &csv, &log)?;
     // The calendar training chose (or detected), unless overridden.
@@ -56,7 +57,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     match args.output.format {
         Format::Json => print_json(&report),
         Format::Table => print_text(&table::forecast(&report.forecast)),
-        Format::Csv => print_text(&table::forecast_csv(&report.forecast)),
+        Format::Csv => print_text(&crate::output::csv::forecast(&report.forecast)?),
     }
 }
 

@@ -5,7 +5,7 @@ use super::load_series;
 use crate::cli::{Format, ScoreArgs};
 use crate::ledger::{self, Entry};
 use crate::metrics::{mae, rmse, skill};
-use crate::output::{print_json, print_text, Log};
+use crate::output::{csv, print_json, print_text, Log};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
@@ -48,7 +48,7 @@ struct ScoreReport {
 pub fn run(args: &ScoreArgs) -> crate::error::Result<()> {
     let log = Log::new(&args.output);
     let entries = ledger::read(&args.log)?;
-    let series = load_series(&args.csv, &args.load.options(), &log)?;
+    let series = load_series(&args.csv, &args.load, &log)?;
     let actual: HashMap<String, f64> =
         series.dates.iter().zip(&series.close).map(|(d, c)| (d.to_string(), *c)).collect();
     let mut by_model: BTreeMap<(String, String), Vec<&Entry>> = BTreeMap::new();
@@ -62,7 +62,7 @@ pub fn run(args: &ScoreArgs) -> crate::error::Result<()> {
     match args.output.format {
         Format::Json => print_json(&report),
         Format::Table => print_text(&render(&report)),
-        Format::Csv => print_text(&render_csv(&report)),
+        Format::Csv => print_text(&render_csv(&report)?),
     }
 }
 
@@ -145,14 +145,21 @@ fn render(r: &ScoreReport) -> String {
     s
 }
 
-fn render_csv(r: &ScoreReport) -> String {
-    let mut s = String::from("model,model_hash,scored,pending,rmse,mae,naive_rmse,naive_mae,skill\n");
-    for m in &r.models {
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{},{},{}",
-            m.model, m.model_hash, m.scored, m.pending, m.rmse, m.mae, m.naive_rmse, m.naive_mae, m.skill
-        );
-    }
-    s
+fn render_csv(r: &ScoreReport) -> crate::error::Result<String> {
+    let header =
+        ["model", "model_hash", "scored", "pending", "rmse", "mae", "naive_rmse", "naive_mae", "skill"];
+    let rows = r.models.iter().map(|m| {
+        [
+            m.model.clone(),
+            m.model_hash.clone(),
+            m.scored.to_string(),
+            m.pending.to_string(),
+            m.rmse.to_string(),
+            m.mae.to_string(),
+            m.naive_rmse.to_string(),
+            m.naive_mae.to_string(),
+            m.skill.to_string(),
+        ]
+    });
+    csv::table(&header, rows)
 }

@@ -49,17 +49,17 @@ struct TrainReport {
 }
 
 pub fn run(args: &TrainArgs) -> Result<()> {
+    args.check_paths()?;
     let started = Instant::now();
     let log = Log::new(&args.output);
     let runtime = args.runtime.runtime()?;
-    check_output_folder(&args.out)?;
     // One writer per model path for the whole run (released however the process ends).
     let _lock = lock_model(&args.out, args.wait)?;
     // Recorded in the model file for predict: absolute and without `..`, so it works from anywhere.
     let csv = std::fs::canonicalize(&args.csv)
         .or_else(|_| std::path::absolute(&args.csv))
         .unwrap_or_else(|_| args.csv.clone());
-    let load_options = args.load.options();
+    let load_options = args.load.clone();
     let series = load_series(&csv, &load_options, &log)?;
     let settings = args.model.settings();
     log.info(&format!(
@@ -124,25 +124,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     match args.output.format {
         Format::Json => print_json(&report)?,
         Format::Table => print_text(&render_table(&report))?,
-        Format::Csv => print_text(&table::forecast_csv(&report.forecast))?,
+        Format::Csv => print_text(&crate::output::csv::forecast(&report.forecast)?)?,
     }
     match promotion {
         Some(p) if !p.promoted => {
             let kept = if args.out.exists() { "kept the existing model" } else { "no model written" };
             Err(Error::NotPromoted(format!("{}: not promoted: {}; {kept}", args.out.display(), p.reason)))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Fails before any training when the model could not be written anyway.
-fn check_output_folder(out: &Path) -> Result<()> {
-    match out.parent() {
-        Some(folder) if !folder.as_os_str().is_empty() && !folder.is_dir() => {
-            Err(Error::Usage(format!("--out {}: folder {} does not exist", out.display(), folder.display())))
-        }
-        _ if out.is_dir() => {
-            Err(Error::Usage(format!("--out {} is a folder; give a file name", out.display())))
         }
         _ => Ok(()),
     }

@@ -1,7 +1,8 @@
 //! Diagnostics on stderr, with one verbosity setting: quiet (errors only, printed by `main`),
 //! normal (warnings and a few summary lines), verbose (per-epoch losses in logs). A terminal gets a
 //! progress bar instead of per-epoch lines; a log file never gets one, so cron logs stay short
-//! and free of control characters.
+//! and free of control characters: each message is one line, with any control character from a
+//! user-supplied string (a path, a cell) escaped.
 
 use crate::cli::OutputArgs;
 use crate::data::LoadReport;
@@ -34,13 +35,13 @@ impl Log {
 
     pub fn warn(&self, message: &str) {
         if self.verbosity >= Verbosity::Normal {
-            eprintln!("warning: {message}");
+            eprintln!("warning: {}", super::one_line(message));
         }
     }
 
     pub fn info(&self, message: &str) {
         if self.verbosity >= Verbosity::Normal {
-            eprintln!("{message}");
+            eprintln!("{}", super::one_line(message));
         }
     }
 
@@ -48,7 +49,7 @@ impl Log {
     /// progress bar instead, see [`Log::bar`]).
     pub fn progress(&self, message: &str) {
         if self.verbosity == Verbosity::Verbose && !self.stderr_is_terminal {
-            eprintln!("{message}");
+            eprintln!("{}", super::one_line(message));
         }
     }
 

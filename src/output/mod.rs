@@ -1,5 +1,7 @@
-//! Everything printed: results on stdout ([`table`] or JSON), diagnostics on stderr ([`Log`]).
+//! Everything printed: results on stdout ([`table`], JSON or [`csv`]), diagnostics on stderr
+//! ([`Log`]), plots ([`plot`]).
 
+pub mod csv;
 pub mod log;
 pub mod plot;
 pub mod table;
@@ -9,6 +11,32 @@ pub use log::Log;
 use crate::error::{Error, Result};
 use serde::Serialize;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set when the process started with stdout closed (`forecast … >&-`). The Rust runtime then
+/// quietly opens /dev/null in its place, so writes would succeed and the results be lost.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Says that stdout was closed when the process started (`main` finds out before the runtime
+/// hides it): [`print_text`] then fails with an output error (exit 9) instead of printing
+/// into /dev/null.
+pub fn set_stdout_closed() {
+    STDOUT_CLOSED.store(true, Ordering::Relaxed);
+}
+
+/// Whether [`set_stdout_closed`] was called.
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::Relaxed)
+}
+
+/// `text` with every control character (newline, carriage return, escape, …) written as its
+/// escape sequence, so that a message built from user-supplied strings stays one plain line.
+pub fn one_line(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars().map(|c| if c.is_control() { c.escape_debug().to_string() } else { c.to_string() }).collect()
+}
 
 /// Prints one JSON object and a newline on stdout.
 pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
@@ -20,7 +48,21 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
 /// Prints text on stdout. A closed pipe is [`Error::BrokenPipe`] (exit 0, nothing printed); any
 /// other failure (stdout closed, disk full) is an output error, never a silent success.
 pub fn print_text(text: &str) -> Result<()> {
+    if stdout_closed() {
+        return Err(Error::output("stdout", "it is closed (>&-); redirect it to a file or /dev/null"));
+    }
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes()).map_err(Error::stdout)?;
     out.flush().map_err(Error::stdout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_and_plain_text_is_kept() {
+        assert_eq!(one_line("a.csv: bad"), "a.csv: bad");
+        assert_eq!(one_line("a\nb\rc\td\u{1b}[31m\u{7f}é"), "a\\nb\\rc\\td\\u{1b}[31m\\u{7f}é");
+    }
 }

@@ -2,15 +2,17 @@
 //! model's forecasts and naive's over the evaluated days (with fold boundaries), and below, the
 //! cumulative squared error of the model minus naive's — falling means the model is winning.
 //!
-//! PNG or SVG by the file extension (plotters), text in a font shipped inside the binary, and the
-//! file replaced atomically.
+//! PNG or SVG by the file extension (plotters; [`is_plot_path`] is what the `--plot` flags
+//! accept), text in a font shipped inside the binary, and the file replaced atomically.
 
+use crate::atomic;
 use crate::backtest::Backtest;
 use crate::error::{Error, Result};
 use crate::inference::StepForecasts;
+use crate::paths::shown;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Once;
 
 /// One evaluated day.
@@ -34,6 +36,13 @@ impl PlotDay {
             })
             .collect()
     }
+}
+
+/// Whether `path` names a file this module can draw: a `.png` or `.svg` extension, in any case.
+pub fn is_plot_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("png") || e.eq_ignore_ascii_case("svg"))
 }
 
 const SIZE: (u32, u32) = (1400, 800);
@@ -74,27 +83,23 @@ pub fn forecasts(path: &Path, title: &str, days: &[PlotDay], boundaries: &[usize
     if days.is_empty() {
         return Err(Error::Internal("nothing to plot".into()));
     }
-    register_font();
     let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    let temp = temp_path(path, extension.as_deref().unwrap_or(""));
-    let drawn = match extension.as_deref() {
-        Some("png") => draw(BitMapBackend::new(&temp, SIZE).into_drawing_area(), title, days, boundaries),
-        Some("svg") => draw(SVGBackend::new(&temp, SIZE).into_drawing_area(), title, days, boundaries),
-        _ => Err(Error::Usage(format!("--plot {}: use a .png or .svg file name", path.display()))),
+    let Some(extension) = extension.filter(|e| e == "png" || e == "svg") else {
+        return Err(Error::Usage(format!("--plot {}: use a .png or .svg file name", shown(path))));
     };
-    let placed = drawn.and_then(|()| {
-        std::fs::rename(&temp, path).map_err(|e| Error::output(format!("plot {}", path.display()), e))
-    });
-    if placed.is_err() {
-        let _ = std::fs::remove_file(&temp);
+    register_font();
+    let cannot = |e: std::io::Error| Error::output(format!("plot {}", shown(path)), e);
+    // A temporary file beside `path` with the same extension (plotters picks the encoder by it),
+    // named with this process's pid so that a killed run's leftover is removed by the next one.
+    let temp = atomic::temp_file(path, &format!(".{extension}")).map_err(cannot)?;
+    let drawing = temp.path().to_path_buf();
+    if extension == "png" {
+        draw(BitMapBackend::new(&drawing, SIZE).into_drawing_area(), title, days, boundaries)?;
+    } else {
+        draw(SVGBackend::new(&drawing, SIZE).into_drawing_area(), title, days, boundaries)?;
     }
-    placed
-}
-
-/// A temporary file beside `path`, with the same extension (plotters picks the encoder by it).
-fn temp_path(path: &Path, extension: &str) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}.{extension}", std::process::id()))
+    // On any error above, dropping `temp` removes the temporary file.
+    atomic::persist(temp, path).map_err(cannot)
 }
 
 fn draw<DB: DrawingBackend>(

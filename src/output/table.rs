@@ -51,22 +51,3 @@ pub fn forecast(f: &Forecast) -> String {
     }
     s
 }
-
-/// One CSV row per step and level: date,step,close,lower,upper,level (empty bounds when the model
-/// has no intervals).
-pub fn forecast_csv(forecast: &Forecast) -> String {
-    let mut s = String::from("date,step,close,lower,upper,level\n");
-    for step in &forecast.forecasts {
-        if step.intervals.is_empty() {
-            let _ = writeln!(s, "{},{},{},,,", step.date, step.step, step.close);
-        }
-        for band in &step.intervals {
-            let _ = writeln!(
-                s,
-                "{},{},{},{},{},{}",
-                step.date, step.step, step.close, band.lower, band.upper, band.level
-            );
-        }
-    }
-    s
-}

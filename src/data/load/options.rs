@@ -4,47 +4,95 @@
 //!
 //! The options travel as JSON ([`LoadOptions::to_json`], [`LoadOptions::from_json`]) so that a model
 //! file can record how its training CSV was read and `predict` can read the refreshed file the same
-//! way, with flags given on the command line taking precedence ([`LoadOptions::or`]).
+//! way, with flags given on the command line taking precedence ([`LoadOptions::or`]). The struct
+//! is also the command line's load flags (`clap::Args`): one declaration for the three uses.
 
+use chrono::format::{Item, StrftimeItems};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
 /// User overrides for reading a file. The default detects everything.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// The same struct is the load flags of every command that reads a CSV (`clap::Args`, flattened
+/// into each), the options the loader takes, and the JSON a model file records: declared once.
+/// None of the flags has a default: an absent flag leaves the field to detection.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
+#[command(next_help_heading = "Reading the CSV")]
 pub struct LoadOptions {
-    /// Header name (or 1-based column number) of the date column.
+    /// The date column: header name or 1-based column number.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_name = "NAME")]
     pub date_column: Option<String>,
+    /// The open column: header name or number.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_name = "NAME")]
     pub open_column: Option<String>,
+    /// The high column: header name or number.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_name = "NAME")]
     pub high_column: Option<String>,
+    /// The low column: header name or number.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_name = "NAME")]
     pub low_column: Option<String>,
+    /// The close column: header name or number.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_name = "NAME")]
     pub close_column: Option<String>,
-    /// `none` reads the file as if it had no volume column.
+    /// The volume column: header name or number, or `none` to read no volume.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_name = "NAME")]
     pub volume_column: Option<String>,
-    /// Which close is modelled: `close` or `adjusted` (also a header name of either column).
-    /// Default: the adjusted close when the file has one.
+    /// The close to model: `close`, or `adjusted` (the default when the file has an Adj Close or
+    /// adjusted_close column; open, high and low are then scaled by adjusted / close). Also a
+    /// header name of either column.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_name = "close|adjusted")]
     pub price_column: Option<String>,
-    /// A chrono strftime format such as `%d/%m/%Y`, or `unix` / `unix-ms` for epoch seconds /
-    /// milliseconds.
+    /// The date format, in chrono strftime syntax (e.g. %d/%m/%Y), or `unix` / `unix-ms` for
+    /// epoch seconds / milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_name = "FORMAT", value_parser = parse_date_format)]
     pub date_format: Option<String>,
-    /// The field delimiter, one ASCII character.
+    /// The field delimiter: `,` `;` `tab` `|` or another single ASCII character.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter, allow_hyphen_values = true)]
     pub delimiter: Option<char>,
-    /// The instrument to read from a file that holds several.
+    /// The instrument to read from a file with a ticker, symbol or Name column holding several
+    /// (case-insensitive; SPY also matches SPY.US, LMT also NYSE:LMT).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_name = "SYMBOL")]
     pub ticker: Option<String>,
-    /// What to do with a last row that looks like a day still in progress.
+    /// A last row that looks like a day still in progress: `auto` drops it when that is clear and
+    /// warns when it may be, `keep` keeps it, `drop` drops it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, value_name = "auto|keep|drop", value_parser = LastRow::from_str)]
     pub last_row: Option<LastRow>,
+}
+
+/// `--date-format`: a chrono strftime format with at least one field, or `unix` / `unix-ms`.
+pub fn parse_date_format(s: &str) -> Result<String, String> {
+    if s == "unix" || s == "unix-ms" {
+        return Ok(s.to_string());
+    }
+    let items: Vec<Item> = StrftimeItems::new(s).collect();
+    let has_field = items.iter().any(|item| matches!(item, Item::Numeric(..) | Item::Fixed(..)));
+    if items.iter().any(|item| matches!(item, Item::Error)) || !has_field {
+        return Err("must be a chrono strftime format such as %d/%m/%Y or %Y%m%d, or unix / unix-ms".into());
+    }
+    Ok(s.to_string())
+}
+
+/// `--delimiter`: one ASCII character other than a quote or a line break, or `tab`.
+pub fn parse_delimiter(s: &str) -> Result<char, String> {
+    let mut chars = s.chars();
+    match (s, chars.next(), chars.next()) {
+        ("tab" | "\\t", _, _) => Ok('\t'),
+        (_, Some(c), None) if c.is_ascii() && !matches!(c, '"' | '\n' | '\r') => Ok(c),
+        _ => Err("must be one character such as , ; | or tab".into()),
+    }
 }
 
 impl LoadOptions {
@@ -102,7 +150,7 @@ impl FromStr for LastRow {
             "auto" => Ok(LastRow::Auto),
             "keep" => Ok(LastRow::Keep),
             "drop" => Ok(LastRow::Drop),
-            other => Err(format!("expected auto, keep or drop, got \"{other}\"")),
+            _ => Err("must be auto, keep or drop".to_string()),
         }
     }
 }

@@ -1,0 +1,162 @@
+//! The files a command is told to write, checked before any work: an output must not be one of
+//! the command's inputs (`train --csv p.csv --out p.csv` would replace the prices with a model),
+//! two outputs must not be the same file, and an output's folder must exist. Paths are compared
+//! as files, not as spellings: `./p.csv`, an absolute path, a symbolic link and a hard link to
+//! `p.csv` are all `p.csv`.
+//!
+//! [`shown`] is how a path appears in a message: control characters escaped, so that an error is
+//! always one line however its path is spelled.
+
+use crate::error::{Error, Result};
+use crate::output::one_line;
+use std::path::{Path, PathBuf};
+
+/// A path as it appears in messages: `display()` with control characters (a newline in a file
+/// name) escaped.
+pub fn shown(path: &Path) -> String {
+    one_line(&path.display().to_string())
+}
+
+/// What makes a file itself: its device and inode when it exists; otherwise its canonical
+/// folder and its name (a file about to be created).
+#[derive(Debug, PartialEq, Eq)]
+enum Identity {
+    Inode(u64, u64),
+    Planned(PathBuf),
+}
+
+fn identity(path: &Path) -> Option<Identity> {
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::MetadataExt;
+        return Some(Identity::Inode(meta.dev(), meta.ino()));
+    }
+    #[cfg(not(unix))]
+    if let Ok(canonical) = std::fs::canonicalize(path) {
+        return Some(Identity::Planned(canonical));
+    }
+    let name = path.file_name()?;
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    Some(Identity::Planned(std::fs::canonicalize(folder).ok()?.join(name)))
+}
+
+/// Whether `a` and `b` name the same file (through `./`, `..`, symbolic and hard links).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (identity(a), identity(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Refuses (usage error, exit 2) an output that is one of the inputs or another output. `outputs`
+/// and `inputs` are (flag, path) pairs, e.g. `("--out", out)` and `("--csv", csv)`.
+pub fn refuse_overwriting_inputs(outputs: &[(&str, &Path)], inputs: &[(&str, &Path)]) -> Result<()> {
+    for (i, &(flag, output)) in outputs.iter().enumerate() {
+        for &(input_flag, input) in inputs {
+            if same_file(output, input) {
+                return Err(Error::Usage(format!(
+                    "{flag} {} is the same file as {input_flag} {}: writing it would destroy the input; \
+                     give {flag} another path",
+                    shown(output),
+                    shown(input)
+                )));
+            }
+        }
+        for &(other_flag, other) in &outputs[i + 1..] {
+            if same_file(output, other) {
+                return Err(Error::Usage(format!(
+                    "{flag} {} and {other_flag} {} are the same file; give them different paths",
+                    shown(output),
+                    shown(other)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses (usage error, exit 2) an output file that cannot be created: its folder is missing, or
+/// the path is a folder.
+pub fn check_output_path(flag: &str, path: &Path) -> Result<()> {
+    match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() && !folder.is_dir() => {
+            Err(Error::Usage(format!("{flag} {}: folder {} does not exist", shown(path), shown(folder))))
+        }
+        _ if path.is_dir() => {
+            Err(Error::Usage(format!("{flag} {} is a folder; give a file name", shown(path))))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// [`check_output_path`] for each output, then [`refuse_overwriting_inputs`]: what every command
+/// that writes files calls first.
+pub fn check_outputs(outputs: &[(&str, &Path)], inputs: &[(&str, &Path)]) -> Result<()> {
+    for &(flag, path) in outputs {
+        check_output_path(flag, path)?;
+    }
+    refuse_overwriting_inputs(outputs, inputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::Exit;
+
+    #[test]
+    fn an_output_that_is_an_input_is_refused_however_it_is_spelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("p.csv");
+        std::fs::write(&csv, "Date,Close\n").unwrap();
+        let dotted = dir.path().join(".").join("p.csv");
+        let round_about = dir.path().join("sub").join("..").join("p.csv");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let hard = dir.path().join("hard.csv");
+        std::fs::hard_link(&csv, &hard).unwrap();
+        let mut spellings = vec![csv.clone(), dotted, round_about, hard];
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.csv");
+            std::os::unix::fs::symlink(&csv, &link).unwrap();
+            spellings.push(link);
+        }
+        for output in &spellings {
+            let err = refuse_overwriting_inputs(&[("--out", output)], &[("--csv", &csv)]).unwrap_err();
+            assert_eq!(err.exit_code(), Exit::Usage);
+            let message = err.to_string();
+            assert!(message.contains("--out") && message.contains("--csv"), "{message}");
+        }
+        let model = dir.path().join("m.safetensors");
+        refuse_overwriting_inputs(&[("--out", &model)], &[("--csv", &csv)]).unwrap();
+    }
+
+    #[test]
+    fn two_outputs_that_do_not_exist_yet_are_compared_by_folder_and_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("x.png");
+        let b = dir.path().join(".").join("x.png");
+        let err = refuse_overwriting_inputs(&[("--plot", &a), ("--predictions", &b)], &[]).unwrap_err();
+        assert!(err.to_string().contains("--predictions"), "{err}");
+        let c = dir.path().join("y.png");
+        refuse_overwriting_inputs(&[("--plot", &a), ("--predictions", &c)], &[]).unwrap();
+    }
+
+    #[test]
+    fn missing_folders_and_folders_are_refused_as_outputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no").join("m.safetensors");
+        assert!(check_output_path("--out", &missing).unwrap_err().to_string().contains("does not exist"));
+        assert!(check_output_path("--out", dir.path()).unwrap_err().to_string().contains("is a folder"));
+        check_output_path("--out", &dir.path().join("m.safetensors")).unwrap();
+        check_output_path("--out", Path::new("m.safetensors")).unwrap();
+    }
+
+    #[test]
+    fn paths_in_messages_are_one_line() {
+        let message = shown(Path::new("evil\nname\r.csv"));
+        assert_eq!(message, "evil\\nname\\r.csv");
+    }
+}
