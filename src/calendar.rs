@@ -15,7 +15,7 @@
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Calendar {
     Weekdays,
@@ -24,6 +24,19 @@ pub enum Calendar {
 }
 
 impl Calendar {
+    /// Every calendar's name, as `--calendar` and the model file spell it.
+    pub const NAMES: [&'static str; 3] = ["weekdays", "nyse", "crypto"];
+
+    /// The calendar named `name` (one of [`Calendar::NAMES`]).
+    pub fn from_name(name: &str) -> Option<Calendar> {
+        match name {
+            "weekdays" => Some(Calendar::Weekdays),
+            "nyse" => Some(Calendar::Nyse),
+            "crypto" => Some(Calendar::Crypto),
+            _ => None,
+        }
+    }
+
     pub fn is_trading_day(self, date: NaiveDate) -> bool {
         let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
         match self {

@@ -130,12 +130,24 @@ pub struct OutputArgs {
     pub verbose: u8,
 }
 
+impl OutputArgs {
+    /// The stderr log these flags ask for.
+    pub fn log(&self) -> crate::output::Log {
+        use crate::output::log::Verbosity;
+        crate::output::Log::new(match (self.quiet, self.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => Verbosity::Normal,
+            (false, _) => Verbosity::Verbose,
+        })
+    }
+}
+
 /// Which days forecast steps land on.
 #[derive(Debug, Clone, Args)]
 pub struct CalendarArgs {
     /// Trading calendar for forecast dates: weekdays, nyse (also skips NYSE holidays) or crypto
     /// (every day). Default: crypto when the data trades on weekends, else weekdays.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = calendar())]
     pub calendar: Option<Calendar>,
 }
 
@@ -731,4 +743,11 @@ mod tests {
             assert!(cli.is_ok(), "{command}");
         }
     }
+}
+
+/// `--calendar NAME`: one of [`Calendar::NAMES`] (listed in help and completions).
+fn calendar() -> impl clap::builder::TypedValueParser<Value = Calendar> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Calendar::NAMES)
+        .map(|name: String| Calendar::from_name(&name).unwrap_or(Calendar::Weekdays))
 }

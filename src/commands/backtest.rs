@@ -4,7 +4,7 @@
 use super::{as_of, load_series};
 use crate::backtest::{self, Backtest, Progress, SpanMetrics};
 use crate::cli::{BacktestArgs, Format};
-use crate::output::{plot, print_json, print_text, table, Log};
+use crate::output::{plot, print_json, print_text, table};
 use serde::Serialize;
 use std::fmt::Write;
 use std::time::Instant;
@@ -24,7 +24,7 @@ struct BacktestReport<'a> {
 pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
     args.check_paths()?;
     let started = Instant::now();
-    let log = Log::new(&args.output);
+    let log = args.output.log();
     let runtime = args.runtime.runtime()?;
     let series = as_of(load_series(&args.csv, &args.load, &log)?, args.as_of, &args.csv)?;
     let settings = args.model.settings();

@@ -4,7 +4,7 @@
 use crate::bench::{measure_peak_gflops, run_case, BenchCase, BenchResult};
 use crate::cli::{BenchArgs, BenchPath, Format};
 use crate::model::LstmPath;
-use crate::output::{csv, print_json, print_text, Log};
+use crate::output::{csv, print_json, print_text};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -17,7 +17,7 @@ struct BenchReport {
 }
 
 pub fn run(args: &BenchArgs) -> crate::error::Result<()> {
-    let log = Log::new(&args.output);
+    let log = args.output.log();
     let threads = args.runtime.runtime()?.threads;
     let peak_gflops = measure_peak_gflops(threads);
     log.info(&format!("GEMM peak on {threads} thread(s): {peak_gflops:.1} GFLOP/s"));

@@ -25,7 +25,7 @@ struct PredictReport {
 
 pub fn run(args: &PredictArgs) -> Result<()> {
     args.check_paths()?;
-    let log = Log::new(&args.output);
+    let log = args.output.log();
     let device = args.runtime.runtime()?.device;
     // Read once: the ledger's hash is of exactly the bytes that made this forecast, even if a
     // retrain replaces the file meanwhile.

@@ -5,7 +5,7 @@ use super::load_series;
 use crate::cli::{Format, ScoreArgs};
 use crate::ledger::{self, Entry};
 use crate::metrics::{mae, rmse, skill};
-use crate::output::{csv, print_json, print_text, Log};
+use crate::output::{csv, print_json, print_text};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
@@ -46,7 +46,7 @@ struct ScoreReport {
 }
 
 pub fn run(args: &ScoreArgs) -> crate::error::Result<()> {
-    let log = Log::new(&args.output);
+    let log = args.output.log();
     let entries = ledger::read(&args.log)?;
     let series = load_series(&args.csv, &args.load, &log)?;
     let actual: HashMap<String, f64> =

@@ -51,7 +51,7 @@ struct TrainReport {
 pub fn run(args: &TrainArgs) -> Result<()> {
     args.check_paths()?;
     let started = Instant::now();
-    let log = Log::new(&args.output);
+    let log = args.output.log();
     let runtime = args.runtime.runtime()?;
     // One writer per model path for the whole run (released however the process ends).
     let _lock = lock_model(&args.out, args.wait)?;

@@ -4,7 +4,6 @@
 //! and free of control characters: each message is one line, with any control character from a
 //! user-supplied string (a path, a cell) escaped.
 
-use crate::cli::OutputArgs;
 use crate::data::LoadReport;
 use std::io::IsTerminal;
 
@@ -22,14 +21,7 @@ pub struct Log {
 }
 
 impl Log {
-    pub fn new(args: &OutputArgs) -> Log {
-        let verbosity = if args.quiet {
-            Verbosity::Quiet
-        } else if args.verbose > 0 {
-            Verbosity::Verbose
-        } else {
-            Verbosity::Normal
-        };
+    pub fn new(verbosity: Verbosity) -> Log {
         Log { verbosity, stderr_is_terminal: std::io::stderr().is_terminal() }
     }
 
