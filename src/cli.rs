@@ -547,6 +547,13 @@ fn iso_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| "must be a date as YYYY-MM-DD".to_string())
 }
 
+/// `--calendar NAME`: one of [`Calendar::NAMES`] (listed in help and completions).
+fn calendar() -> impl clap::builder::TypedValueParser<Value = Calendar> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Calendar::NAMES)
+        .map(|name: String| Calendar::from_name(&name).unwrap_or(Calendar::Weekdays))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -743,11 +750,4 @@ mod tests {
             assert!(cli.is_ok(), "{command}");
         }
     }
-}
-
-/// `--calendar NAME`: one of [`Calendar::NAMES`] (listed in help and completions).
-fn calendar() -> impl clap::builder::TypedValueParser<Value = Calendar> {
-    use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(Calendar::NAMES)
-        .map(|name: String| Calendar::from_name(&name).unwrap_or(Calendar::Weekdays))
 }
