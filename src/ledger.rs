@@ -9,13 +9,16 @@
 //! the csv crate, so a model path with a comma or a quote reads back as it was.
 
 use crate::atomic::write_atomic;
+use crate::data::Series;
 use crate::error::{DataError, Error, Result};
 use crate::inference::Forecast;
 use crate::lock::lock_model;
+use crate::metrics::{mae, rmse, skill};
 use crate::output::one_line;
 use crate::paths::shown;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 /// One ledger row.
@@ -191,6 +194,97 @@ pub fn append(path: &Path, rows: &[Entry]) -> Result<usize> {
         write_atomic(path, &bytes).map_err(|e| Error::output(format!("ledger {}", shown(path)), e))?;
     }
     Ok(added)
+}
+
+/// Realised interval coverage at one level.
+#[derive(Debug, Serialize)]
+pub struct LevelScore {
+    pub level: f64,
+    pub forecasts: usize,
+    pub coverage: f64,
+}
+
+/// One model's realised accuracy.
+#[derive(Debug, Serialize)]
+pub struct ModelScore {
+    pub model: String,
+    pub model_hash: String,
+    /// Forecasts whose day has an actual close now.
+    pub scored: usize,
+    /// Forecasts still waiting for their day.
+    pub pending: usize,
+    pub first_as_of: String,
+    pub last_as_of: String,
+    pub rmse: f64,
+    pub mae: f64,
+    pub naive_rmse: f64,
+    pub naive_mae: f64,
+    /// 1 − rmse / naive_rmse over the scored forecasts.
+    pub skill: f64,
+    pub intervals: Vec<LevelScore>,
+}
+
+/// Each model's (by file hash) realised accuracy: the ledger's forecasts joined with the closes
+/// of `series` that have arrived, beside naive's, with interval coverage and what is pending.
+pub fn score(entries: &[Entry], series: &Series) -> Vec<ModelScore> {
+    let actual: HashMap<String, f64> =
+        series.dates.iter().zip(&series.close).map(|(d, c)| (d.to_string(), *c)).collect();
+    let mut by_model: BTreeMap<(String, String), Vec<&Entry>> = BTreeMap::new();
+    for e in entries {
+        by_model.entry((e.model_hash.clone(), e.model.clone())).or_default().push(e);
+    }
+    by_model.into_iter().map(|((hash, model), rows)| score_model(hash, model, &rows, &actual)).collect()
+}
+
+fn score_model(hash: String, model: String, rows: &[&Entry], actual: &HashMap<String, f64>) -> ModelScore {
+    // One point forecast per (as_of, step); the level rows repeat it.
+    let mut seen = HashSet::new();
+    let (mut forecast, mut naive, mut realised, mut pending) = (vec![], vec![], vec![], 0);
+    for e in rows {
+        if !seen.insert((e.as_of.as_str(), e.step)) {
+            continue;
+        }
+        match actual.get(&e.date) {
+            Some(&a) => {
+                forecast.push(e.close);
+                naive.push(e.last_close);
+                realised.push(a);
+            }
+            None => pending += 1,
+        }
+    }
+    let mut levels: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+    for e in rows {
+        if let (Some(level), Some(lo), Some(hi), Some(&a)) = (e.level, e.lower, e.upper, actual.get(&e.date))
+        {
+            let slot = levels.entry(level.to_bits()).or_default();
+            slot.0 += 1;
+            slot.1 += usize::from(lo <= a && a <= hi);
+        }
+    }
+    let as_of: Vec<&str> = rows.iter().map(|e| e.as_of.as_str()).collect();
+    let (model_rmse, naive_rmse) = (rmse(&forecast, &realised), rmse(&naive, &realised));
+    ModelScore {
+        model,
+        model_hash: hash,
+        scored: realised.len(),
+        pending,
+        first_as_of: as_of.iter().min().map(|s| s.to_string()).unwrap_or_default(),
+        last_as_of: as_of.iter().max().map(|s| s.to_string()).unwrap_or_default(),
+        rmse: model_rmse,
+        mae: mae(&forecast, &realised),
+        naive_rmse,
+        naive_mae: mae(&naive, &realised),
+        skill: skill(model_rmse, naive_rmse),
+        intervals: levels
+            .into_iter()
+            .map(|(bits, (n, hits))| LevelScore {
+                level: f64::from_bits(bits),
+                forecasts: n,
+                coverage: hits as f64 / n.max(1) as f64,
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]

@@ -3,40 +3,10 @@
 
 use super::load_series;
 use crate::cli::{Format, ScoreArgs};
-use crate::ledger::{self, Entry};
-use crate::metrics::{mae, rmse, skill};
+use crate::ledger::{self, ModelScore};
 use crate::output::{csv, print_json, print_text};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
-
-/// Realised interval coverage at one level.
-#[derive(Debug, Serialize)]
-struct LevelScore {
-    level: f64,
-    forecasts: usize,
-    coverage: f64,
-}
-
-/// One model's realised accuracy.
-#[derive(Debug, Serialize)]
-struct ModelScore {
-    model: String,
-    model_hash: String,
-    /// Forecasts whose day has an actual close now.
-    scored: usize,
-    /// Forecasts still waiting for their day.
-    pending: usize,
-    first_as_of: String,
-    last_as_of: String,
-    rmse: f64,
-    mae: f64,
-    naive_rmse: f64,
-    naive_mae: f64,
-    /// 1 − rmse / naive_rmse over the scored forecasts.
-    skill: f64,
-    intervals: Vec<LevelScore>,
-}
 
 #[derive(Debug, Serialize)]
 struct ScoreReport {
@@ -49,71 +19,13 @@ pub fn run(args: &ScoreArgs) -> crate::error::Result<()> {
     let log = args.output.log();
     let entries = ledger::read(&args.log)?;
     let series = load_series(&args.csv, &args.load, &log)?;
-    let actual: HashMap<String, f64> =
-        series.dates.iter().zip(&series.close).map(|(d, c)| (d.to_string(), *c)).collect();
-    let mut by_model: BTreeMap<(String, String), Vec<&Entry>> = BTreeMap::new();
-    for e in &entries {
-        by_model.entry((e.model_hash.clone(), e.model.clone())).or_default().push(e);
-    }
-    let models =
-        by_model.into_iter().map(|((hash, model), rows)| score_model(hash, model, &rows, &actual)).collect();
+    let models = ledger::score(&entries, &series);
     let report =
         ScoreReport { log: args.log.display().to_string(), csv: args.csv.display().to_string(), models };
     match args.output.format {
         Format::Json => print_json(&report),
         Format::Table => print_text(&render(&report)),
         Format::Csv => print_text(&render_csv(&report)?),
-    }
-}
-
-fn score_model(hash: String, model: String, rows: &[&Entry], actual: &HashMap<String, f64>) -> ModelScore {
-    // One point forecast per (as_of, step); the level rows repeat it.
-    let mut seen = HashSet::new();
-    let (mut forecast, mut naive, mut realised, mut pending) = (vec![], vec![], vec![], 0);
-    for e in rows {
-        if !seen.insert((e.as_of.as_str(), e.step)) {
-            continue;
-        }
-        match actual.get(&e.date) {
-            Some(&a) => {
-                forecast.push(e.close);
-                naive.push(e.last_close);
-                realised.push(a);
-            }
-            None => pending += 1,
-        }
-    }
-    let mut levels: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
-    for e in rows {
-        if let (Some(level), Some(lo), Some(hi), Some(&a)) = (e.level, e.lower, e.upper, actual.get(&e.date))
-        {
-            let slot = levels.entry(level.to_bits()).or_default();
-            slot.0 += 1;
-            slot.1 += usize::from(lo <= a && a <= hi);
-        }
-    }
-    let as_of: Vec<&str> = rows.iter().map(|e| e.as_of.as_str()).collect();
-    let (model_rmse, naive_rmse) = (rmse(&forecast, &realised), rmse(&naive, &realised));
-    ModelScore {
-        model,
-        model_hash: hash,
-        scored: realised.len(),
-        pending,
-        first_as_of: as_of.iter().min().map(|s| s.to_string()).unwrap_or_default(),
-        last_as_of: as_of.iter().max().map(|s| s.to_string()).unwrap_or_default(),
-        rmse: model_rmse,
-        mae: mae(&forecast, &realised),
-        naive_rmse,
-        naive_mae: mae(&naive, &realised),
-        skill: skill(model_rmse, naive_rmse),
-        intervals: levels
-            .into_iter()
-            .map(|(bits, (n, hits))| LevelScore {
-                level: f64::from_bits(bits),
-                forecasts: n,
-                coverage: hits as f64 / n.max(1) as f64,
-            })
-            .collect(),
     }
 }
 
