@@ -215,6 +215,7 @@ pub fn from_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<Loaded, 
     let intervals: Vec<Interval> = fields.parse("intervals")?;
     check_intervals(&intervals, config.horizon).map_err(|e| fail(format!("metadata \"intervals\": {e}")))?;
     let training: TrainConfig = fields.parse("training")?;
+    check_training(&training).map_err(|e| fail(format!("metadata \"training\": {e}")))?;
     let load_options = LoadOptions::from_json(fields.get("load_options")?).map_err(|e| {
         fail(format!(
             "metadata \"load_options\" cannot be read ({}); the file is damaged",
@@ -317,6 +318,15 @@ fn check_config(c: &ModelConfig) -> Result<(), String> {
         return Err(format!("\"dropout\" is {}, must be in [0, 1)", c.dropout));
     }
     Ok(())
+}
+
+/// The training settings are a record, not used to forecast, but a file is either sound or
+/// refused: every number finite and in the range its flag allows.
+fn check_training(t: &TrainConfig) -> Result<(), String> {
+    let real = |name: &str, v: f64, ok: bool| if ok { Ok(()) } else { Err(format!("\"{name}\" is {v}")) };
+    real("lr", t.lr, t.lr.is_finite() && t.lr > 0.0)?;
+    real("val_fraction", t.val_fraction, t.val_fraction > 0.0 && t.val_fraction < 1.0)?;
+    real("clip_norm", t.clip_norm, t.clip_norm.is_finite() && t.clip_norm > 0.0)
 }
 
 fn check_features(features: &[String], input_size: usize) -> Result<(), String> {

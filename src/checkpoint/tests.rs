@@ -193,6 +193,11 @@ fn crafted_metadata_is_refused_naming_the_field() {
         ("intervals", r#"[{"level":1.5,"half_widths":[0.1]}]"#, &["level 1.5"]),
         ("intervals", r#"[{"level":0.9,"half_widths":[null]}]"#, &["\"intervals\""]),
         ("calendar", r#""mars""#, &["\"calendar\""]),
+        (
+            "training",
+            r#"{"epochs":1,"batch_size":1,"lr":-1,"val_fraction":0.1,"patience":1,"seed":1,"clip_norm":1}"#,
+            &["\"training\"", "lr"],
+        ),
         ("format_version", "2", &["format version"]),
         ("format", "other\n\u{1b}[31m", &["not a forecast model", "\\n"]),
         ("target", "price", &["\"target\""]),
