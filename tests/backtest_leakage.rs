@@ -3,7 +3,7 @@
 
 use candle_core::Device;
 use forecast::backtest::{fit_fold, fold_spans};
-use forecast::data::synthetic::{generate, SyntheticConfig};
+use forecast::data::synthetic::{self, SyntheticConfig};
 use forecast::data::{Series, WindowSpec};
 use forecast::forecaster::Trained;
 use forecast::runtime::Runtime;
@@ -11,15 +11,7 @@ use forecast::train::{Settings, TrainConfig};
 use std::path::Path;
 
 fn series(days: usize) -> Series {
-    let bars = generate(&SyntheticConfig { days, ..SyntheticConfig::default() });
-    Series {
-        dates: bars.iter().map(|b| b.date).collect(),
-        open: bars.iter().map(|b| b.open).collect(),
-        high: bars.iter().map(|b| b.high).collect(),
-        low: bars.iter().map(|b| b.low).collect(),
-        close: bars.iter().map(|b| b.close).collect(),
-        volume: Some(bars.iter().map(|b| b.volume as f64).collect()),
-    }
+    synthetic::series(&SyntheticConfig { days, ..SyntheticConfig::default() })
 }
 
 fn weights(fitted: &Trained) -> Vec<Vec<f32>> {

@@ -8,7 +8,7 @@ mod common;
 use candle_core::Device;
 use common::{forecast, s, sample_csv, FAST};
 use forecast::calendar::Calendar;
-use forecast::data::synthetic::{generate, SyntheticConfig};
+use forecast::data::synthetic::{series, SyntheticConfig};
 use forecast::data::{LoadOptions, Series};
 use forecast::exit::Exit;
 use forecast::forecaster::{fit, Source};
@@ -80,15 +80,7 @@ fn a_diverging_train_fails_and_keeps_the_old_model() {
 }
 
 fn synthetic(days: usize) -> Series {
-    let bars = generate(&SyntheticConfig { days, ..SyntheticConfig::default() });
-    Series {
-        dates: bars.iter().map(|b| b.date).collect(),
-        open: bars.iter().map(|b| b.open).collect(),
-        high: bars.iter().map(|b| b.high).collect(),
-        low: bars.iter().map(|b| b.low).collect(),
-        close: bars.iter().map(|b| b.close).collect(),
-        volume: Some(bars.iter().map(|b| b.volume as f64).collect()),
-    }
+    series(&SyntheticConfig { days, ..SyntheticConfig::default() })
 }
 
 fn settings() -> Settings {

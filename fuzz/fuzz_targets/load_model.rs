@@ -12,7 +12,7 @@ use candle_core::Device;
 use forecast::calendar::Calendar;
 use forecast::checkpoint::{from_bytes, to_bytes};
 use forecast::data::features::default_feature_names;
-use forecast::data::synthetic::{generate, SyntheticConfig};
+use forecast::data::synthetic::{self, SyntheticConfig};
 use forecast::data::{LoadOptions, Scaler, Series};
 use forecast::forecaster::{DataInfo, Forecaster, Validation};
 use forecast::intervals::Interval;
@@ -25,8 +25,19 @@ use rand::SeedableRng;
 
 /// Metadata keys a crafted file may change.
 const KEYS: [&str; 13] = [
-    "model", "training", "features", "target", "scaler", "seq_len", "data", "load_options",
-    "validation", "intervals", "calendar", "format", "format_version",
+    "model",
+    "training",
+    "features",
+    "target",
+    "scaler",
+    "seq_len",
+    "data",
+    "load_options",
+    "validation",
+    "intervals",
+    "calendar",
+    "format",
+    "format_version",
 ];
 
 fn base() -> &'static Vec<u8> {
@@ -53,8 +64,19 @@ fn base() -> &'static Vec<u8> {
                 seed: 1,
                 clip_norm: 1.0,
             },
-            data: DataInfo { csv: "x.csv".into(), first_date: "2020-01-01".into(), last_date: "2020-02-01".into(), rows: 9 },
-            validation: Validation { start: "a".into(), end: "b".into(), windows: 2, metrics, steps: vec![metrics] },
+            data: DataInfo {
+                csv: "x.csv".into(),
+                first_date: "2020-01-01".into(),
+                last_date: "2020-02-01".into(),
+                rows: 9,
+            },
+            validation: Validation {
+                start: "a".into(),
+                end: "b".into(),
+                windows: 2,
+                metrics,
+                steps: vec![metrics],
+            },
             crate_version: "fuzz".into(),
         };
         to_bytes(&forecaster).unwrap()
@@ -63,17 +85,7 @@ fn base() -> &'static Vec<u8> {
 
 fn series() -> &'static Series {
     static SERIES: OnceLock<Series> = OnceLock::new();
-    SERIES.get_or_init(|| {
-        let bars = generate(&SyntheticConfig { days: 60, ..SyntheticConfig::default() });
-        Series {
-            dates: bars.iter().map(|b| b.date).collect(),
-            open: bars.iter().map(|b| b.open).collect(),
-            high: bars.iter().map(|b| b.high).collect(),
-            low: bars.iter().map(|b| b.low).collect(),
-            close: bars.iter().map(|b| b.close).collect(),
-            volume: Some(bars.iter().map(|b| b.volume as f64).collect()),
-        }
-    })
+    SERIES.get_or_init(|| synthetic::series(&SyntheticConfig { days: 60, ..SyntheticConfig::default() }))
 }
 
 /// The base file with metadata `key` set to `value` and the checksum removed.

@@ -125,6 +125,19 @@ fn next_weekday(date: NaiveDate) -> NaiveDate {
     first_weekday(date + Duration::days(1))
 }
 
+/// The bars of [`generate`] as a [`Series`](crate::data::Series) (with volume).
+pub fn series(config: &SyntheticConfig) -> crate::data::Series {
+    let bars = generate(config);
+    crate::data::Series {
+        dates: bars.iter().map(|b| b.date).collect(),
+        open: bars.iter().map(|b| b.open).collect(),
+        high: bars.iter().map(|b| b.high).collect(),
+        low: bars.iter().map(|b| b.low).collect(),
+        close: bars.iter().map(|b| b.close).collect(),
+        volume: Some(bars.iter().map(|b| b.volume as f64).collect()),
+    }
+}
+
 /// Generates `config.days` weekday bars. Deterministic: the same config always gives the same bars.
 ///
 /// # Panics
