@@ -15,10 +15,10 @@ use std::path::Path;
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
+use super::count_noun;
 use super::header::ColumnMap;
 use super::options::LastRow;
-use super::rows::RawRow;
-use super::{count_drop, count_noun, DropReason};
+use super::rows::{count_drop, DropReason, RawRow};
 use crate::data::{LoadReport, Series};
 use crate::error::DataError;
 

@@ -14,8 +14,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime};
 
-use super::header::Column;
-use super::records::Record;
+use super::records::{Column, Record};
 use super::{count_noun, shorten};
 use crate::error::DataError;
 

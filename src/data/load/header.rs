@@ -11,8 +11,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::records::Record;
-use super::{shorten, ticker, LoadOptions};
+use super::options::LoadOptions;
+use super::records::{Column, Record};
+use super::shorten;
+use super::symbols::{choose, list};
 use crate::error::DataError;
 
 /// What a column holds.
@@ -102,20 +104,6 @@ pub(super) fn normalize(name: &str) -> String {
         .collect::<String>()
         .to_lowercase();
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// One mapped column: its 0-based index in a record and its header as written (trimmed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Column {
-    pub index: usize,
-    pub name: String,
-}
-
-impl Column {
-    /// The 1-based index and name, as `DataError::at` takes them.
-    pub fn location(&self) -> Option<(usize, &str)> {
-        Some((self.index + 1, self.name.as_str()))
-    }
 }
 
 /// Which close becomes the series' close.
@@ -278,7 +266,7 @@ fn wide_ticker_columns(
                 format!(
                     "the file holds {} tickers side by side (its Ticker line has {})",
                     distinct.len(),
-                    ticker::list(&distinct)
+                    list(&distinct)
                 ),
             )
             .with_hint(format!(
@@ -286,7 +274,7 @@ fn wide_ticker_columns(
                 distinct.first().map_or("", String::as_str)
             )));
         }
-        (Some(wanted), _) => ticker::choose(&distinct, wanted).map_err(|message| {
+        (Some(wanted), _) => choose(&distinct, wanted).map_err(|message| {
             DataError::at(path, line, None, message).with_hint("pass one of the tickers listed with --ticker")
         })?,
     };

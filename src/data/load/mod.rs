@@ -2,14 +2,17 @@
 //! that says what was done; refuses, with file, line, column and the flag that helps, what it
 //! cannot read right.
 //!
-//! The work is split into steps, one module each, so that a new layout extends one step:
+//! The work is split into steps, one module each, so that a new layout extends one step. Each
+//! step uses only the steps before it, `options`, `symbols` and the wording helpers at the end of
+//! this file:
 //!
 //! 1. `decode`: strip a UTF-8 byte-order mark (and refuse UTF-16, which would only fail later).
 //! 2. `decode`: the delimiter, comma, semicolon or tab, whichever the header line has most of
 //!    (or `--delimiter`).
 //! 3. `records`: every record with its physical line (CRLF, lone CR, quoted fields, blank lines).
 //! 4. `header`: find the header line, read yfinance's three-line header, map names to roles.
-//! 5. `ticker`: the rows of one instrument (`--ticker`) from a file that holds several.
+//! 5. `ticker`: the rows of one instrument (`--ticker`) from a file that holds several
+//!    (`symbols` matches `--ticker` against the values, for this step and yfinance's header).
 //! 6. `dates`: the date format, decided from the whole column (`--date-format` overrides).
 //! 7. `rows`: each record → a row of modelled prices (adjusted when there is an adjusted close),
 //!    a reason to drop it, or an error at its line and column; `numbers` reads the cells.
@@ -27,6 +30,7 @@ mod numbers;
 mod options;
 mod records;
 mod rows;
+mod symbols;
 mod ticker;
 
 #[cfg(test)]
@@ -117,36 +121,6 @@ fn delimiter_byte(delimiter: char, path: &Path) -> Result<u8, DataError> {
         _ => Err(DataError::new(path, format!("--delimiter {delimiter:?} cannot separate fields"))
             .with_hint("use one ASCII character such as , ; | or tab")),
     }
-}
-
-/// Why a row was left out of the series; the text is the key in `LoadReport::dropped`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DropReason {
-    MissingPrice,
-    NegativePrice,
-    HighBelowLow,
-    MissingAdjusted,
-    DividendOrSplit,
-    DuplicateDate,
-    InProgress,
-}
-
-impl DropReason {
-    fn as_str(self) -> &'static str {
-        match self {
-            DropReason::MissingPrice => "missing price",
-            DropReason::NegativePrice => "negative price",
-            DropReason::HighBelowLow => "high below low",
-            DropReason::MissingAdjusted => "missing adjusted close",
-            DropReason::DividendOrSplit => "dividend or split row",
-            DropReason::DuplicateDate => "duplicate date",
-            DropReason::InProgress => "in-progress last row",
-        }
-    }
-}
-
-fn count_drop(report: &mut LoadReport, reason: DropReason, n: usize) {
-    *report.dropped.entry(reason.as_str().to_string()).or_insert(0) += n;
 }
 
 /// "1 row" or "N rows" (with the given singular and plural nouns).

@@ -7,8 +7,21 @@ use std::path::Path;
 
 use csv::{ByteRecord, ReaderBuilder};
 
-use super::header::Column;
 use crate::error::DataError;
+
+/// One column of the records: its 0-based index and its header as written (trimmed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Column {
+    pub index: usize,
+    pub name: String,
+}
+
+impl Column {
+    /// The 1-based index and name, as `DataError::at` takes them.
+    pub fn location(&self) -> Option<(usize, &str)> {
+        Some((self.index + 1, self.name.as_str()))
+    }
+}
 
 /// One record as the csv crate split it, and the 1-based line it starts on.
 #[derive(Debug, Clone)]

@@ -12,12 +12,43 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use super::dates::DateReader;
-use super::header::{Column, ColumnMap, Price};
+use super::header::{ColumnMap, Price};
 use super::numbers::{parse_price, parse_volume};
-use super::records::Record;
-use super::{count_drop, shorten, DropReason};
+use super::records::{Column, Record};
+use super::shorten;
 use crate::data::LoadReport;
 use crate::error::DataError;
+
+/// Why a row was left out of the series; the text is the key in `LoadReport::dropped`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DropReason {
+    MissingPrice,
+    NegativePrice,
+    HighBelowLow,
+    MissingAdjusted,
+    DividendOrSplit,
+    DuplicateDate,
+    InProgress,
+}
+
+impl DropReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            DropReason::MissingPrice => "missing price",
+            DropReason::NegativePrice => "negative price",
+            DropReason::HighBelowLow => "high below low",
+            DropReason::MissingAdjusted => "missing adjusted close",
+            DropReason::DividendOrSplit => "dividend or split row",
+            DropReason::DuplicateDate => "duplicate date",
+            DropReason::InProgress => "in-progress last row",
+        }
+    }
+}
+
+/// Counts `n` rows dropped for `reason` in the report.
+pub(super) fn count_drop(report: &mut LoadReport, reason: DropReason, n: usize) {
+    *report.dropped.entry(reason.as_str().to_string()).or_insert(0) += n;
+}
 
 /// One usable record, before sorting and de-duplication, in modelled prices.
 #[derive(Debug, Clone, PartialEq)]
