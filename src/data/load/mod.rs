@@ -6,6 +6,7 @@
 //! step uses only the steps before it, `options`, `symbols` and the wording helpers at the end of
 //! this file:
 //!
+//! 0. `file`: a regular file of at most [`MAX_FILE_BYTES`] (a FIFO or a device is refused unread).
 //! 1. `decode`: strip a UTF-8 byte-order mark (and refuse UTF-16, which would only fail later).
 //! 2. `decode`: the delimiter, comma, semicolon or tab, whichever the header line has most of
 //!    (or `--delimiter`).
@@ -25,6 +26,7 @@ mod checks;
 mod clean;
 mod dates;
 mod decode;
+mod file;
 mod header;
 mod numbers;
 mod options;
@@ -36,6 +38,7 @@ mod ticker;
 #[cfg(test)]
 mod tests;
 
+pub use file::MAX_FILE_BYTES;
 pub use options::{LastRow, LoadOptions};
 
 use std::path::Path;
@@ -46,17 +49,17 @@ use crate::data::{LoadReport, Series};
 use crate::error::DataError;
 use header::Price;
 
-/// Reads the file at `path` and parses it with [`parse_csv`].
+/// Reads the file at `path` and parses it with [`parse_csv`]. Anything but a regular file (after
+/// following symbolic links) is refused before it is opened, and a file over [`MAX_FILE_BYTES`]
+/// is refused, even one that grows while it is read.
 pub fn load_csv(path: &Path, opts: &LoadOptions) -> Result<(Series, LoadReport), DataError> {
-    let bytes = std::fs::read(path).map_err(|err| {
-        DataError::new(path, format!("cannot read the file: {err}"))
-            .with_hint("check that the path is right and that the file is readable")
-    })?;
+    let bytes = file::read(path)?;
     parse_csv(&bytes, path, opts)
 }
 
 /// Parses CSV `bytes` (the contents of `path`, which is used only in errors and the report) into a
-/// series sorted by date with one row per date. Never panics, whatever the bytes.
+/// series sorted by date with one row per date. Never panics, whatever the bytes; more than
+/// [`MAX_FILE_BYTES`] of them are refused.
 pub fn parse_csv(bytes: &[u8], path: &Path, opts: &LoadOptions) -> Result<(Series, LoadReport), DataError> {
     parse_csv_on(bytes, path, opts, Utc::now().date_naive())
 }
@@ -69,6 +72,9 @@ pub fn parse_csv_on(
     opts: &LoadOptions,
     today: NaiveDate,
 ) -> Result<(Series, LoadReport), DataError> {
+    if u64::try_from(bytes.len()).map_or(true, |len| len > MAX_FILE_BYTES) {
+        return Err(file::too_large(path, u64::try_from(bytes.len()).ok()));
+    }
     let text = decode::decode(bytes, path)?;
     if text.iter().all(u8::is_ascii_whitespace) {
         return Err(DataError::new(path, "the file is empty")
