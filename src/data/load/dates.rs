@@ -15,6 +15,7 @@ use std::path::Path;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime};
 
 use super::records::{Column, Record};
+use super::ticker::Selection;
 use super::{count_noun, shorten};
 use crate::error::DataError;
 
@@ -232,30 +233,37 @@ impl DateReader {
 }
 
 /// A date cell and the line it is on.
+#[derive(Debug, Clone, Copy)]
 struct Sample<'r> {
     text: &'r str,
     line: u64,
 }
 
-/// Decides how `column` is read in `records`: `explicit` (`--date-format`) when given, else the
-/// detected format. Empty cells are passed over here (the row reports them). Warnings (stitched
-/// formats) are pushed to `warnings`.
+/// The dates tried on every candidate format before any is tried on the whole column: a date reads
+/// in at most a few formats, so at most a few candidates are tried on every date, and detection
+/// costs a few passes over the column whatever the file holds.
+const SCREEN: usize = 1000;
+
+/// Decides how `column` is read in the selected records: `explicit` (`--date-format`) when given,
+/// else the detected format. Empty cells are passed over here (the row reports them). Warnings
+/// (stitched formats) are pushed to `warnings`.
+///
+/// The cells are read from the records again for each pass rather than copied: for a file of
+/// tiny rows the copies would take more memory than the file.
 pub(super) fn detect(
-    records: &[&Record],
+    selection: &Selection,
     column: &Column,
     explicit: Option<&str>,
     path: &Path,
     warnings: &mut Vec<String>,
 ) -> Result<DateReader, DataError> {
-    let mut samples = Vec::with_capacity(records.len());
-    for record in records {
-        if let Some(text) = record.cell(column, path)?.filter(|text| !text.is_empty()) {
-            samples.push(Sample { text, line: record.line });
-        }
+    for record in selection.records() {
+        record.cell(column, path)?;
     }
+    let samples = || selection.records().filter_map(|record| sample(&record, column));
     if let Some(flag) = explicit {
         let format = DateFormat::from_flag(flag);
-        if let Some(bad) = samples.iter().find(|sample| format.parse(sample.text).is_none()) {
+        if let Some(bad) = samples().find(|sample| format.parse(sample.text).is_none()) {
             return Err(DataError::at(
                 path,
                 bad.line,
@@ -266,32 +274,44 @@ pub(super) fn detect(
         }
         return Ok(DateReader::single(format));
     }
-    if samples.is_empty() {
+    if samples().next().is_none() {
         return Ok(DateReader::single(DateFormat::IsoDate));
     }
     detect_format(&samples, column, path, warnings)
 }
 
-fn reads_all(format: &DateFormat, samples: &[Sample]) -> bool {
-    samples.iter().all(|sample| format.parse(sample.text).is_some())
+/// The non-empty date cell of `record` (already checked to be UTF-8).
+fn sample<'r>(record: &Record<'r>, column: &Column) -> Option<Sample<'r>> {
+    let text = std::str::from_utf8(record.field(column.index)?).ok()?.trim();
+    (!text.is_empty()).then_some(Sample { text, line: record.line })
 }
 
-fn detect_format(
-    samples: &[Sample],
+fn reads_all<'r>(format: &DateFormat, mut samples: impl Iterator<Item = Sample<'r>>) -> bool {
+    samples.all(|sample| format.parse(sample.text).is_some())
+}
+
+/// The first candidate that reads every date; two formats stitched together; or the error.
+/// `samples` gives the dates afresh for each pass.
+fn detect_format<'r, I: Iterator<Item = Sample<'r>>>(
+    samples: &impl Fn() -> I,
     column: &Column,
     path: &Path,
     warnings: &mut Vec<String>,
 ) -> Result<DateReader, DataError> {
     let candidates = candidates();
-    if let Some(format) = candidates.iter().find(|format| reads_all(format, samples)) {
-        if let Some(twin) = format.twin().filter(|twin| reads_all(twin, samples)) {
-            return Err(ambiguous_error(samples, column, path, format, &twin));
+    let found = candidates
+        .iter()
+        .filter(|format| reads_all(format, samples().take(SCREEN)))
+        .find(|format| reads_all(format, samples()));
+    if let Some(format) = found {
+        if let Some(twin) = format.twin().filter(|twin| reads_all(twin, samples())) {
+            return Err(ambiguous_error(samples().next(), column, path, format, &twin));
         }
         return Ok(DateReader::single(format.clone()));
     }
     for (first, second) in stitches() {
         let (mut firsts, mut seconds) = (0usize, 0usize);
-        let covered = samples.iter().all(|sample| {
+        let covered = samples().all(|sample| {
             if first.parse(sample.text).is_some() {
                 firsts += 1;
                 true
@@ -316,13 +336,13 @@ fn detect_format(
 }
 
 fn ambiguous_error(
-    samples: &[Sample],
+    first: Option<Sample>,
     column: &Column,
     path: &Path,
     format: &DateFormat,
     twin: &DateFormat,
 ) -> DataError {
-    let line = samples.first().map_or(1, |sample| sample.line);
+    let line = first.map_or(1, |sample| sample.line);
     DataError::at(
         path,
         line,
@@ -336,9 +356,16 @@ fn ambiguous_error(
     .with_hint(format!("say which with --date-format {format} or --date-format {twin}"))
 }
 
-/// The error at the first date that the format reading the most dates does not read.
-fn no_format_error(samples: &[Sample], candidates: &[DateFormat], column: &Column, path: &Path) -> DataError {
-    let coverage = |format: &DateFormat| samples.iter().filter(|s| format.parse(s.text).is_some()).count();
+/// The error at the first date that the format reading the most dates (of the first [`SCREEN`])
+/// does not read.
+fn no_format_error<'r, I: Iterator<Item = Sample<'r>>>(
+    samples: &impl Fn() -> I,
+    candidates: &[DateFormat],
+    column: &Column,
+    path: &Path,
+) -> DataError {
+    let coverage =
+        |format: &DateFormat| samples().take(SCREEN).filter(|s| format.parse(s.text).is_some()).count();
     let best =
         candidates.iter().map(|format| (coverage(format), format)).fold(
             None,
@@ -353,7 +380,8 @@ fn no_format_error(samples: &[Sample], candidates: &[DateFormat], column: &Colum
     );
     match best {
         Some((n, format)) if n > 0 => {
-            let bad = samples.iter().find(|sample| format.parse(sample.text).is_none());
+            let read = samples().filter(|sample| format.parse(sample.text).is_some()).count();
+            let bad = samples().find(|sample| format.parse(sample.text).is_none());
             let (text, line) = bad.map_or(("", 1), |sample| (sample.text, sample.line));
             DataError::at(
                 path,
@@ -362,14 +390,14 @@ fn no_format_error(samples: &[Sample], candidates: &[DateFormat], column: &Colum
                 format!(
                     "cannot parse date \"{}\": the other dates in the column are {format} ({} of {} rows)",
                     shorten(text),
-                    n,
-                    samples.len()
+                    read,
+                    samples().count()
                 ),
             )
             .with_hint(hint)
         }
         _ => {
-            let (text, line) = samples.first().map_or(("", 1), |sample| (sample.text, sample.line));
+            let (text, line) = samples().next().map_or(("", 1), |sample| (sample.text, sample.line));
             DataError::at(path, line, column.location(), format!("cannot parse date \"{}\"", shorten(text)))
                 .with_hint(hint)
         }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::options::LoadOptions;
-use super::records::{Column, Record};
+use super::records::{Column, Records};
 use super::shorten;
 use super::symbols::{choose, list};
 use crate::error::DataError;
@@ -168,15 +168,15 @@ pub(super) struct Header {
 const HEADER_SEARCH: usize = 5;
 
 /// Finds and maps the header.
-pub(super) fn find(records: &[Record], opts: &LoadOptions, path: &Path) -> Result<Header, DataError> {
-    let Some(first) = records.first() else {
+pub(super) fn find(records: &Records, opts: &LoadOptions, path: &Path) -> Result<Header, DataError> {
+    let Some(first) = records.get(0) else {
         return Err(DataError::new(path, "the file has no header line")
             .with_hint("expected a header line such as Date,Open,High,Low,Close,Volume and rows of prices"));
     };
     if let Some(header) = yfinance(records, opts, path)? {
         return Ok(header);
     }
-    for (position, record) in records.iter().enumerate().take(HEADER_SEARCH) {
+    for (position, record) in records.starting_at(0).enumerate().take(HEADER_SEARCH) {
         let names = record.names();
         let usable = vec![true; names.len()];
         if let Ok(columns) = map_columns(&names, &usable, opts, record.line, path) {
@@ -206,18 +206,16 @@ pub(super) fn find(records: &[Record], opts: &LoadOptions, path: &Path) -> Resul
 /// yfinance's `download(...).to_csv()` header: a `Price` line with the field names, a `Ticker`
 /// line with the ticker of each column, and a `Date` line with nothing else; the dates are in the
 /// first column. Several tickers side by side need `--ticker`.
-fn yfinance(records: &[Record], opts: &LoadOptions, path: &Path) -> Result<Option<Header>, DataError> {
+fn yfinance(records: &Records, opts: &LoadOptions, path: &Path) -> Result<Option<Header>, DataError> {
     let mut names_at = None;
     let mut tickers_at = None;
     let mut date_line = false;
     let mut consumed = 0;
-    for (position, record) in records.iter().enumerate().take(3) {
+    for (position, record) in records.starting_at(0).enumerate().take(3) {
         match normalize(&record.lossy(0)).as_str() {
             "price" if names_at.is_none() => names_at = Some(position),
             "ticker" if tickers_at.is_none() => tickers_at = Some(position),
-            "date" if (1..record.fields.len()).all(|index| record.lossy(index).is_empty()) => {
-                date_line = true
-            }
+            "date" if (1..record.len()).all(|index| record.lossy(index).is_empty()) => date_line = true,
             _ => break,
         }
         consumed = position + 1;
@@ -232,8 +230,10 @@ fn yfinance(records: &[Record], opts: &LoadOptions, path: &Path) -> Result<Optio
     if let Some(first) = names.first_mut() {
         *first = "Date".to_string();
     }
-    let tickers: Vec<String> =
-        tickers_at.and_then(|position| records.get(position)).map(Record::names).unwrap_or_default();
+    let tickers: Vec<String> = tickers_at
+        .and_then(|position| records.get(position))
+        .map(|record| record.names())
+        .unwrap_or_default();
     let (usable, ticker) = wide_ticker_columns(&names, &tickers, opts, names_record.line, path)?;
     let columns = map_columns(&names, &usable, opts, names_record.line, path)?;
     Ok(Some(Header { columns, line: names_record.line, data_start: consumed, ticker, warnings: Vec::new() }))

@@ -10,7 +10,8 @@
 //! 1. `decode`: strip a UTF-8 byte-order mark (and refuse UTF-16, which would only fail later).
 //! 2. `decode`: the delimiter, comma, semicolon or tab, whichever the header line has most of
 //!    (or `--delimiter`).
-//! 3. `records`: every record with its physical line (CRLF, lone CR, quoted fields, blank lines).
+//! 3. `records`: every record with its physical line (CRLF, lone CR, quoted fields, blank lines),
+//!    stored flat; a record over [`MAX_RECORD_BYTES`] or [`MAX_FIELDS`] fields is refused.
 //! 4. `header`: find the header line, read yfinance's three-line header, map names to roles.
 //! 5. `ticker`: the rows of one instrument (`--ticker`) from a file that holds several
 //!    (`symbols` matches `--ticker` against the values, for this step and yfinance's header).
@@ -21,6 +22,7 @@
 //! 9. `checks`: gaps longer than a week, jumps that look like unadjusted splits.
 //!
 //! The loader never prints: dropped-row counts and warnings go into the report for the caller.
+//! Whatever a file holds, memory stays a small multiple of its size, and time a few passes over it.
 
 mod checks;
 mod clean;
@@ -40,6 +42,7 @@ mod tests;
 
 pub use file::MAX_FILE_BYTES;
 pub use options::{LastRow, LoadOptions};
+pub use records::{MAX_FIELDS, MAX_RECORD_BYTES};
 
 use std::path::Path;
 
@@ -86,17 +89,15 @@ pub fn parse_csv_on(
     };
     let records = records::read_all(text, delimiter, path)?;
     let header = header::find(&records, opts, path)?;
-    let data = records.get(header.data_start..).unwrap_or_default();
-    let selection = ticker::select(data, &header, opts.ticker.as_deref(), path)?;
-    if selection.records.is_empty() {
+    let selection = ticker::select(&records, &header, opts.ticker.as_deref(), path)?;
+    if selection.is_empty() {
         return Err(DataError::new(path, "the file has a header but no data rows")
             .with_hint("add rows of prices under the header line"));
     }
     let mut warnings = header.warnings.clone();
     warnings.extend(selection.warnings.iter().cloned());
     let columns = &header.columns;
-    let dates =
-        dates::detect(&selection.records, &columns.date, opts.date_format.as_deref(), path, &mut warnings)?;
+    let dates = dates::detect(&selection, &columns.date, opts.date_format.as_deref(), path, &mut warnings)?;
     let mut report = LoadReport {
         path: path.to_path_buf(),
         delimiter: char::from(delimiter),
@@ -110,7 +111,10 @@ pub fn parse_csv_on(
         warnings,
         ..LoadReport::default()
     };
-    let rows = rows::read_rows(&selection.records, columns, &dates, path, &mut report)?;
+    let rows = rows::read_rows(&selection, columns, &dates, path, &mut report)?;
+    // The rows hold all that is needed from here on: free the file's records before cleaning.
+    drop(selection);
+    drop(records);
     let last_row = opts.last_row.unwrap_or_default();
     let (series, mut report) = clean::clean(rows, columns, last_row, today, path, report)?;
     report.gaps = checks::gaps(&series.dates);

@@ -16,6 +16,7 @@ use super::header::{ColumnMap, Price};
 use super::numbers::{parse_price, parse_volume};
 use super::records::{Column, Record};
 use super::shorten;
+use super::ticker::Selection;
 use crate::data::LoadReport;
 use crate::error::DataError;
 
@@ -78,16 +79,19 @@ enum Parsed {
 /// Reads every selected record, counting it in `report.rows_read` and any drop in
 /// `report.dropped`.
 pub(super) fn read_rows(
-    records: &[&Record],
+    selection: &Selection,
     columns: &ColumnMap,
     dates: &DateReader,
     path: &Path,
     report: &mut LoadReport,
 ) -> Result<Vec<RawRow>, DataError> {
-    let mut rows = Vec::with_capacity(records.len());
-    for record in records {
+    let mut rows = Vec::new();
+    rows.try_reserve_exact(selection.len()).map_err(|_| {
+        DataError::new(path, "not enough memory for the rows of the file").with_hint("use a smaller file")
+    })?;
+    for record in selection.records() {
         report.rows_read += 1;
-        match parse_record(record, columns, dates, path)? {
+        match parse_record(&record, columns, dates, path)? {
             Parsed::Row(row) => rows.push(row),
             Parsed::Dropped(reason) => count_drop(report, reason, 1),
         }
@@ -155,7 +159,7 @@ fn parse_record(
 /// Yahoo's copied tables have rows such as `Mar 16, 2023,0.23 Dividend` and `2:1 Stock Split`.
 fn mentions_dividend_or_split(record: &Record, columns: &ColumnMap) -> bool {
     [&columns.open, &columns.high, &columns.low, &columns.close].iter().any(|column| {
-        record.fields.get(column.index).is_some_and(|cell| {
+        record.field(column.index).is_some_and(|cell| {
             contains_ignore_case(cell, b"dividend") || contains_ignore_case(cell, b"split")
         })
     })

@@ -530,3 +530,40 @@ fn load_csv_on_a_missing_file_names_the_path() {
     assert!(err.to_string().contains("no-such-file.csv"), "{err}");
     assert!(err.message.starts_with("cannot read the file"), "{}", err.message);
 }
+
+#[test]
+fn a_wide_row_is_refused_at_its_line_naming_the_limit() {
+    let text = format!("{HEADER}2020-01-02,1,2,1,2,1\n{}\n2020-01-03,1,2,1,2,1\n", ",".repeat(MAX_FIELDS));
+    let err = fail(&text);
+    assert_eq!(line_and_column(&err), (3, None));
+    assert_eq!(err.message, format!("the line has {} fields; the limit is {MAX_FIELDS}", MAX_FIELDS + 1));
+}
+
+#[test]
+fn a_long_record_is_refused_at_its_line_naming_the_limit() {
+    let text = format!("{HEADER}2020-01-02,1,2,1,2,{}\n", "1".repeat(MAX_RECORD_BYTES));
+    let err = fail(&text);
+    assert_eq!(line_and_column(&err), (2, None));
+    assert_eq!(err.message, format!("the record is longer than {MAX_RECORD_BYTES} bytes, the limit"));
+}
+
+#[test]
+fn repeated_dates_and_split_like_jumps_give_bounded_warnings() {
+    let mut text = String::from(HEADER);
+    for _ in 0..1000 {
+        text.push_str("2020-01-02,1,2,1,2,1\n");
+    }
+    let (_, report) = load(&text);
+    let warning = report.warnings.first().cloned().unwrap_or_default();
+    assert!(warning.contains("(kept line 1001, dropped 2, 3, 4, 5, 6, and 994 more)"), "{warning}");
+    let mut text = String::from(HEADER);
+    let mut day = date("2020-01-01");
+    for i in 0..500 {
+        let price = if i % 2 == 0 { 10 } else { 20 };
+        text.push_str(&format!("{day},{price},{price},{price},{price},100\n"));
+        day = day.succ_opt().expect("next day");
+    }
+    let (_, report) = load(&text);
+    assert_eq!(report.warnings.len(), 11, "{:?}", report.warnings);
+    assert!(report.warnings.iter().any(|w| w.starts_with("489 more jumps look like unadjusted splits")));
+}

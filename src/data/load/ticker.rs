@@ -6,41 +6,69 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::header::Header;
-use super::records::Record;
+use super::records::{Record, Records};
 use super::symbols::{choose, list};
 use crate::error::DataError;
 
-/// The records of the chosen instrument.
+/// The data records of the chosen instrument.
 #[derive(Debug)]
 pub(super) struct Selection<'r> {
-    pub records: Vec<&'r Record>,
+    records: &'r Records,
+    /// The index of the first data record.
+    first: usize,
+    /// The indices of the chosen records; `None` for every data record.
+    chosen: Option<Vec<usize>>,
     /// The ticker value(s) read, when the file names any.
     pub ticker: Option<String>,
     pub warnings: Vec<String>,
 }
 
-/// Picks the records of one instrument from `records` (the data records after the header).
+impl<'r> Selection<'r> {
+    fn all(records: &'r Records, first: usize, ticker: Option<String>, warnings: Vec<String>) -> Self {
+        Selection { records, first, chosen: None, ticker, warnings }
+    }
+
+    /// The chosen records, in file order.
+    pub fn records(&self) -> Box<dyn Iterator<Item = Record<'r>> + '_> {
+        match &self.chosen {
+            None => Box::new(self.records.starting_at(self.first)),
+            Some(chosen) => Box::new(chosen.iter().filter_map(|&index| self.records.get(index))),
+        }
+    }
+
+    /// How many records were chosen.
+    pub fn len(&self) -> usize {
+        match &self.chosen {
+            None => self.records.len().saturating_sub(self.first),
+            Some(chosen) => chosen.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Picks the records of one instrument from the data records, those from `header.data_start` on.
 pub(super) fn select<'r>(
-    records: &'r [Record],
+    records: &'r Records,
     header: &Header,
     wanted: Option<&str>,
     path: &Path,
 ) -> Result<Selection<'r>, DataError> {
-    let all = || records.iter().collect::<Vec<_>>();
+    let first = header.data_start;
     let Some(column) = &header.columns.ticker else {
         let mut warnings = Vec::new();
         if let (Some(wanted), None) = (wanted, &header.ticker) {
             warnings
                 .push(format!("--ticker {wanted}: the file has no ticker column, so every row was read."));
         }
-        return Ok(Selection { records: all(), ticker: header.ticker.clone(), warnings });
+        return Ok(Selection::all(records, first, header.ticker.clone(), warnings));
     };
-    let (values, counts) = distinct_values(records, column.index);
+    let (values, counts) = distinct_values(records, first, column.index);
     let chosen = match (wanted, values.len()) {
-        (None, 0) => return Ok(Selection { records: all(), ticker: None, warnings: Vec::new() }),
-        (None, 1) => {
-            return Ok(Selection { records: all(), ticker: values.first().cloned(), warnings: Vec::new() })
-        }
+        (None, 0) => return Ok(Selection::all(records, first, None, Vec::new())),
+        (None, 1) => return Ok(Selection::all(records, first, values.first().cloned(), Vec::new())),
         (None, _) => {
             let (fewest, median, most) = spread(&values, &counts);
             return Err(DataError::at(
@@ -65,21 +93,29 @@ pub(super) fn select<'r>(
                 .with_hint("pass one of the tickers listed with --ticker")
         })?,
     };
-    let records = records
-        .iter()
-        .filter(|record| {
-            let value = record.lossy(column.index);
-            chosen.iter().any(|c| *c == value)
+    let picked = (first..records.len())
+        .filter(|&index| {
+            records.get(index).is_some_and(|record| {
+                let value = record.lossy(column.index);
+                chosen.iter().any(|c| *c == value)
+            })
         })
         .collect();
-    Ok(Selection { records, ticker: Some(chosen.join(", ")), warnings: Vec::new() })
+    Ok(Selection {
+        records,
+        first,
+        chosen: Some(picked),
+        ticker: Some(chosen.join(", ")),
+        warnings: Vec::new(),
+    })
 }
 
-/// The non-empty values of column `index` in order of first appearance, and how many rows each has.
-fn distinct_values(records: &[Record], index: usize) -> (Vec<String>, HashMap<String, usize>) {
+/// The non-empty values of column `index` in the records from `first` on, in order of first
+/// appearance, and how many rows each has.
+fn distinct_values(records: &Records, first: usize, index: usize) -> (Vec<String>, HashMap<String, usize>) {
     let mut values = Vec::new();
     let mut counts: HashMap<String, usize> = HashMap::new();
-    for record in records {
+    for record in records.starting_at(first) {
         let value = record.lossy(index);
         if value.is_empty() {
             continue;
