@@ -15,10 +15,10 @@ use std::path::Path;
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
-use super::count_noun;
 use super::header::ColumnMap;
 use super::options::LastRow;
 use super::rows::{count_drop, DropReason, RawRow};
+use super::show::count_noun;
 use crate::data::{LoadReport, Series};
 use crate::error::DataError;
 
@@ -179,7 +179,7 @@ fn volume_used(rows: &[RawRow], columns: &ColumnMap, report: &mut LoadReport) ->
     if filled == rows.len() {
         report
             .warnings
-            .push(format!("column \"{}\" has no volume values; the series has no volume.", column.name));
+            .push(format!("column \"{}\" has no volume values; the series has no volume.", column.label()));
         report.columns.remove("volume");
         return false;
     }

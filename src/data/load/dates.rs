@@ -15,8 +15,8 @@ use std::path::Path;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime};
 
 use super::records::{Column, Record};
+use super::show::{count_noun, excerpt};
 use super::ticker::Selection;
-use super::{count_noun, shorten};
 use crate::error::DataError;
 
 /// One way of writing a date.
@@ -268,7 +268,7 @@ pub(super) fn detect(
                 path,
                 bad.line,
                 column.location(),
-                format!("date \"{}\" does not match --date-format {flag}", shorten(bad.text)),
+                format!("date \"{}\" does not match --date-format {}", excerpt(bad.text), excerpt(flag)),
             )
             .with_hint("--date-format takes a chrono strftime format such as %d/%m/%Y, or unix / unix-ms"));
         }
@@ -325,7 +325,7 @@ fn detect_format<'r, I: Iterator<Item = Sample<'r>>>(
         if covered {
             warnings.push(format!(
                 "the dates in column \"{}\" mix two formats, {first} ({}) and {second} ({}); both were read.",
-                column.name,
+                column.label(),
                 count_noun(firsts, "row", "rows"),
                 count_noun(seconds, "row", "rows"),
             ));
@@ -350,7 +350,7 @@ fn ambiguous_error(
         format!(
             "the dates in column \"{}\" are ambiguous: every one reads both as {format} and as {twin} (no day \
              is above 12)",
-            column.name
+            column.label()
         ),
     )
     .with_hint(format!("say which with --date-format {format} or --date-format {twin}"))
@@ -389,7 +389,7 @@ fn no_format_error<'r, I: Iterator<Item = Sample<'r>>>(
                 column.location(),
                 format!(
                     "cannot parse date \"{}\": the other dates in the column are {format} ({} of {} rows)",
-                    shorten(text),
+                    excerpt(text),
                     read,
                     samples().count()
                 ),
@@ -398,7 +398,7 @@ fn no_format_error<'r, I: Iterator<Item = Sample<'r>>>(
         }
         _ => {
             let (text, line) = samples().next().map_or(("", 1), |sample| (sample.text, sample.line));
-            DataError::at(path, line, column.location(), format!("cannot parse date \"{}\"", shorten(text)))
+            DataError::at(path, line, column.location(), format!("cannot parse date \"{}\"", excerpt(text)))
                 .with_hint(hint)
         }
     }

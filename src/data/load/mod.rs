@@ -3,8 +3,7 @@
 //! cannot read right.
 //!
 //! The work is split into steps, one module each, so that a new layout extends one step. Each
-//! step uses only the steps before it, `options`, `symbols` and the wording helpers at the end of
-//! this file:
+//! step uses only the steps before it (and the leaf helpers `options`, `show` and `symbols`):
 //!
 //! 0. `file`: a regular file of at most [`MAX_FILE_BYTES`] (a FIFO or a device is refused unread).
 //! 1. `decode`: strip a UTF-8 byte-order mark (and refuse UTF-16, which would only fail later).
@@ -22,7 +21,10 @@
 //! 9. `checks`: gaps longer than a week, jumps that look like unadjusted splits.
 //!
 //! The loader never prints: dropped-row counts and warnings go into the report for the caller.
-//! Whatever a file holds, memory stays a small multiple of its size, and time a few passes over it.
+//! Whatever a file holds, memory stays a small multiple of its size and time a few passes over
+//! it, and messages and warnings quote it only in short excerpts ([`EXCERPT_CHARS`] characters
+//! each, at most twenty in a list) with non-printable characters escaped (`show`): the CSV path may
+//! come from a model file, and the file may not be a price file at all.
 
 mod checks;
 mod clean;
@@ -34,6 +36,7 @@ mod numbers;
 mod options;
 mod records;
 mod rows;
+mod show;
 mod symbols;
 mod ticker;
 
@@ -43,6 +46,7 @@ mod tests;
 pub use file::MAX_FILE_BYTES;
 pub use options::{LastRow, LoadOptions};
 pub use records::{MAX_FIELDS, MAX_RECORD_BYTES};
+pub use show::EXCERPT_CHARS;
 
 use std::path::Path;
 
@@ -130,26 +134,5 @@ fn delimiter_byte(delimiter: char, path: &Path) -> Result<u8, DataError> {
         Ok(byte) if byte.is_ascii() && !matches!(byte, b'"' | b'\n' | b'\r') => Ok(byte),
         _ => Err(DataError::new(path, format!("--delimiter {delimiter:?} cannot separate fields"))
             .with_hint("use one ASCII character such as , ; | or tab")),
-    }
-}
-
-/// "1 row" or "N rows" (with the given singular and plural nouns).
-fn count_noun(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
-const SHOWN_CHARS: usize = 40;
-
-/// A cell or header as shown in a message: at most 40 characters, so that garbage stays readable.
-fn shorten(text: &str) -> String {
-    if text.chars().count() <= SHOWN_CHARS {
-        text.to_string()
-    } else {
-        let head: String = text.chars().take(SHOWN_CHARS).collect();
-        format!("{head}...")
     }
 }

@@ -17,6 +17,7 @@ use std::rc::Rc;
 
 use csv::{ByteRecord, ReaderBuilder};
 
+use super::show::excerpt;
 use crate::error::DataError;
 
 /// The longest record read, in bytes (256 KiB): a row of daily prices is under a hundred bytes,
@@ -32,12 +33,23 @@ pub const MAX_FIELDS: usize = 4096;
 pub(super) struct Column {
     pub index: usize,
     pub name: String,
+    /// The name as messages show it (see `show::excerpt`).
+    label: String,
 }
 
 impl Column {
+    pub fn new(index: usize, name: &str) -> Column {
+        Column { index, name: name.to_string(), label: excerpt(name) }
+    }
+
+    /// The header name as messages and the report show it: cut short, non-printables escaped.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
     /// The 1-based index and name, as `DataError::at` takes them.
     pub fn location(&self) -> Option<(usize, &str)> {
-        Some((self.index + 1, self.name.as_str()))
+        Some((self.index + 1, self.label.as_str()))
     }
 }
 

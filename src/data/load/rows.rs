@@ -15,7 +15,7 @@ use super::dates::DateReader;
 use super::header::{ColumnMap, Price};
 use super::numbers::{parse_price, parse_volume};
 use super::records::{Column, Record};
-use super::shorten;
+use super::show::excerpt;
 use super::ticker::Selection;
 use crate::data::LoadReport;
 use crate::error::DataError;
@@ -185,7 +185,7 @@ fn read_date(
             path,
             record.line,
             column.location(),
-            format!("cannot parse date \"{}\"", shorten(text)),
+            format!("cannot parse date \"{}\"", excerpt(text)),
         )
         .with_hint(format!("the other dates are {}; pass --date-format if that is wrong", dates.describe()))
     })

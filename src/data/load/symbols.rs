@@ -5,8 +5,7 @@
 //! `NYSE:LMT`). When no value matches exactly, a market suffix may follow (`SPY` selects `SPY.US`),
 //! but only when that picks one instrument (`BRK` with `BRK.A` and `BRK.B` is refused).
 
-/// Tickers named in messages.
-const TICKERS_SHOWN: usize = 20;
+use super::show::{excerpt, list};
 
 /// The values of a ticker column that `wanted` selects, or a message saying why none can be.
 pub(super) fn choose(values: &[String], wanted: &str) -> Result<Vec<String>, String> {
@@ -25,6 +24,7 @@ pub(super) fn choose(values: &[String], wanted: &str) -> Result<Vec<String>, Str
     let mut instruments: Vec<String> = suffixed.iter().map(|value| symbol(value)).collect();
     instruments.sort();
     instruments.dedup();
+    let wanted = excerpt(wanted);
     match instruments.len() {
         0 => Err(format!(
             "--ticker {wanted}: no such ticker; the file has {} ({})",
@@ -41,17 +41,6 @@ pub(super) fn choose(values: &[String], wanted: &str) -> Result<Vec<String>, Str
 /// The symbol in upper case, without an exchange prefix such as `NYSE:`.
 fn symbol(value: &str) -> String {
     value.rsplit_once(':').map_or(value, |(_, symbol)| symbol).trim().to_uppercase()
-}
-
-/// The first [`TICKERS_SHOWN`] values, comma-separated, and how many more there are.
-pub(super) fn list(values: &[String]) -> String {
-    let shown: Vec<&str> = values.iter().take(TICKERS_SHOWN).map(String::as_str).collect();
-    let more = values.len().saturating_sub(TICKERS_SHOWN);
-    if more == 0 {
-        shown.join(", ")
-    } else {
-        format!("{}, and {more} more", shown.join(", "))
-    }
 }
 
 #[cfg(test)]
@@ -88,10 +77,9 @@ mod tests {
     }
 
     #[test]
-    fn long_lists_are_cut_after_twenty() {
-        let values: Vec<String> = (0..25).map(|i| format!("T{i}")).collect();
-        let text = list(&values);
-        assert!(text.starts_with("T0, T1, "), "{text}");
-        assert!(text.ends_with("T19, and 5 more"), "{text}");
+    fn tickers_in_messages_are_excerpts() {
+        let err = choose(&strings(&["A\u{1b}[2J", &"B".repeat(100)]), "IBM").err().unwrap_or_default();
+        assert!(err.contains("A\\u{1b}[2J"), "{err}");
+        assert!(!err.contains(&"B".repeat(41)), "{err}");
     }
 }

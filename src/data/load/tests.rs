@@ -567,3 +567,25 @@ fn repeated_dates_and_split_like_jumps_give_bounded_warnings() {
     assert_eq!(report.warnings.len(), 11, "{:?}", report.warnings);
     assert!(report.warnings.iter().any(|w| w.starts_with("489 more jumps look like unadjusted splits")));
 }
+
+#[test]
+fn a_first_line_that_is_no_header_is_not_quoted() {
+    let err = fail("root:$6$secret-salt$secret-hash:19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n");
+    let shown = err.to_string();
+    assert!(shown.contains("no header line found: none of the first 2 lines names a date"), "{shown}");
+    assert!(!shown.contains("secret") && !shown.contains("root"), "{shown}");
+    // A header in another language is still listed, so that the column flags can name it.
+    let err = fail("Datum,Eröffnung,Hoch,Tief,Schluss\n2020-01-02,1,2,1,2\n");
+    assert!(err.message.contains("(the header has \"Datum\", \"Eröffnung\""), "{}", err.message);
+}
+
+#[test]
+fn control_characters_from_the_file_are_escaped_in_messages_and_the_report() {
+    let err = fail(&format!("{HEADER}2020-01-02,1,2,1,\u{1b}[2J\u{7},1\n"));
+    assert!(err.message.contains("\"\\u{1b}[2J\\u{7}\""), "{}", err.message);
+    let text = "Date,Open,High,Low,Close,Vol\u{1b}[1mume,Ticker\n2020-01-02,1,2,1,2,1,A\u{1b}[5m\n";
+    let opts = LoadOptions { volume_column: Some("6".to_string()), ..LoadOptions::default() };
+    let (_, report) = parse_with(text.as_bytes(), &opts).expect("the fixture loads");
+    assert_eq!(report.columns.get("volume").map(String::as_str), Some("Vol\\u{1b}[1mume"));
+    assert_eq!(report.ticker.as_deref(), Some("A\\u{1b}[5m"));
+}

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use super::header::Header;
 use super::records::{Record, Records};
-use super::symbols::{choose, list};
+use super::show::{excerpt, list};
+use super::symbols::choose;
 use crate::error::DataError;
 
 /// The data records of the chosen instrument.
@@ -18,7 +19,7 @@ pub(super) struct Selection<'r> {
     first: usize,
     /// The indices of the chosen records; `None` for every data record.
     chosen: Option<Vec<usize>>,
-    /// The ticker value(s) read, when the file names any.
+    /// The ticker value(s) read, when the file names any, as messages show them.
     pub ticker: Option<String>,
     pub warnings: Vec<String>,
 }
@@ -60,15 +61,17 @@ pub(super) fn select<'r>(
     let Some(column) = &header.columns.ticker else {
         let mut warnings = Vec::new();
         if let (Some(wanted), None) = (wanted, &header.ticker) {
-            warnings
-                .push(format!("--ticker {wanted}: the file has no ticker column, so every row was read."));
+            warnings.push(format!(
+                "--ticker {}: the file has no ticker column, so every row was read.",
+                excerpt(wanted)
+            ));
         }
         return Ok(Selection::all(records, first, header.ticker.clone(), warnings));
     };
     let (values, counts) = distinct_values(records, first, column.index);
     let chosen = match (wanted, values.len()) {
         (None, 0) => return Ok(Selection::all(records, first, None, Vec::new())),
-        (None, 1) => return Ok(Selection::all(records, first, values.first().cloned(), Vec::new())),
+        (None, 1) => return Ok(Selection::all(records, first, Some(list(&values)), Vec::new())),
         (None, _) => {
             let (fewest, median, most) = spread(&values, &counts);
             return Err(DataError::at(
@@ -79,13 +82,13 @@ pub(super) fn select<'r>(
                     "the file holds {} tickers in column \"{}\" ({}), with {fewest} to {most} rows each (median \
                      {median})",
                     values.len(),
-                    column.name,
+                    column.label(),
                     list(&values)
                 ),
             )
             .with_hint(format!(
                 "choose one with --ticker SYMBOL, for example --ticker {}",
-                values.first().map_or("", String::as_str)
+                values.first().map_or(String::new(), |value| excerpt(value))
             )));
         }
         (Some(wanted), _) => choose(&values, wanted).map_err(|message| {
@@ -101,13 +104,7 @@ pub(super) fn select<'r>(
             })
         })
         .collect();
-    Ok(Selection {
-        records,
-        first,
-        chosen: Some(picked),
-        ticker: Some(chosen.join(", ")),
-        warnings: Vec::new(),
-    })
+    Ok(Selection { records, first, chosen: Some(picked), ticker: Some(list(&chosen)), warnings: Vec::new() })
 }
 
 /// The non-empty values of column `index` in the records from `first` on, in order of first
