@@ -4,8 +4,13 @@
 //! all wins. Month-first and day-first are told apart by the data: a field above 12 settles it, and
 //! when every date reads both ways the file is refused with a hint to pass `--date-format`. Two
 //! formats stitched together in one file are accepted when they are two forms of the same family
-//! (ISO dates with and without a time, epoch seconds and milliseconds), with a warning. Dates must
-//! fall between 1800 and 2200, so that `05/01/00` is never read as the year 0.
+//! (ISO dates with and without a time, epoch seconds and milliseconds), with a warning.
+//!
+//! Years are read when they are written with four digits, 1000 to 9999: histories start as early
+//! as their data does (index histories go back to 1789), but chrono's `%Y` also reads `00`, `-5`
+//! and `+123456`, and `05/01/00` must fail `%d/%m/%Y` so that `%d/%m/%y` reads it as 2000. Epoch
+//! numbers are read only with 9 or 10 digits of seconds or 12 or 13 of milliseconds (1973 to
+//! 2286), and `YYYYMMDD` only with exactly 8 digits, so no other number is taken for a date.
 //!
 //! `--date-format` takes a chrono strftime format (`%d/%m/%Y`), or `unix` / `unix-ms`.
 
@@ -93,8 +98,9 @@ fn stitches() -> [(DateFormat, DateFormat); 2] {
 const KNOWN_FORMATS: &str = "2024-01-31, 2024-01-31 16:00:00, 20240131, unix seconds or milliseconds, \
      1/31/2024, 31/01/2024, 31/01/24, 31.01.2024, 31-Jan-24, Jan 31, 2024";
 
-const FIRST_YEAR: i32 = 1800;
-const LAST_YEAR: i32 = 2200;
+/// The first and last year read: four-digit years (see the module documentation).
+const FIRST_YEAR: i32 = 1000;
+const LAST_YEAR: i32 = 9999;
 
 impl DateFormat {
     /// The format `--date-format` names.
@@ -106,7 +112,7 @@ impl DateFormat {
         }
     }
 
-    /// The date `text` holds in this format, if it is one between 1800 and 2200.
+    /// The date `text` holds in this format, if its year has four digits.
     pub fn parse(&self, text: &str) -> Option<NaiveDate> {
         let date = match self {
             DateFormat::IsoDate => parse_iso_date(text),
@@ -458,10 +464,48 @@ mod tests {
     }
 
     #[test]
-    fn years_outside_1800_to_2200_are_refused() {
+    fn any_four_digit_year_is_read() {
+        assert_eq!(DateFormat::IsoDate.parse("1789-05-01"), date("1789-05-01"));
+        assert_eq!(DateFormat::IsoDateTime.parse("1789-05-01 00:00:00"), date("1789-05-01"));
+        assert_eq!(DateFormat::Compact.parse("17890501"), date("1789-05-01"));
+        assert_eq!(pattern("%m/%d/%Y").parse("5/1/1789"), date("1789-05-01"));
+        assert_eq!(pattern("%d.%m.%Y").parse("01.05.1602"), date("1602-05-01"));
+        assert_eq!(DateFormat::IsoDate.parse("2999-01-01"), date("2999-01-01"));
+    }
+
+    #[test]
+    fn years_not_written_with_four_digits_are_refused() {
         assert_eq!(pattern("%d/%m/%Y").parse("05/01/00"), None);
+        assert_eq!(pattern("%d/%m/%Y").parse("05/01/789"), None);
+        assert_eq!(pattern("%d/%m/%Y").parse("05/01/+12345"), None);
+        assert_eq!(pattern("%d/%m/%Y").parse("05/01/-1789"), None);
+        assert_eq!(pattern("%Y-%m-%d").parse("+12345-01-01"), None);
+        assert_eq!(pattern("%Y-%m-%d").parse("-1789-01-01"), None);
+        assert_eq!(DateFormat::IsoDate.parse("0000-01-01"), None);
+        assert_eq!(DateFormat::IsoDate.parse("0999-12-31"), None);
         assert_eq!(DateFormat::Compact.parse("00010101"), None);
-        assert_eq!(pattern("%Y-%m-%d").parse("2999-01-01"), None);
+    }
+
+    #[test]
+    fn other_numbers_are_not_dates() {
+        for text in ["123456", "1789", "178905", "1234567", "99999999", "12345678"] {
+            let read: Vec<String> =
+                candidates().iter().filter(|f| f.parse(text).is_some()).map(ToString::to_string).collect();
+            assert!(read.is_empty(), "{text} read as {read:?}");
+        }
+        assert_eq!(DateFormat::UnixSeconds.parse("99999999"), None);
+        assert_eq!(DateFormat::UnixSeconds.parse("-1513555200"), None);
+    }
+
+    #[test]
+    fn two_digit_years_still_fall_to_the_short_pattern() {
+        let samples: Vec<Sample> =
+            ["05/01/00", "31/12/99"].iter().map(|text| Sample { text, line: 2 }).collect();
+        let column = Column::new(0, "Date");
+        let mut warnings = Vec::new();
+        let reader = detect_format(&|| samples.iter().copied(), &column, Path::new("x.csv"), &mut warnings)
+            .map_err(|e| e.to_string());
+        assert_eq!(reader.map(|reader| reader.describe()), Ok("%d/%m/%y".to_string()));
     }
 
     #[test]

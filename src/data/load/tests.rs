@@ -548,6 +548,15 @@ fn a_long_record_is_refused_at_its_line_naming_the_limit() {
 }
 
 #[test]
+fn a_history_from_1789_loads_and_year_0_does_not() {
+    let (series, report) = load(&format!("{HEADER}1789-05-01,1,2,1,2,1\n1789-05-04,1,2,1,2,1\n"));
+    assert_eq!(series.dates, vec![date("1789-05-01"), date("1789-05-04")]);
+    assert_eq!(report.date_format, "%Y-%m-%d");
+    let err = fail(&format!("{HEADER}0000-05-01,1,2,1,2,1\n"));
+    assert!(err.message.contains("cannot parse date \"0000-05-01\""), "{}", err.message);
+}
+
+#[test]
 fn repeated_dates_and_split_like_jumps_give_bounded_warnings() {
     let mut text = String::from(HEADER);
     for _ in 0..1000 {
