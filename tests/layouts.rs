@@ -737,7 +737,9 @@ fn date_format_flag_settles_ambiguous_dates() {
 #[test]
 fn delimiter_flag() {
     let text = "Date|Open|High|Low|Close\n2024-01-02|1|2|1|2\n";
-    assert!(refuse(text).message.contains("missing required"));
+    let err = refuse(text);
+    assert!(err.message.contains("no header line found"), "{err}");
+    assert!(err.hint.is_some_and(|hint| hint.contains("pass --delimiter")));
     let (series, report) = load_with(text, &LoadOptions { delimiter: Some('|'), ..opts() });
     assert_eq!(series.close, vec![2.0]);
     assert_eq!(report.delimiter, '|');

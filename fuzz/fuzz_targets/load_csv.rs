@@ -1,12 +1,16 @@
 //! Fuzzes the CSV loader: arbitrary bytes, read with one of a few option sets (picked by the first
 //! byte), must give either a `DataError` or a series that keeps the `Series` promises. Any panic is
-//! a bug; crashes found here become regression tests in tests/fuzz_regressions.rs.
+//! a bug; crashes found here become fixtures in tests/hostile/csv (replayed by
+//! tests/hostile_csv.rs) or unit tests in src/data/load/tests.rs.
+//!
+//! Messages and warnings are checked too: the file's content may appear in them only escaped (no
+//! control characters: the path and the flags here have none) and cut short.
 #![no_main]
 
 use std::path::Path;
 
 use chrono::NaiveDate;
-use forecast::data::load::{parse_csv_on, LastRow, LoadOptions};
+use forecast::data::load::{parse_csv_on, LastRow, LoadOptions, EXCERPT_CHARS};
 use forecast::data::Series;
 use libfuzzer_sys::fuzz_target;
 
@@ -53,12 +57,30 @@ fn check(series: &Series) {
     }
 }
 
+/// A message or warning: one line, no control characters, and no more of the input than a
+/// bounded number of excerpts could hold.
+fn check_text(text: &str) {
+    assert!(!text.chars().any(char::is_control), "control character in {text:?}");
+    // 20 listed values of EXCERPT_CHARS (+ quotes and separators), plus the fixed wording.
+    let most = 2_000 + 20 * (EXCERPT_CHARS + 8);
+    assert!(text.len() <= most, "message of {} bytes: {text:.200}", text.len());
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, bytes)) = data.split_first() else { return };
     let today = NaiveDate::from_ymd_opt(2026, 1, 6).unwrap_or_default();
-    if let Ok((series, report)) = parse_csv_on(bytes, Path::new("fuzz.csv"), &options(selector), today) {
-        check(&series);
-        assert_eq!(report.rows_used, series.len());
-        assert!(report.rows_used <= report.rows_read);
+    match parse_csv_on(bytes, Path::new("fuzz.csv"), &options(selector), today) {
+        Ok((series, report)) => {
+            check(&series);
+            assert_eq!(report.rows_used, series.len());
+            assert!(report.rows_used <= report.rows_read);
+            for warning in &report.warnings {
+                check_text(warning);
+            }
+            for name in report.columns.values().chain(report.ticker.iter()) {
+                check_text(name);
+            }
+        }
+        Err(err) => check_text(&err.to_string()),
     }
 });

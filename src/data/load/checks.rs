@@ -47,8 +47,13 @@ const SPLITS: [(f64, &str); 12] = [
 const CLOSE_TOLERANCE: f64 = 0.06;
 const OPEN_TOLERANCE: f64 = 0.03;
 
-/// Warns about each jump that looks like an unadjusted split.
+/// Split warnings given one by one; the rest are counted in one more warning.
+const SPLITS_SHOWN: usize = 10;
+
+/// Warns about each jump that looks like an unadjusted split (the first [`SPLITS_SHOWN`]; then how
+/// many more there are).
 pub(super) fn split_warnings(series: &Series, report: &mut LoadReport) {
+    let mut found = 0usize;
     for i in 1..series.len() {
         let (Some(&before), Some(&after), Some(&open)) =
             (series.close.get(i - 1), series.close.get(i), series.open.get(i))
@@ -56,6 +61,10 @@ pub(super) fn split_warnings(series: &Series, report: &mut LoadReport) {
             continue;
         };
         let Some((label, reverse)) = split_ratio(before, open, after) else { continue };
+        found += 1;
+        if found > SPLITS_SHOWN {
+            continue;
+        }
         let (Some(from), Some(to)) = (series.dates.get(i - 1), series.dates.get(i)) else { continue };
         let kind = if reverse { format!("{label} reverse split") } else { format!("{label} split") };
         report.warnings.push(format!(
@@ -64,6 +73,12 @@ pub(super) fn split_warnings(series: &Series, report: &mut LoadReport) {
              adjusted_close column, or your source's adjusted export).",
             after / before,
             (after / before - 1.0) * 100.0
+        ));
+    }
+    if found > SPLITS_SHOWN {
+        report.warnings.push(format!(
+            "{} more jumps look like unadjusted splits; use split-adjusted prices.",
+            found - SPLITS_SHOWN
         ));
     }
 }

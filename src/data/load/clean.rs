@@ -17,8 +17,8 @@ use chrono::{Datelike, NaiveDate, Weekday};
 
 use super::header::ColumnMap;
 use super::options::LastRow;
-use super::rows::RawRow;
-use super::{count_drop, count_noun, DropReason};
+use super::rows::{count_drop, DropReason, RawRow};
+use super::show::count_noun;
 use crate::data::{LoadReport, Series};
 use crate::error::DataError;
 
@@ -74,43 +74,66 @@ fn widened_warning(rows: &[RawRow], report: &mut LoadReport) {
     ));
 }
 
-/// Given rows sorted by date (stably, so file order within a date), keeps the last row of each
-/// date; lists the repeated dates in the report with a warning naming the lines.
-fn dedupe_keep_last(rows: Vec<RawRow>, report: &mut LoadReport) -> Vec<RawRow> {
-    let mut kept: Vec<RawRow> = Vec::with_capacity(rows.len());
-    // (date, dropped lines, kept line) for each repeated date.
-    let mut repeats: Vec<(NaiveDate, Vec<u64>, u64)> = Vec::new();
-    let mut removed = 0;
-    for row in rows {
-        match kept.last_mut() {
-            Some(last) if last.date == row.date => {
-                match repeats.last_mut() {
-                    Some((date, dropped, kept_line)) if *date == row.date => {
-                        dropped.push(*kept_line);
-                        *kept_line = row.line;
-                    }
-                    _ => repeats.push((row.date, vec![last.line], row.line)),
-                }
-                *last = row;
-                removed += 1;
-            }
-            _ => kept.push(row),
-        }
-    }
-    if removed > 0 {
-        count_drop(report, DropReason::DuplicateDate, removed);
-        report.duplicates = repeats.iter().map(|(date, _, _)| *date).collect();
-        report.warnings.push(duplicate_warning(&repeats, removed));
-    }
-    kept
+/// Lines named for one repeated date before "and N more".
+const LINES_SHOWN: usize = 5;
+
+/// A date that more than one row has: the line kept and the lines dropped.
+struct Repeat {
+    date: NaiveDate,
+    kept: u64,
+    /// The first [`LINES_SHOWN`] lines dropped...
+    dropped: Vec<u64>,
+    /// ...and how many more.
+    more: usize,
 }
 
-fn duplicate_warning(repeats: &[(NaiveDate, Vec<u64>, u64)], removed: usize) -> String {
-    let lines = |lines: &[u64]| lines.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+/// Given rows sorted by date (stably, so file order within a date), keeps the last row of each
+/// date, in place; lists the repeated dates in the report with a warning naming the lines.
+fn dedupe_keep_last(mut rows: Vec<RawRow>, report: &mut LoadReport) -> Vec<RawRow> {
+    let mut repeats: Vec<Repeat> = Vec::new();
+    let mut removed = 0;
+    // `later` is removed when the closure says so; swapping first keeps the later row instead.
+    rows.dedup_by(|later, kept| {
+        if later.date != kept.date {
+            return false;
+        }
+        match repeats.last_mut() {
+            Some(repeat) if repeat.date == later.date => {
+                if repeat.dropped.len() < LINES_SHOWN {
+                    repeat.dropped.push(repeat.kept);
+                } else {
+                    repeat.more += 1;
+                }
+                repeat.kept = later.line;
+            }
+            _ => {
+                repeats.push(Repeat { date: later.date, kept: later.line, dropped: vec![kept.line], more: 0 })
+            }
+        }
+        std::mem::swap(later, kept);
+        removed += 1;
+        true
+    });
+    if removed > 0 {
+        count_drop(report, DropReason::DuplicateDate, removed);
+        report.duplicates = repeats.iter().map(|repeat| repeat.date).collect();
+        report.warnings.push(duplicate_warning(&repeats, removed));
+    }
+    rows
+}
+
+fn duplicate_warning(repeats: &[Repeat], removed: usize) -> String {
+    let lines = |repeat: &Repeat| {
+        let mut lines: Vec<String> = repeat.dropped.iter().map(ToString::to_string).collect();
+        if repeat.more > 0 {
+            lines.push(format!("and {} more", repeat.more));
+        }
+        lines.join(", ")
+    };
     let mut shown: Vec<String> = repeats
         .iter()
         .take(DATES_SHOWN)
-        .map(|(date, dropped, kept)| format!("{date} (kept line {kept}, dropped {})", lines(dropped)))
+        .map(|repeat| format!("{} (kept line {}, dropped {})", repeat.date, repeat.kept, lines(repeat)))
         .collect();
     if repeats.len() > DATES_SHOWN {
         shown.push("...".to_string());
@@ -156,7 +179,7 @@ fn volume_used(rows: &[RawRow], columns: &ColumnMap, report: &mut LoadReport) ->
     if filled == rows.len() {
         report
             .warnings
-            .push(format!("column \"{}\" has no volume values; the series has no volume.", column.name));
+            .push(format!("column \"{}\" has no volume values; the series has no volume.", column.label()));
         report.columns.remove("volume");
         return false;
     }

@@ -4,8 +4,13 @@
 //! all wins. Month-first and day-first are told apart by the data: a field above 12 settles it, and
 //! when every date reads both ways the file is refused with a hint to pass `--date-format`. Two
 //! formats stitched together in one file are accepted when they are two forms of the same family
-//! (ISO dates with and without a time, epoch seconds and milliseconds), with a warning. Dates must
-//! fall between 1800 and 2200, so that `05/01/00` is never read as the year 0.
+//! (ISO dates with and without a time, epoch seconds and milliseconds), with a warning.
+//!
+//! Years are read when they are written with four digits, 1000 to 9999: histories start as early
+//! as their data does (index histories go back to 1789), but chrono's `%Y` also reads `00`, `-5`
+//! and `+123456`, and `05/01/00` must fail `%d/%m/%Y` so that `%d/%m/%y` reads it as 2000. Epoch
+//! numbers are read only with 9 or 10 digits of seconds or 12 or 13 of milliseconds (1973 to
+//! 2286), and `YYYYMMDD` only with exactly 8 digits, so no other number is taken for a date.
 //!
 //! `--date-format` takes a chrono strftime format (`%d/%m/%Y`), or `unix` / `unix-ms`.
 
@@ -14,9 +19,9 @@ use std::path::Path;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime};
 
-use super::header::Column;
-use super::records::Record;
-use super::{count_noun, shorten};
+use super::records::{Column, Record};
+use super::show::{count_noun, excerpt};
+use super::ticker::Selection;
 use crate::error::DataError;
 
 /// One way of writing a date.
@@ -93,8 +98,9 @@ fn stitches() -> [(DateFormat, DateFormat); 2] {
 const KNOWN_FORMATS: &str = "2024-01-31, 2024-01-31 16:00:00, 20240131, unix seconds or milliseconds, \
      1/31/2024, 31/01/2024, 31/01/24, 31.01.2024, 31-Jan-24, Jan 31, 2024";
 
-const FIRST_YEAR: i32 = 1800;
-const LAST_YEAR: i32 = 2200;
+/// The first and last year read: four-digit years (see the module documentation).
+const FIRST_YEAR: i32 = 1000;
+const LAST_YEAR: i32 = 9999;
 
 impl DateFormat {
     /// The format `--date-format` names.
@@ -106,7 +112,7 @@ impl DateFormat {
         }
     }
 
-    /// The date `text` holds in this format, if it is one between 1800 and 2200.
+    /// The date `text` holds in this format, if its year has four digits.
     pub fn parse(&self, text: &str) -> Option<NaiveDate> {
         let date = match self {
             DateFormat::IsoDate => parse_iso_date(text),
@@ -233,66 +239,85 @@ impl DateReader {
 }
 
 /// A date cell and the line it is on.
+#[derive(Debug, Clone, Copy)]
 struct Sample<'r> {
     text: &'r str,
     line: u64,
 }
 
-/// Decides how `column` is read in `records`: `explicit` (`--date-format`) when given, else the
-/// detected format. Empty cells are passed over here (the row reports them). Warnings (stitched
-/// formats) are pushed to `warnings`.
+/// The dates tried on every candidate format before any is tried on the whole column: a date reads
+/// in at most a few formats, so at most a few candidates are tried on every date, and detection
+/// costs a few passes over the column whatever the file holds.
+const SCREEN: usize = 1000;
+
+/// Decides how `column` is read in the selected records: `explicit` (`--date-format`) when given,
+/// else the detected format. Empty cells are passed over here (the row reports them). Warnings
+/// (stitched formats) are pushed to `warnings`.
+///
+/// The cells are read from the records again for each pass rather than copied: for a file of
+/// tiny rows the copies would take more memory than the file.
 pub(super) fn detect(
-    records: &[&Record],
+    selection: &Selection,
     column: &Column,
     explicit: Option<&str>,
     path: &Path,
     warnings: &mut Vec<String>,
 ) -> Result<DateReader, DataError> {
-    let mut samples = Vec::with_capacity(records.len());
-    for record in records {
-        if let Some(text) = record.cell(column, path)?.filter(|text| !text.is_empty()) {
-            samples.push(Sample { text, line: record.line });
-        }
+    for record in selection.records() {
+        record.cell(column, path)?;
     }
+    let samples = || selection.records().filter_map(|record| sample(&record, column));
     if let Some(flag) = explicit {
         let format = DateFormat::from_flag(flag);
-        if let Some(bad) = samples.iter().find(|sample| format.parse(sample.text).is_none()) {
+        if let Some(bad) = samples().find(|sample| format.parse(sample.text).is_none()) {
             return Err(DataError::at(
                 path,
                 bad.line,
                 column.location(),
-                format!("date \"{}\" does not match --date-format {flag}", shorten(bad.text)),
+                format!("date \"{}\" does not match --date-format {}", excerpt(bad.text), excerpt(flag)),
             )
             .with_hint("--date-format takes a chrono strftime format such as %d/%m/%Y, or unix / unix-ms"));
         }
         return Ok(DateReader::single(format));
     }
-    if samples.is_empty() {
+    if samples().next().is_none() {
         return Ok(DateReader::single(DateFormat::IsoDate));
     }
     detect_format(&samples, column, path, warnings)
 }
 
-fn reads_all(format: &DateFormat, samples: &[Sample]) -> bool {
-    samples.iter().all(|sample| format.parse(sample.text).is_some())
+/// The non-empty date cell of `record` (already checked to be UTF-8).
+fn sample<'r>(record: &Record<'r>, column: &Column) -> Option<Sample<'r>> {
+    let text = std::str::from_utf8(record.field(column.index)?).ok()?.trim();
+    (!text.is_empty()).then_some(Sample { text, line: record.line })
 }
 
-fn detect_format(
-    samples: &[Sample],
+fn reads_all<'r>(format: &DateFormat, mut samples: impl Iterator<Item = Sample<'r>>) -> bool {
+    samples.all(|sample| format.parse(sample.text).is_some())
+}
+
+/// The first candidate that reads every date; two formats stitched together; or the error.
+/// `samples` gives the dates afresh for each pass.
+fn detect_format<'r, I: Iterator<Item = Sample<'r>>>(
+    samples: &impl Fn() -> I,
     column: &Column,
     path: &Path,
     warnings: &mut Vec<String>,
 ) -> Result<DateReader, DataError> {
     let candidates = candidates();
-    if let Some(format) = candidates.iter().find(|format| reads_all(format, samples)) {
-        if let Some(twin) = format.twin().filter(|twin| reads_all(twin, samples)) {
-            return Err(ambiguous_error(samples, column, path, format, &twin));
+    let found = candidates
+        .iter()
+        .filter(|format| reads_all(format, samples().take(SCREEN)))
+        .find(|format| reads_all(format, samples()));
+    if let Some(format) = found {
+        if let Some(twin) = format.twin().filter(|twin| reads_all(twin, samples())) {
+            return Err(ambiguous_error(samples().next(), column, path, format, &twin));
         }
         return Ok(DateReader::single(format.clone()));
     }
     for (first, second) in stitches() {
         let (mut firsts, mut seconds) = (0usize, 0usize);
-        let covered = samples.iter().all(|sample| {
+        let covered = samples().all(|sample| {
             if first.parse(sample.text).is_some() {
                 firsts += 1;
                 true
@@ -306,7 +331,7 @@ fn detect_format(
         if covered {
             warnings.push(format!(
                 "the dates in column \"{}\" mix two formats, {first} ({}) and {second} ({}); both were read.",
-                column.name,
+                column.label(),
                 count_noun(firsts, "row", "rows"),
                 count_noun(seconds, "row", "rows"),
             ));
@@ -317,13 +342,13 @@ fn detect_format(
 }
 
 fn ambiguous_error(
-    samples: &[Sample],
+    first: Option<Sample>,
     column: &Column,
     path: &Path,
     format: &DateFormat,
     twin: &DateFormat,
 ) -> DataError {
-    let line = samples.first().map_or(1, |sample| sample.line);
+    let line = first.map_or(1, |sample| sample.line);
     DataError::at(
         path,
         line,
@@ -331,15 +356,22 @@ fn ambiguous_error(
         format!(
             "the dates in column \"{}\" are ambiguous: every one reads both as {format} and as {twin} (no day \
              is above 12)",
-            column.name
+            column.label()
         ),
     )
     .with_hint(format!("say which with --date-format {format} or --date-format {twin}"))
 }
 
-/// The error at the first date that the format reading the most dates does not read.
-fn no_format_error(samples: &[Sample], candidates: &[DateFormat], column: &Column, path: &Path) -> DataError {
-    let coverage = |format: &DateFormat| samples.iter().filter(|s| format.parse(s.text).is_some()).count();
+/// The error at the first date that the format reading the most dates (of the first [`SCREEN`])
+/// does not read.
+fn no_format_error<'r, I: Iterator<Item = Sample<'r>>>(
+    samples: &impl Fn() -> I,
+    candidates: &[DateFormat],
+    column: &Column,
+    path: &Path,
+) -> DataError {
+    let coverage =
+        |format: &DateFormat| samples().take(SCREEN).filter(|s| format.parse(s.text).is_some()).count();
     let best =
         candidates.iter().map(|format| (coverage(format), format)).fold(
             None,
@@ -354,7 +386,8 @@ fn no_format_error(samples: &[Sample], candidates: &[DateFormat], column: &Colum
     );
     match best {
         Some((n, format)) if n > 0 => {
-            let bad = samples.iter().find(|sample| format.parse(sample.text).is_none());
+            let read = samples().filter(|sample| format.parse(sample.text).is_some()).count();
+            let bad = samples().find(|sample| format.parse(sample.text).is_none());
             let (text, line) = bad.map_or(("", 1), |sample| (sample.text, sample.line));
             DataError::at(
                 path,
@@ -362,16 +395,16 @@ fn no_format_error(samples: &[Sample], candidates: &[DateFormat], column: &Colum
                 column.location(),
                 format!(
                     "cannot parse date \"{}\": the other dates in the column are {format} ({} of {} rows)",
-                    shorten(text),
-                    n,
-                    samples.len()
+                    excerpt(text),
+                    read,
+                    samples().count()
                 ),
             )
             .with_hint(hint)
         }
         _ => {
-            let (text, line) = samples.first().map_or(("", 1), |sample| (sample.text, sample.line));
-            DataError::at(path, line, column.location(), format!("cannot parse date \"{}\"", shorten(text)))
+            let (text, line) = samples().next().map_or(("", 1), |sample| (sample.text, sample.line));
+            DataError::at(path, line, column.location(), format!("cannot parse date \"{}\"", excerpt(text)))
                 .with_hint(hint)
         }
     }
@@ -431,10 +464,48 @@ mod tests {
     }
 
     #[test]
-    fn years_outside_1800_to_2200_are_refused() {
+    fn any_four_digit_year_is_read() {
+        assert_eq!(DateFormat::IsoDate.parse("1789-05-01"), date("1789-05-01"));
+        assert_eq!(DateFormat::IsoDateTime.parse("1789-05-01 00:00:00"), date("1789-05-01"));
+        assert_eq!(DateFormat::Compact.parse("17890501"), date("1789-05-01"));
+        assert_eq!(pattern("%m/%d/%Y").parse("5/1/1789"), date("1789-05-01"));
+        assert_eq!(pattern("%d.%m.%Y").parse("01.05.1602"), date("1602-05-01"));
+        assert_eq!(DateFormat::IsoDate.parse("2999-01-01"), date("2999-01-01"));
+    }
+
+    #[test]
+    fn years_not_written_with_four_digits_are_refused() {
         assert_eq!(pattern("%d/%m/%Y").parse("05/01/00"), None);
+        assert_eq!(pattern("%d/%m/%Y").parse("05/01/789"), None);
+        assert_eq!(pattern("%d/%m/%Y").parse("05/01/+12345"), None);
+        assert_eq!(pattern("%d/%m/%Y").parse("05/01/-1789"), None);
+        assert_eq!(pattern("%Y-%m-%d").parse("+12345-01-01"), None);
+        assert_eq!(pattern("%Y-%m-%d").parse("-1789-01-01"), None);
+        assert_eq!(DateFormat::IsoDate.parse("0000-01-01"), None);
+        assert_eq!(DateFormat::IsoDate.parse("0999-12-31"), None);
         assert_eq!(DateFormat::Compact.parse("00010101"), None);
-        assert_eq!(pattern("%Y-%m-%d").parse("2999-01-01"), None);
+    }
+
+    #[test]
+    fn other_numbers_are_not_dates() {
+        for text in ["123456", "1789", "178905", "1234567", "99999999", "12345678"] {
+            let read: Vec<String> =
+                candidates().iter().filter(|f| f.parse(text).is_some()).map(ToString::to_string).collect();
+            assert!(read.is_empty(), "{text} read as {read:?}");
+        }
+        assert_eq!(DateFormat::UnixSeconds.parse("99999999"), None);
+        assert_eq!(DateFormat::UnixSeconds.parse("-1513555200"), None);
+    }
+
+    #[test]
+    fn two_digit_years_still_fall_to_the_short_pattern() {
+        let samples: Vec<Sample> =
+            ["05/01/00", "31/12/99"].iter().map(|text| Sample { text, line: 2 }).collect();
+        let column = Column::new(0, "Date");
+        let mut warnings = Vec::new();
+        let reader = detect_format(&|| samples.iter().copied(), &column, Path::new("x.csv"), &mut warnings)
+            .map_err(|e| e.to_string());
+        assert_eq!(reader.map(|reader| reader.describe()), Ok("%d/%m/%y".to_string()));
     }
 
     #[test]

@@ -11,8 +11,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::records::Record;
-use super::{shorten, ticker, LoadOptions};
+use super::options::LoadOptions;
+use super::records::{Column, Record, Records};
+use super::show::{count_noun, excerpt, list, quoted_list, EXCERPT_CHARS};
+use super::symbols::choose;
 use crate::error::DataError;
 
 /// What a column holds.
@@ -104,20 +106,6 @@ pub(super) fn normalize(name: &str) -> String {
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// One mapped column: its 0-based index in a record and its header as written (trimmed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Column {
-    pub index: usize,
-    pub name: String,
-}
-
-impl Column {
-    /// The 1-based index and name, as `DataError::at` takes them.
-    pub fn location(&self) -> Option<(usize, &str)> {
-        Some((self.index + 1, self.name.as_str()))
-    }
-}
-
 /// Which close becomes the series' close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Price {
@@ -141,7 +129,8 @@ pub(super) struct ColumnMap {
 }
 
 impl ColumnMap {
-    /// Role name → header as written, for the report.
+    /// Role name → header as written (as messages show it: cut short, non-printables escaped), for
+    /// the report.
     pub fn names(&self) -> BTreeMap<String, String> {
         let required = [
             (Role::Date, &self.date),
@@ -152,11 +141,13 @@ impl ColumnMap {
         ];
         let optional =
             [(Role::Volume, &self.volume), (Role::AdjClose, &self.adj_close), (Role::Ticker, &self.ticker)];
-        let mut names: BTreeMap<String, String> =
-            required.iter().map(|(role, column)| (role.name().to_string(), column.name.clone())).collect();
+        let mut names: BTreeMap<String, String> = required
+            .iter()
+            .map(|(role, column)| (role.name().to_string(), column.label().to_string()))
+            .collect();
         for (role, column) in optional {
             if let Some(column) = column {
-                names.insert(role.name().to_string(), column.name.clone());
+                names.insert(role.name().to_string(), column.label().to_string());
             }
         }
         names
@@ -171,7 +162,7 @@ pub(super) struct Header {
     pub line: u64,
     /// Index in the records of the first data record.
     pub data_start: usize,
-    /// The ticker chosen from a yfinance Ticker line, when there is one.
+    /// The ticker chosen from a yfinance Ticker line, when there is one, as messages show it.
     pub ticker: Option<String>,
     pub warnings: Vec<String>,
 }
@@ -179,57 +170,127 @@ pub(super) struct Header {
 /// How many leading records may be a banner rather than the header.
 const HEADER_SEARCH: usize = 5;
 
-/// Finds and maps the header.
-pub(super) fn find(records: &[Record], opts: &LoadOptions, path: &Path) -> Result<Header, DataError> {
-    let Some(first) = records.first() else {
+/// Finds and maps the header: the first of the first [`HEADER_SEARCH`] records that maps. When none
+/// does, the error is about the first record that names any column the loader knows (or a column
+/// flag names), or that looks like a line of column names ([`like_names`]); when no record does,
+/// the file has no recognisable header, and no line of it is quoted: it may not be a price file at
+/// all (a model file can name any path).
+pub(super) fn find(records: &Records, opts: &LoadOptions, path: &Path) -> Result<Header, DataError> {
+    let Some(first) = records.get(0) else {
         return Err(DataError::new(path, "the file has no header line")
             .with_hint("expected a header line such as Date,Open,High,Low,Close,Volume and rows of prices"));
     };
     if let Some(header) = yfinance(records, opts, path)? {
         return Ok(header);
     }
-    for (position, record) in records.iter().enumerate().take(HEADER_SEARCH) {
+    let mut refusal = None;
+    for (position, record) in records.starting_at(0).enumerate().take(HEADER_SEARCH) {
         let names = record.names();
         let usable = vec![true; names.len()];
-        if let Ok(columns) = map_columns(&names, &usable, opts, record.line, path) {
-            let mut warnings = Vec::new();
-            if position > 0 {
-                warnings.push(format!(
-                    "the header is on line {}; {} before it ignored.",
-                    record.line,
-                    super::count_noun(position, "line was", "lines were")
-                ));
+        match map_columns(&names, &usable, opts, record.line, path) {
+            Ok(columns) => {
+                let mut warnings = Vec::new();
+                if position > 0 {
+                    warnings.push(format!(
+                        "the header is on line {}; {} before it ignored.",
+                        record.line,
+                        count_noun(position, "line was", "lines were")
+                    ));
+                }
+                return Ok(Header {
+                    columns,
+                    line: record.line,
+                    data_start: position + 1,
+                    ticker: None,
+                    warnings,
+                });
             }
-            return Ok(Header {
-                columns,
-                line: record.line,
-                data_start: position + 1,
-                ticker: None,
-                warnings,
-            });
+            Err(err) if refusal.is_none() && (names_known_columns(&names, opts) || like_names(&names)) => {
+                refusal = Some(err)
+            }
+            Err(_) => {}
         }
     }
+    Err(refusal.unwrap_or_else(|| no_header_error(path, &first, records.len().min(HEADER_SEARCH))))
+}
+
+/// Whether any of `names` is a header name the loader knows, or one a column flag names.
+fn names_known_columns(names: &[String], opts: &LoadOptions) -> bool {
+    let normalized: Vec<String> = names.iter().map(|name| normalize(name)).collect();
+    let flags = [
+        &opts.date_column,
+        &opts.open_column,
+        &opts.high_column,
+        &opts.low_column,
+        &opts.close_column,
+        &opts.volume_column,
+    ];
+    normalized.iter().any(|name| AUTO_ORDER.iter().any(|role| role.rank(name).is_some()))
+        || flags
+            .iter()
+            .filter_map(|flag| flag.as_deref())
+            .any(|wanted| named_column(names, &normalized, wanted).is_some())
+}
+
+/// Whether `names` could be a header in another language: at least five names (one for each
+/// required column), each short, printable and with a letter in it. A line of a file that is not
+/// a CSV (a password file, a key) has one or two fields, and is never quoted.
+fn like_names(names: &[String]) -> bool {
+    let name_like = |name: &String| {
+        name.is_empty()
+            || (name.chars().count() <= EXCERPT_CHARS
+                && !name.chars().any(char::is_control)
+                && name.chars().any(char::is_alphabetic))
+    };
+    names.iter().filter(|name| !name.is_empty()).count() >= 5 && names.iter().all(name_like)
+}
+
+/// No record at the top of the file names a known column: say so without quoting any of it.
+fn no_header_error(path: &Path, first: &Record, searched: usize) -> DataError {
     let names = first.names();
-    let usable = vec![true; names.len()];
-    let columns = map_columns(&names, &usable, opts, first.line, path)?;
-    Ok(Header { columns, line: first.line, data_start: 1, ticker: None, warnings: Vec::new() })
+    if !names.iter().any(|name| name.chars().any(char::is_alphabetic)) {
+        return DataError::at(
+            path,
+            first.line,
+            None,
+            "the file has no header line (the first line holds values)",
+        )
+        .with_hint("add a header line such as Date,Open,High,Low,Close,Volume");
+    }
+    let message = if searched == 1 {
+        "no header line found: the first line names no date, open, high, low or close column".to_string()
+    } else {
+        format!(
+            "no header line found: none of the first {searched} lines names a date, open, high, low or close \
+             column"
+        )
+    };
+    let mut hint = "check that this is a price CSV; it needs a header line such as \
+                    Date,Open,High,Low,Close,Volume (or name the columns with --date-column, --open-column, \
+                    --high-column, --low-column and --close-column)"
+        .to_string();
+    if first.len() == 1 {
+        hint.push_str(
+            "; the first line is one field: if its columns are separated by another character, pass \
+             --delimiter",
+        );
+    }
+    DataError::at(path, first.line, None, message).with_hint(hint)
 }
 
 /// yfinance's `download(...).to_csv()` header: a `Price` line with the field names, a `Ticker`
 /// line with the ticker of each column, and a `Date` line with nothing else; the dates are in the
 /// first column. Several tickers side by side need `--ticker`.
-fn yfinance(records: &[Record], opts: &LoadOptions, path: &Path) -> Result<Option<Header>, DataError> {
+fn yfinance(records: &Records, opts: &LoadOptions, path: &Path) -> Result<Option<Header>, DataError> {
     let mut names_at = None;
     let mut tickers_at = None;
     let mut date_line = false;
     let mut consumed = 0;
-    for (position, record) in records.iter().enumerate().take(3) {
+    for (position, record) in records.starting_at(0).enumerate().take(3) {
         match normalize(&record.lossy(0)).as_str() {
             "price" if names_at.is_none() => names_at = Some(position),
             "ticker" if tickers_at.is_none() => tickers_at = Some(position),
-            "date" if (1..record.fields.len()).all(|index| record.lossy(index).is_empty()) => {
-                date_line = true
-            }
+            "date" if (1..record.len()).all(|index| record.lossy(index).is_empty()) => date_line = true,
             _ => break,
         }
         consumed = position + 1;
@@ -244,8 +305,10 @@ fn yfinance(records: &[Record], opts: &LoadOptions, path: &Path) -> Result<Optio
     if let Some(first) = names.first_mut() {
         *first = "Date".to_string();
     }
-    let tickers: Vec<String> =
-        tickers_at.and_then(|position| records.get(position)).map(Record::names).unwrap_or_default();
+    let tickers: Vec<String> = tickers_at
+        .and_then(|position| records.get(position))
+        .map(|record| record.names())
+        .unwrap_or_default();
     let (usable, ticker) = wide_ticker_columns(&names, &tickers, opts, names_record.line, path)?;
     let columns = map_columns(&names, &usable, opts, names_record.line, path)?;
     Ok(Some(Header { columns, line: names_record.line, data_start: consumed, ticker, warnings: Vec::new() }))
@@ -278,15 +341,15 @@ fn wide_ticker_columns(
                 format!(
                     "the file holds {} tickers side by side (its Ticker line has {})",
                     distinct.len(),
-                    ticker::list(&distinct)
+                    list(&distinct)
                 ),
             )
             .with_hint(format!(
                 "choose one with --ticker SYMBOL, for example --ticker {}",
-                distinct.first().map_or("", String::as_str)
+                distinct.first().map_or(String::new(), |value| excerpt(value))
             )));
         }
-        (Some(wanted), _) => ticker::choose(&distinct, wanted).map_err(|message| {
+        (Some(wanted), _) => choose(&distinct, wanted).map_err(|message| {
             DataError::at(path, line, None, message).with_hint("pass one of the tickers listed with --ticker")
         })?,
     };
@@ -295,7 +358,7 @@ fn wide_ticker_columns(
             index == 0 || ticker_of(index).is_empty() || chosen.iter().any(|c| c == ticker_of(index))
         })
         .collect();
-    Ok((usable, Some(chosen.join(", "))))
+    Ok((usable, Some(list(&chosen))))
 }
 
 /// The roles in the order they pick columns; the column flags are applied before any of them.
@@ -378,7 +441,7 @@ fn map_columns(
 fn take_column(taken: &mut [bool], names: &[String], index: usize) -> Option<Column> {
     let name = names.get(index)?;
     *taken.get_mut(index)? = true;
-    Some(Column { index, name: name.clone() })
+    Some(Column::new(index, name))
 }
 
 /// The column a flag names: a 1-based column number, or a header name (as written, then
@@ -417,14 +480,14 @@ fn choose_price(
             path,
             line,
             None,
-            format!("--price-column {}: the file has no adjusted close column", shorten(flag)),
+            format!("--price-column {}: the file has no adjusted close column", excerpt(flag)),
         )
         .with_hint("use --price-column close, or a file with an Adj Close (or adjusted_close) column")),
         (false, _) => Err(DataError::at(
             path,
             line,
             None,
-            format!("--price-column {}: expected close or adjusted", shorten(flag)),
+            format!("--price-column {}: expected close or adjusted", excerpt(flag)),
         )
         .with_hint(
             "--price-column close models the close as written; --price-column adjusted the adjusted close",
@@ -432,16 +495,12 @@ fn choose_price(
     }
 }
 
-fn quoted_names(names: &[String]) -> String {
-    names.iter().map(|name| format!("\"{}\"", shorten(name))).collect::<Vec<_>>().join(", ")
-}
-
 fn no_such_column_error(path: &Path, line: u64, flag: &str, wanted: &str, names: &[String]) -> DataError {
     DataError::at(
         path,
         line,
         None,
-        format!("{flag} {}: no such column (the header has {})", shorten(wanted), quoted_names(names)),
+        format!("{flag} {}: no such column (the header has {})", excerpt(wanted), quoted_list(names)),
     )
     .with_hint(format!(
         "give {flag} a header name from the list (case does not matter) or a column number from 1 to {}",
@@ -449,19 +508,16 @@ fn no_such_column_error(path: &Path, line: u64, flag: &str, wanted: &str, names:
     ))
 }
 
+/// Only for a record that names some known column (see [`find`]), so it is a header of sorts and
+/// its names may be listed.
 fn missing_columns_error(path: &Path, line: u64, missing: &[&str], names: &[String]) -> DataError {
-    let has_letters = names.iter().any(|name| name.chars().any(char::is_alphabetic));
-    if !has_letters {
-        return DataError::at(path, line, None, "the file has no header line (the first line holds values)")
-            .with_hint("add a header line such as Date,Open,High,Low,Close,Volume");
-    }
     let noun = if missing.len() == 1 { "column" } else { "columns" };
     let flags: Vec<String> = missing.iter().map(|role| format!("--{role}-column")).collect();
     DataError::at(
         path,
         line,
         None,
-        format!("missing required {noun} {} (the header has {})", missing.join(", "), quoted_names(names)),
+        format!("missing required {noun} {} (the header has {})", missing.join(", "), quoted_list(names)),
     )
     .with_hint(format!(
         "the header needs date, open, high, low and close columns (matched case-insensitively, with common \

@@ -2,14 +2,18 @@
 //! that says what was done; refuses, with file, line, column and the flag that helps, what it
 //! cannot read right.
 //!
-//! The work is split into steps, one module each, so that a new layout extends one step:
+//! The work is split into steps, one module each, so that a new layout extends one step. Each
+//! step uses only the steps before it (and the leaf helpers `options`, `show` and `symbols`):
 //!
+//! 0. `file`: a regular file of at most [`MAX_FILE_BYTES`] (a FIFO or a device is refused unread).
 //! 1. `decode`: strip a UTF-8 byte-order mark (and refuse UTF-16, which would only fail later).
 //! 2. `decode`: the delimiter, comma, semicolon or tab, whichever the header line has most of
 //!    (or `--delimiter`).
-//! 3. `records`: every record with its physical line (CRLF, lone CR, quoted fields, blank lines).
+//! 3. `records`: every record with its physical line (CRLF, lone CR, quoted fields, blank lines),
+//!    stored flat; a record over [`MAX_RECORD_BYTES`] or [`MAX_FIELDS`] fields is refused.
 //! 4. `header`: find the header line, read yfinance's three-line header, map names to roles.
-//! 5. `ticker`: the rows of one instrument (`--ticker`) from a file that holds several.
+//! 5. `ticker`: the rows of one instrument (`--ticker`) from a file that holds several
+//!    (`symbols` matches `--ticker` against the values, for this step and yfinance's header).
 //! 6. `dates`: the date format, decided from the whole column (`--date-format` overrides).
 //! 7. `rows`: each record → a row of modelled prices (adjusted when there is an adjusted close),
 //!    a reason to drop it, or an error at its line and column; `numbers` reads the cells.
@@ -17,22 +21,32 @@
 //! 9. `checks`: gaps longer than a week, jumps that look like unadjusted splits.
 //!
 //! The loader never prints: dropped-row counts and warnings go into the report for the caller.
+//! Whatever a file holds, memory stays a small multiple of its size and time a few passes over
+//! it, and messages and warnings quote it only in short excerpts ([`EXCERPT_CHARS`] characters
+//! each, at most twenty in a list) with non-printable characters escaped (`show`): the CSV path may
+//! come from a model file, and the file may not be a price file at all.
 
 mod checks;
 mod clean;
 mod dates;
 mod decode;
+mod file;
 mod header;
 mod numbers;
 mod options;
 mod records;
 mod rows;
+mod show;
+mod symbols;
 mod ticker;
 
 #[cfg(test)]
 mod tests;
 
+pub use file::MAX_FILE_BYTES;
 pub use options::{LastRow, LoadOptions};
+pub use records::{MAX_FIELDS, MAX_RECORD_BYTES};
+pub use show::EXCERPT_CHARS;
 
 use std::path::Path;
 
@@ -42,17 +56,17 @@ use crate::data::{LoadReport, Series};
 use crate::error::DataError;
 use header::Price;
 
-/// Reads the file at `path` and parses it with [`parse_csv`].
+/// Reads the file at `path` and parses it with [`parse_csv`]. Anything but a regular file (after
+/// following symbolic links) is refused before it is opened, and a file over [`MAX_FILE_BYTES`]
+/// is refused, even one that grows while it is read.
 pub fn load_csv(path: &Path, opts: &LoadOptions) -> Result<(Series, LoadReport), DataError> {
-    let bytes = std::fs::read(path).map_err(|err| {
-        DataError::new(path, format!("cannot read the file: {err}"))
-            .with_hint("check that the path is right and that the file is readable")
-    })?;
+    let bytes = file::read(path)?;
     parse_csv(&bytes, path, opts)
 }
 
 /// Parses CSV `bytes` (the contents of `path`, which is used only in errors and the report) into a
-/// series sorted by date with one row per date. Never panics, whatever the bytes.
+/// series sorted by date with one row per date. Never panics, whatever the bytes; more than
+/// [`MAX_FILE_BYTES`] of them are refused.
 pub fn parse_csv(bytes: &[u8], path: &Path, opts: &LoadOptions) -> Result<(Series, LoadReport), DataError> {
     parse_csv_on(bytes, path, opts, Utc::now().date_naive())
 }
@@ -65,6 +79,9 @@ pub fn parse_csv_on(
     opts: &LoadOptions,
     today: NaiveDate,
 ) -> Result<(Series, LoadReport), DataError> {
+    if u64::try_from(bytes.len()).map_or(true, |len| len > MAX_FILE_BYTES) {
+        return Err(file::too_large(path, u64::try_from(bytes.len()).ok()));
+    }
     let text = decode::decode(bytes, path)?;
     if text.iter().all(u8::is_ascii_whitespace) {
         return Err(DataError::new(path, "the file is empty")
@@ -76,17 +93,15 @@ pub fn parse_csv_on(
     };
     let records = records::read_all(text, delimiter, path)?;
     let header = header::find(&records, opts, path)?;
-    let data = records.get(header.data_start..).unwrap_or_default();
-    let selection = ticker::select(data, &header, opts.ticker.as_deref(), path)?;
-    if selection.records.is_empty() {
+    let selection = ticker::select(&records, &header, opts.ticker.as_deref(), path)?;
+    if selection.is_empty() {
         return Err(DataError::new(path, "the file has a header but no data rows")
             .with_hint("add rows of prices under the header line"));
     }
     let mut warnings = header.warnings.clone();
     warnings.extend(selection.warnings.iter().cloned());
     let columns = &header.columns;
-    let dates =
-        dates::detect(&selection.records, &columns.date, opts.date_format.as_deref(), path, &mut warnings)?;
+    let dates = dates::detect(&selection, &columns.date, opts.date_format.as_deref(), path, &mut warnings)?;
     let mut report = LoadReport {
         path: path.to_path_buf(),
         delimiter: char::from(delimiter),
@@ -100,7 +115,10 @@ pub fn parse_csv_on(
         warnings,
         ..LoadReport::default()
     };
-    let rows = rows::read_rows(&selection.records, columns, &dates, path, &mut report)?;
+    let rows = rows::read_rows(&selection, columns, &dates, path, &mut report)?;
+    // The rows hold all that is needed from here on: free the file's records before cleaning.
+    drop(selection);
+    drop(records);
     let last_row = opts.last_row.unwrap_or_default();
     let (series, mut report) = clean::clean(rows, columns, last_row, today, path, report)?;
     report.gaps = checks::gaps(&series.dates);
@@ -116,56 +134,5 @@ fn delimiter_byte(delimiter: char, path: &Path) -> Result<u8, DataError> {
         Ok(byte) if byte.is_ascii() && !matches!(byte, b'"' | b'\n' | b'\r') => Ok(byte),
         _ => Err(DataError::new(path, format!("--delimiter {delimiter:?} cannot separate fields"))
             .with_hint("use one ASCII character such as , ; | or tab")),
-    }
-}
-
-/// Why a row was left out of the series; the text is the key in `LoadReport::dropped`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DropReason {
-    MissingPrice,
-    NegativePrice,
-    HighBelowLow,
-    MissingAdjusted,
-    DividendOrSplit,
-    DuplicateDate,
-    InProgress,
-}
-
-impl DropReason {
-    fn as_str(self) -> &'static str {
-        match self {
-            DropReason::MissingPrice => "missing price",
-            DropReason::NegativePrice => "negative price",
-            DropReason::HighBelowLow => "high below low",
-            DropReason::MissingAdjusted => "missing adjusted close",
-            DropReason::DividendOrSplit => "dividend or split row",
-            DropReason::DuplicateDate => "duplicate date",
-            DropReason::InProgress => "in-progress last row",
-        }
-    }
-}
-
-fn count_drop(report: &mut LoadReport, reason: DropReason, n: usize) {
-    *report.dropped.entry(reason.as_str().to_string()).or_insert(0) += n;
-}
-
-/// "1 row" or "N rows" (with the given singular and plural nouns).
-fn count_noun(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
-const SHOWN_CHARS: usize = 40;
-
-/// A cell or header as shown in a message: at most 40 characters, so that garbage stays readable.
-fn shorten(text: &str) -> String {
-    if text.chars().count() <= SHOWN_CHARS {
-        text.to_string()
-    } else {
-        let head: String = text.chars().take(SHOWN_CHARS).collect();
-        format!("{head}...")
     }
 }

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use super::shorten;
+use super::show::excerpt;
 
 /// Empty, `-`, null, NaN, n/a, na and #N/A (any case) mark a missing value.
 pub(super) fn is_missing(text: &str) -> bool {
@@ -24,7 +24,7 @@ pub(super) fn parse_price(text: &str) -> Result<Option<f64>, String> {
 /// Like [`parse_price`], with a K/M/B suffix allowed; a negative volume is an error.
 pub(super) fn parse_volume(text: &str) -> Result<Option<f64>, String> {
     match parse_number(text, "volume", true)? {
-        Some(volume) if volume < 0.0 => Err(format!("volume \"{}\" is negative", shorten(text))),
+        Some(volume) if volume < 0.0 => Err(format!("volume \"{}\" is negative", excerpt(text))),
         volume => Ok(volume),
     }
 }
@@ -34,7 +34,7 @@ fn parse_number(text: &str, what: &str, suffix_allowed: bool) -> Result<Option<f
     if is_missing(text) {
         return Ok(None);
     }
-    let not_a_number = || format!("cannot parse {what} \"{}\" as a number", shorten(text));
+    let not_a_number = || format!("cannot parse {what} \"{}\" as a number", excerpt(text));
     let (body, multiplier) = if suffix_allowed { split_suffix(text) } else { (text, 1.0) };
     let body = body.strip_prefix('$').unwrap_or(body);
     let plain: Cow<str> = if body.contains(',') {
@@ -45,7 +45,7 @@ fn parse_number(text: &str, what: &str, suffix_allowed: bool) -> Result<Option<f
     match plain.parse::<f64>() {
         Ok(value) if value.is_nan() => Ok(None),
         Ok(value) if !(value * multiplier).is_finite() => {
-            Err(format!("{what} \"{}\" is not a finite number", shorten(text)))
+            Err(format!("{what} \"{}\" is not a finite number", excerpt(text)))
         }
         Ok(value) => Ok(Some(value * multiplier)),
         Err(_) => Err(not_a_number()),

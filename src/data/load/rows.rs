@@ -12,12 +12,44 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use super::dates::DateReader;
-use super::header::{Column, ColumnMap, Price};
+use super::header::{ColumnMap, Price};
 use super::numbers::{parse_price, parse_volume};
-use super::records::Record;
-use super::{count_drop, shorten, DropReason};
+use super::records::{Column, Record};
+use super::show::excerpt;
+use super::ticker::Selection;
 use crate::data::LoadReport;
 use crate::error::DataError;
+
+/// Why a row was left out of the series; the text is the key in `LoadReport::dropped`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DropReason {
+    MissingPrice,
+    NegativePrice,
+    HighBelowLow,
+    MissingAdjusted,
+    DividendOrSplit,
+    DuplicateDate,
+    InProgress,
+}
+
+impl DropReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            DropReason::MissingPrice => "missing price",
+            DropReason::NegativePrice => "negative price",
+            DropReason::HighBelowLow => "high below low",
+            DropReason::MissingAdjusted => "missing adjusted close",
+            DropReason::DividendOrSplit => "dividend or split row",
+            DropReason::DuplicateDate => "duplicate date",
+            DropReason::InProgress => "in-progress last row",
+        }
+    }
+}
+
+/// Counts `n` rows dropped for `reason` in the report.
+pub(super) fn count_drop(report: &mut LoadReport, reason: DropReason, n: usize) {
+    *report.dropped.entry(reason.as_str().to_string()).or_insert(0) += n;
+}
 
 /// One usable record, before sorting and de-duplication, in modelled prices.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,16 +79,19 @@ enum Parsed {
 /// Reads every selected record, counting it in `report.rows_read` and any drop in
 /// `report.dropped`.
 pub(super) fn read_rows(
-    records: &[&Record],
+    selection: &Selection,
     columns: &ColumnMap,
     dates: &DateReader,
     path: &Path,
     report: &mut LoadReport,
 ) -> Result<Vec<RawRow>, DataError> {
-    let mut rows = Vec::with_capacity(records.len());
-    for record in records {
+    let mut rows = Vec::new();
+    rows.try_reserve_exact(selection.len()).map_err(|_| {
+        DataError::new(path, "not enough memory for the rows of the file").with_hint("use a smaller file")
+    })?;
+    for record in selection.records() {
         report.rows_read += 1;
-        match parse_record(record, columns, dates, path)? {
+        match parse_record(&record, columns, dates, path)? {
             Parsed::Row(row) => rows.push(row),
             Parsed::Dropped(reason) => count_drop(report, reason, 1),
         }
@@ -124,7 +159,7 @@ fn parse_record(
 /// Yahoo's copied tables have rows such as `Mar 16, 2023,0.23 Dividend` and `2:1 Stock Split`.
 fn mentions_dividend_or_split(record: &Record, columns: &ColumnMap) -> bool {
     [&columns.open, &columns.high, &columns.low, &columns.close].iter().any(|column| {
-        record.fields.get(column.index).is_some_and(|cell| {
+        record.field(column.index).is_some_and(|cell| {
             contains_ignore_case(cell, b"dividend") || contains_ignore_case(cell, b"split")
         })
     })
@@ -150,7 +185,7 @@ fn read_date(
             path,
             record.line,
             column.location(),
-            format!("cannot parse date \"{}\"", shorten(text)),
+            format!("cannot parse date \"{}\"", excerpt(text)),
         )
         .with_hint(format!("the other dates are {}; pass --date-format if that is wrong", dates.describe()))
     })

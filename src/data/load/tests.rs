@@ -530,3 +530,71 @@ fn load_csv_on_a_missing_file_names_the_path() {
     assert!(err.to_string().contains("no-such-file.csv"), "{err}");
     assert!(err.message.starts_with("cannot read the file"), "{}", err.message);
 }
+
+#[test]
+fn a_wide_row_is_refused_at_its_line_naming_the_limit() {
+    let text = format!("{HEADER}2020-01-02,1,2,1,2,1\n{}\n2020-01-03,1,2,1,2,1\n", ",".repeat(MAX_FIELDS));
+    let err = fail(&text);
+    assert_eq!(line_and_column(&err), (3, None));
+    assert_eq!(err.message, format!("the line has {} fields; the limit is {MAX_FIELDS}", MAX_FIELDS + 1));
+}
+
+#[test]
+fn a_long_record_is_refused_at_its_line_naming_the_limit() {
+    let text = format!("{HEADER}2020-01-02,1,2,1,2,{}\n", "1".repeat(MAX_RECORD_BYTES));
+    let err = fail(&text);
+    assert_eq!(line_and_column(&err), (2, None));
+    assert_eq!(err.message, format!("the record is longer than {MAX_RECORD_BYTES} bytes, the limit"));
+}
+
+#[test]
+fn a_history_from_1789_loads_and_year_0_does_not() {
+    let (series, report) = load(&format!("{HEADER}1789-05-01,1,2,1,2,1\n1789-05-04,1,2,1,2,1\n"));
+    assert_eq!(series.dates, vec![date("1789-05-01"), date("1789-05-04")]);
+    assert_eq!(report.date_format, "%Y-%m-%d");
+    let err = fail(&format!("{HEADER}0000-05-01,1,2,1,2,1\n"));
+    assert!(err.message.contains("cannot parse date \"0000-05-01\""), "{}", err.message);
+}
+
+#[test]
+fn repeated_dates_and_split_like_jumps_give_bounded_warnings() {
+    let mut text = String::from(HEADER);
+    for _ in 0..1000 {
+        text.push_str("2020-01-02,1,2,1,2,1\n");
+    }
+    let (_, report) = load(&text);
+    let warning = report.warnings.first().cloned().unwrap_or_default();
+    assert!(warning.contains("(kept line 1001, dropped 2, 3, 4, 5, 6, and 994 more)"), "{warning}");
+    let mut text = String::from(HEADER);
+    let mut day = date("2020-01-01");
+    for i in 0..500 {
+        let price = if i % 2 == 0 { 10 } else { 20 };
+        text.push_str(&format!("{day},{price},{price},{price},{price},100\n"));
+        day = day.succ_opt().expect("next day");
+    }
+    let (_, report) = load(&text);
+    assert_eq!(report.warnings.len(), 11, "{:?}", report.warnings);
+    assert!(report.warnings.iter().any(|w| w.starts_with("489 more jumps look like unadjusted splits")));
+}
+
+#[test]
+fn a_first_line_that_is_no_header_is_not_quoted() {
+    let err = fail("root:$6$secret-salt$secret-hash:19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n");
+    let shown = err.to_string();
+    assert!(shown.contains("no header line found: none of the first 2 lines names a date"), "{shown}");
+    assert!(!shown.contains("secret") && !shown.contains("root"), "{shown}");
+    // A header in another language is still listed, so that the column flags can name it.
+    let err = fail("Datum,Eröffnung,Hoch,Tief,Schluss\n2020-01-02,1,2,1,2\n");
+    assert!(err.message.contains("(the header has \"Datum\", \"Eröffnung\""), "{}", err.message);
+}
+
+#[test]
+fn control_characters_from_the_file_are_escaped_in_messages_and_the_report() {
+    let err = fail(&format!("{HEADER}2020-01-02,1,2,1,\u{1b}[2J\u{7},1\n"));
+    assert!(err.message.contains("\"\\u{1b}[2J\\u{7}\""), "{}", err.message);
+    let text = "Date,Open,High,Low,Close,Vol\u{1b}[1mume,Ticker\n2020-01-02,1,2,1,2,1,A\u{1b}[5m\n";
+    let opts = LoadOptions { volume_column: Some("6".to_string()), ..LoadOptions::default() };
+    let (_, report) = parse_with(text.as_bytes(), &opts).expect("the fixture loads");
+    assert_eq!(report.columns.get("volume").map(String::as_str), Some("Vol\\u{1b}[1mume"));
+    assert_eq!(report.ticker.as_deref(), Some("A\\u{1b}[5m"));
+}

@@ -1,52 +1,77 @@
 //! Step 5: one instrument. A ticker column (ticker, symbol, Name, stock symbol, ASSET, `<TICKER>`)
 //! with more than one value needs `--ticker`; without it the file is refused with the tickers
-//! found. A column with a single value just loads.
-//!
-//! `--ticker` matches case-insensitively and ignores an exchange prefix (`LMT` selects `LMT` and
-//! `NYSE:LMT`). When no value matches exactly, a market suffix may follow (`SPY` selects `SPY.US`),
-//! but only when that picks one instrument (`BRK` with `BRK.A` and `BRK.B` is refused).
+//! found. A column with a single value just loads. `symbols` says which values `--ticker` selects.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use super::header::Header;
-use super::records::Record;
+use super::records::{Record, Records};
+use super::show::{excerpt, list};
+use super::symbols::choose;
 use crate::error::DataError;
 
-/// The records of the chosen instrument.
+/// The data records of the chosen instrument.
 #[derive(Debug)]
 pub(super) struct Selection<'r> {
-    pub records: Vec<&'r Record>,
-    /// The ticker value(s) read, when the file names any.
+    records: &'r Records,
+    /// The index of the first data record.
+    first: usize,
+    /// The indices of the chosen records; `None` for every data record.
+    chosen: Option<Vec<usize>>,
+    /// The ticker value(s) read, when the file names any, as messages show them.
     pub ticker: Option<String>,
     pub warnings: Vec<String>,
 }
 
-/// Tickers named in messages.
-const TICKERS_SHOWN: usize = 20;
+impl<'r> Selection<'r> {
+    fn all(records: &'r Records, first: usize, ticker: Option<String>, warnings: Vec<String>) -> Self {
+        Selection { records, first, chosen: None, ticker, warnings }
+    }
 
-/// Picks the records of one instrument from `records` (the data records after the header).
+    /// The chosen records, in file order.
+    pub fn records(&self) -> Box<dyn Iterator<Item = Record<'r>> + '_> {
+        match &self.chosen {
+            None => Box::new(self.records.starting_at(self.first)),
+            Some(chosen) => Box::new(chosen.iter().filter_map(|&index| self.records.get(index))),
+        }
+    }
+
+    /// How many records were chosen.
+    pub fn len(&self) -> usize {
+        match &self.chosen {
+            None => self.records.len().saturating_sub(self.first),
+            Some(chosen) => chosen.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Picks the records of one instrument from the data records, those from `header.data_start` on.
 pub(super) fn select<'r>(
-    records: &'r [Record],
+    records: &'r Records,
     header: &Header,
     wanted: Option<&str>,
     path: &Path,
 ) -> Result<Selection<'r>, DataError> {
-    let all = || records.iter().collect::<Vec<_>>();
+    let first = header.data_start;
     let Some(column) = &header.columns.ticker else {
         let mut warnings = Vec::new();
         if let (Some(wanted), None) = (wanted, &header.ticker) {
-            warnings
-                .push(format!("--ticker {wanted}: the file has no ticker column, so every row was read."));
+            warnings.push(format!(
+                "--ticker {}: the file has no ticker column, so every row was read.",
+                excerpt(wanted)
+            ));
         }
-        return Ok(Selection { records: all(), ticker: header.ticker.clone(), warnings });
+        return Ok(Selection::all(records, first, header.ticker.clone(), warnings));
     };
-    let (values, counts) = distinct_values(records, column.index);
+    let (values, counts) = distinct_values(records, first, column.index);
     let chosen = match (wanted, values.len()) {
-        (None, 0) => return Ok(Selection { records: all(), ticker: None, warnings: Vec::new() }),
-        (None, 1) => {
-            return Ok(Selection { records: all(), ticker: values.first().cloned(), warnings: Vec::new() })
-        }
+        (None, 0) => return Ok(Selection::all(records, first, None, Vec::new())),
+        (None, 1) => return Ok(Selection::all(records, first, Some(list(&values)), Vec::new())),
         (None, _) => {
             let (fewest, median, most) = spread(&values, &counts);
             return Err(DataError::at(
@@ -57,13 +82,13 @@ pub(super) fn select<'r>(
                     "the file holds {} tickers in column \"{}\" ({}), with {fewest} to {most} rows each (median \
                      {median})",
                     values.len(),
-                    column.name,
+                    column.label(),
                     list(&values)
                 ),
             )
             .with_hint(format!(
                 "choose one with --ticker SYMBOL, for example --ticker {}",
-                values.first().map_or("", String::as_str)
+                values.first().map_or(String::new(), |value| excerpt(value))
             )));
         }
         (Some(wanted), _) => choose(&values, wanted).map_err(|message| {
@@ -71,21 +96,23 @@ pub(super) fn select<'r>(
                 .with_hint("pass one of the tickers listed with --ticker")
         })?,
     };
-    let records = records
-        .iter()
-        .filter(|record| {
-            let value = record.lossy(column.index);
-            chosen.iter().any(|c| *c == value)
+    let picked = (first..records.len())
+        .filter(|&index| {
+            records.get(index).is_some_and(|record| {
+                let value = record.lossy(column.index);
+                chosen.iter().any(|c| *c == value)
+            })
         })
         .collect();
-    Ok(Selection { records, ticker: Some(chosen.join(", ")), warnings: Vec::new() })
+    Ok(Selection { records, first, chosen: Some(picked), ticker: Some(list(&chosen)), warnings: Vec::new() })
 }
 
-/// The non-empty values of column `index` in order of first appearance, and how many rows each has.
-fn distinct_values(records: &[Record], index: usize) -> (Vec<String>, HashMap<String, usize>) {
+/// The non-empty values of column `index` in the records from `first` on, in order of first
+/// appearance, and how many rows each has.
+fn distinct_values(records: &Records, first: usize, index: usize) -> (Vec<String>, HashMap<String, usize>) {
     let mut values = Vec::new();
     let mut counts: HashMap<String, usize> = HashMap::new();
-    for record in records {
+    for record in records.starting_at(first) {
         let value = record.lossy(index);
         if value.is_empty() {
             continue;
@@ -109,92 +136,4 @@ fn spread(values: &[String], counts: &HashMap<String, usize>) -> (usize, usize, 
     let most = sizes.last().copied().unwrap_or(0);
     let median = sizes.get(sizes.len() / 2).copied().unwrap_or(0);
     (fewest, median, most)
-}
-
-/// The values of a ticker column that `wanted` selects, or a message saying why none can be.
-pub(super) fn choose(values: &[String], wanted: &str) -> Result<Vec<String>, String> {
-    let key = symbol(wanted);
-    let exact: Vec<String> = values.iter().filter(|value| symbol(value) == key).cloned().collect();
-    if !exact.is_empty() {
-        return Ok(exact);
-    }
-    let suffixed: Vec<String> = values
-        .iter()
-        .filter(|value| {
-            !key.contains('.') && symbol(value).strip_prefix(&key).is_some_and(|rest| rest.starts_with('.'))
-        })
-        .cloned()
-        .collect();
-    let mut instruments: Vec<String> = suffixed.iter().map(|value| symbol(value)).collect();
-    instruments.sort();
-    instruments.dedup();
-    match instruments.len() {
-        0 => Err(format!(
-            "--ticker {wanted}: no such ticker; the file has {} ({})",
-            values.len(),
-            list(values)
-        )),
-        1 => Ok(suffixed),
-        _ => {
-            Err(format!("--ticker {wanted} matches several tickers ({}); give one of them", list(&suffixed)))
-        }
-    }
-}
-
-/// The symbol in upper case, without an exchange prefix such as `NYSE:`.
-fn symbol(value: &str) -> String {
-    value.rsplit_once(':').map_or(value, |(_, symbol)| symbol).trim().to_uppercase()
-}
-
-/// The first [`TICKERS_SHOWN`] values, comma-separated, and how many more there are.
-pub(super) fn list(values: &[String]) -> String {
-    let shown: Vec<&str> = values.iter().take(TICKERS_SHOWN).map(String::as_str).collect();
-    let more = values.len().saturating_sub(TICKERS_SHOWN);
-    if more == 0 {
-        shown.join(", ")
-    } else {
-        format!("{}, and {more} more", shown.join(", "))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn strings(values: &[&str]) -> Vec<String> {
-        values.iter().map(|value| value.to_string()).collect()
-    }
-
-    #[test]
-    fn tickers_match_case_insensitively_and_without_exchange_prefix() {
-        let values = strings(&["AAPL", "NYSE:LMT", "LMT", "msft"]);
-        assert_eq!(choose(&values, "aapl"), Ok(strings(&["AAPL"])));
-        assert_eq!(choose(&values, "LMT"), Ok(strings(&["NYSE:LMT", "LMT"])));
-        assert_eq!(choose(&values, "MSFT"), Ok(strings(&["msft"])));
-        assert_eq!(choose(&values, "NYSE:MSFT"), Ok(strings(&["msft"])));
-    }
-
-    #[test]
-    fn a_market_suffix_matches_only_one_instrument() {
-        assert_eq!(choose(&strings(&["SPY.US"]), "SPY"), Ok(strings(&["SPY.US"])));
-        assert_eq!(choose(&strings(&["SPY.US", "SPY"]), "spy"), Ok(strings(&["SPY"])));
-        let err = choose(&strings(&["BRK.A", "BRK.B"]), "BRK").err().unwrap_or_default();
-        assert!(err.contains("matches several tickers (BRK.A, BRK.B)"), "{err}");
-        assert_eq!(choose(&strings(&["BRK.A", "BRK.B"]), "brk.b"), Ok(strings(&["BRK.B"])));
-        assert!(choose(&strings(&["SPYG"]), "SPY").is_err());
-    }
-
-    #[test]
-    fn unknown_ticker_lists_what_the_file_has() {
-        let err = choose(&strings(&["AAPL", "MSFT"]), "IBM").err().unwrap_or_default();
-        assert_eq!(err, "--ticker IBM: no such ticker; the file has 2 (AAPL, MSFT)");
-    }
-
-    #[test]
-    fn long_lists_are_cut_after_twenty() {
-        let values: Vec<String> = (0..25).map(|i| format!("T{i}")).collect();
-        let text = list(&values);
-        assert!(text.starts_with("T0, T1, "), "{text}");
-        assert!(text.ends_with("T19, and 5 more"), "{text}");
-    }
 }
