@@ -293,12 +293,9 @@ impl Fields<'_> {
     }
 }
 
-/// A short, escaped excerpt of text from a file, for messages: never a control character, never
-/// more than 60 characters.
+/// A short, escaped excerpt of text from a file, quoted, for messages.
 fn quote(text: &str) -> String {
-    let escaped: String = text.chars().take(60).flat_map(char::escape_debug).collect();
-    let more = if text.chars().count() > 60 { "…" } else { "" };
-    format!("\"{escaped}{more}\"")
+    format!("\"{}\"", crate::text::excerpt(text, 60))
 }
 
 fn in_range(name: &str, value: usize, max: usize) -> Result<(), String> {

@@ -432,7 +432,7 @@ pub fn error_line(err: &clap::Error) -> String {
         {
             // "--hidden <HIDDEN>" → "--hidden"
             let flag = flag.split(' ').next().unwrap_or_default();
-            return crate::output::one_line(&format!("error: {flag} {value}: {why}"));
+            return crate::text::one_line(&format!("error: {flag} {value}: {why}"));
         }
     }
     let rendered = err.render().to_string();
@@ -449,7 +449,7 @@ pub fn error_line(err: &clap::Error) -> String {
         }
         line.push_str(part);
     }
-    crate::output::one_line(&line)
+    crate::text::one_line(&line)
 }
 
 /// A lower or upper bound of a range of real numbers.

@@ -14,8 +14,8 @@ use crate::error::{DataError, Error, Result};
 use crate::inference::Forecast;
 use crate::lock::lock_model;
 use crate::metrics::{mae, rmse, skill};
-use crate::output::one_line;
 use crate::paths::shown;
+use crate::text::one_line;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -99,10 +99,7 @@ fn check_header(path: &Path, bytes: &[u8], consequence: &str) -> Result<()> {
         return Ok(());
     }
     let text = String::from_utf8_lossy(line);
-    let mut quoted: String = one_line(&text).chars().take(QUOTED).collect();
-    if quoted.len() < one_line(&text).len() {
-        quoted.push('…');
-    }
+    let quoted = crate::text::excerpt(&text, QUOTED);
     Err(DataError::at(
         path,
         1,

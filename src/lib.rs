@@ -36,6 +36,7 @@ pub mod output;
 pub mod paths;
 pub mod promotion;
 pub mod runtime;
+pub mod text;
 pub mod train;
 
 /// Runs one parsed command line.

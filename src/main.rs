@@ -4,7 +4,8 @@
 use clap::Parser;
 use forecast::error::Error;
 use forecast::exit::Exit;
-use forecast::output::{one_line, set_stdout_closed, stdout_closed};
+use forecast::output::{set_stdout_closed, stdout_closed};
+use forecast::text::one_line;
 use std::process::ExitCode;
 
 /// Training allocates and frees many multi-megabyte tensors per batch. glibc's malloc returns such

@@ -8,7 +8,7 @@
 //! always one line however its path is spelled.
 
 use crate::error::{Error, Result};
-use crate::output::one_line;
+use crate::text::one_line;
 use std::path::{Path, PathBuf};
 
 /// A path as it appears in messages: `display()` with control characters (a newline in a file

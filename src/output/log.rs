@@ -27,13 +27,13 @@ impl Log {
 
     pub fn warn(&self, message: &str) {
         if self.verbosity >= Verbosity::Normal {
-            eprintln!("warning: {}", super::one_line(message));
+            eprintln!("warning: {}", crate::text::one_line(message));
         }
     }
 
     pub fn info(&self, message: &str) {
         if self.verbosity >= Verbosity::Normal {
-            eprintln!("{}", super::one_line(message));
+            eprintln!("{}", crate::text::one_line(message));
         }
     }
 
@@ -41,7 +41,7 @@ impl Log {
     /// progress bar instead, see [`Log::bar`]).
     pub fn progress(&self, message: &str) {
         if self.verbosity == Verbosity::Verbose && !self.stderr_is_terminal {
-            eprintln!("{}", super::one_line(message));
+            eprintln!("{}", crate::text::one_line(message));
         }
     }
 

@@ -29,15 +29,6 @@ pub fn stdout_closed() -> bool {
     STDOUT_CLOSED.load(Ordering::Relaxed)
 }
 
-/// `text` with every control character (newline, carriage return, escape, …) written as its
-/// escape sequence, so that a message built from user-supplied strings stays one plain line.
-pub fn one_line(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
-        return text.to_string();
-    }
-    text.chars().map(|c| if c.is_control() { c.escape_debug().to_string() } else { c.to_string() }).collect()
-}
-
 /// Prints one JSON object and a newline on stdout.
 pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value).map_err(|e| Error::Internal(e.to_string()))?;
@@ -54,15 +45,4 @@ pub fn print_text(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes()).map_err(Error::stdout)?;
     out.flush().map_err(Error::stdout)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn control_characters_are_escaped_and_plain_text_is_kept() {
-        assert_eq!(one_line("a.csv: bad"), "a.csv: bad");
-        assert_eq!(one_line("a\nb\rc\td\u{1b}[31m\u{7f}é"), "a\\nb\\rc\\td\\u{1b}[31m\\u{7f}é");
-    }
 }

@@ -11,33 +11,9 @@
 /// included); longer text is cut and ends in `...`.
 pub const EXCERPT_CHARS: usize = 40;
 
-/// `text` as a message may show it: at most [`EXCERPT_CHARS`] characters, with control and
-/// non-printable characters escaped as `char::escape_debug` writes them (quotes and backslashes are
-/// left as they are: the text is shown between quotes, never parsed back).
+/// `text` as a message may show it: [`crate::text::excerpt`] at [`EXCERPT_CHARS`].
 pub(super) fn excerpt(text: &str) -> String {
-    let mut shown = String::new();
-    let mut count = 0;
-    for c in text.chars() {
-        let escaped = escape(c);
-        let width = escaped.chars().count();
-        if count + width > EXCERPT_CHARS {
-            shown.push_str("...");
-            return shown;
-        }
-        shown.push_str(&escaped);
-        count += width;
-    }
-    shown
-}
-
-/// `c`, or its escape when it is not printable (control, format, private-use and unassigned
-/// characters, and combining marks).
-fn escape(c: char) -> String {
-    if matches!(c, '"' | '\'' | '\\') {
-        c.to_string()
-    } else {
-        c.escape_debug().to_string()
-    }
+    crate::text::excerpt(text, EXCERPT_CHARS)
 }
 
 /// "1 row" or "N rows" (with the given singular and plural nouns).
