@@ -4,11 +4,10 @@
 //! panic or die by a signal, print no NaN or inf, and leave every fixture byte-identical.
 
 mod common;
-use common::{forecast, Run, FAST};
-use std::io::Read;
+use common::{forecast, forecast_limited, Run, FAST};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::ExitStatus;
+use std::time::Duration;
 
 /// How long one case may run.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -119,46 +118,6 @@ fn fixtures(dir: &Path) -> Vec<PathBuf> {
     kept
 }
 
-/// Runs `forecast ARGS` in `dir`, killing it after [`LIMIT`]; `None` when it had to be killed.
-fn run_limited(dir: &Path, args: &[String]) -> (Run, Option<ExitStatus>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_forecast"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start the forecast binary");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if started.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let run = Run {
-        command: format!("forecast {}", args.join(" ")),
-        code: status.and_then(|s| s.code()).unwrap_or(-1),
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    };
-    (run, status)
-}
-
 /// Whether `text` holds a NaN or an infinity as a word ("NaN", "inf", "-inf", "infinity").
 fn has_non_finite(text: &str) -> bool {
     text.split(|c: char| !c.is_ascii_alphanumeric())
@@ -208,7 +167,8 @@ fn hostile_command_lines_fail_cleanly_with_the_right_code() {
         if args.first().is_some_and(|c| QUIET.contains(&c.as_str())) {
             args.push("--quiet".into());
         }
-        let (run, status) = run_limited(tmp.path(), &args);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (run, status) = forecast_limited(tmp.path(), &args, LIMIT);
         let mut wrong = judge(case, &run, status);
         if snapshot() != before {
             wrong.push("a fixture was changed".into());

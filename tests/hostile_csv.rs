@@ -6,12 +6,11 @@
 //! the large ones are generated in a temporary folder.
 
 mod common;
-use common::{forecast, Run, FAST};
+use common::{forecast, forecast_limited, Run, FAST};
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use forecast::data::load::{EXCERPT_CHARS, MAX_FIELDS, MAX_FILE_BYTES, MAX_RECORD_BYTES};
 
@@ -21,44 +20,9 @@ const LIMIT: Duration = Duration::from_secs(30);
 /// Runs `forecast ARGS` in `dir` like `common::forecast`, but kills it and fails the test when it
 /// runs past [`LIMIT`].
 fn forecast_within(dir: &Path, args: &[&str]) -> Run {
-    let command = format!("forecast {}", args.join(" "));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_forecast"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start the forecast binary");
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
-            }
-            bytes
-        })
-    };
-    let stdout = drain(child.stdout.take().map(|pipe| Box::new(pipe) as Box<dyn Read + Send>));
-    let stderr = drain(child.stderr.take().map(|pipe| Box::new(pipe) as Box<dyn Read + Send>));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("cannot wait for forecast") {
-            break status;
-        }
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("$ {command}\ndid not finish within {LIMIT:?}: a hang");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
-    Run {
-        command,
-        code: status.code().unwrap_or(-1),
-        stdout: text(stdout.join().unwrap_or_default()),
-        stderr: text(stderr.join().unwrap_or_default()),
+    match forecast_limited(dir, args, LIMIT) {
+        (run, Some(_)) => run,
+        (run, None) => panic!("{}\ndid not finish within {LIMIT:?}: a hang", run.command),
     }
 }
 
