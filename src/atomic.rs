@@ -16,7 +16,7 @@ pub fn temp_prefix(path: &Path) -> String {
 }
 
 /// The folder `path` is in (`.` for a bare file name).
-fn folder_of(path: &Path) -> &Path {
+pub fn folder_of(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

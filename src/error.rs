@@ -97,17 +97,6 @@ impl From<candle_core::Error> for Error {
     }
 }
 
-/// Adds what was being done to an internal error: `result.context("scoring the validation span")`.
-pub trait Context<T> {
-    fn context(self, what: impl fmt::Display) -> Result<T>;
-}
-
-impl<T, E: Into<Error>> Context<T> for std::result::Result<T, E> {
-    fn context(self, what: impl fmt::Display) -> Result<T> {
-        self.map_err(|e| e.into().context(what))
-    }
-}
-
 /// Where in an input file something went wrong: 1-based line and, when known, the column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {

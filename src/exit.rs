@@ -66,13 +66,13 @@ Exit codes:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{Context, DataError, Error};
+    use crate::error::{DataError, Error};
     use std::path::Path;
 
     #[test]
     fn context_does_not_hide_the_kind() {
-        let data: Result<(), DataError> = Err(DataError::new(Path::new("a.csv"), "bad"));
-        assert_eq!(data.context("loading").unwrap_err().exit_code(), Exit::Data);
+        let data = Error::from(DataError::new(Path::new("a.csv"), "bad"));
+        assert_eq!(data.context("loading").exit_code(), Exit::Data);
         let internal = Error::Internal("boom".into()).context("scoring");
         assert_eq!(internal.exit_code(), Exit::Internal);
         assert_eq!(internal.to_string(), "scoring: boom");

@@ -91,8 +91,8 @@ pub struct Source<'a> {
 pub struct Trained {
     pub forecaster: Forecaster,
     pub outcome: FitOutcome,
+    /// Training windows (the validation windows are `forecaster.validation.windows`).
     pub train_windows: usize,
-    pub val_windows: usize,
     /// Every step's forecasts of the validation span (for plots and the promotion gate).
     pub validation_forecasts: Vec<StepForecasts>,
 }
@@ -176,7 +176,6 @@ pub fn fit(
         forecaster,
         outcome,
         train_windows: prepared.split.train.len(),
-        val_windows: prepared.split.val.len(),
         validation_forecasts: steps,
     })
 }
@@ -219,10 +218,9 @@ impl Prepared<'_> {
     /// that is not is an error, never printed or logged.
     pub fn forecast(&self, calendar: Calendar) -> Result<Forecast> {
         let f = self.forecaster;
+        // `prepare` refused a series too short for one window.
         let last = self.series.len() - 1;
-        let j = self.windows.spec().window_ending(last).ok_or_else(|| {
-            DataError::new(&self.csv, format!("too few rows to forecast with seq-len {}", f.seq_len))
-        })?;
+        let j = self.windows.last_window();
         let path = return_path(&f.network, &self.windows, &f.scaler, j, f.network.fc_weight.device())?;
         let last_close = self.series.close[last];
         let dates = calendar.next_trading_days(self.series.dates[last], f.horizon());

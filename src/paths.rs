@@ -7,6 +7,7 @@
 //! [`shown`] is how a path appears in a message: control characters escaped, so that an error is
 //! always one line however its path is spelled.
 
+use crate::atomic::folder_of;
 use crate::error::{Error, Result};
 use crate::text::one_line;
 use std::path::{Path, PathBuf};
@@ -36,11 +37,7 @@ fn identity(path: &Path) -> Option<Identity> {
         return Some(Identity::Planned(canonical));
     }
     let name = path.file_name()?;
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    Some(Identity::Planned(std::fs::canonicalize(folder).ok()?.join(name)))
+    Some(Identity::Planned(std::fs::canonicalize(folder_of(path)).ok()?.join(name)))
 }
 
 /// Whether `a` and `b` name the same file (through `./`, `..`, symbolic and hard links).

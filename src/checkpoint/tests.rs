@@ -58,26 +58,35 @@ fn decode(bytes: &[u8]) -> Result<Loaded, ModelFileError> {
     from_bytes(bytes, Path::new("m.safetensors"), &Device::Cpu)
 }
 
-/// The file with one metadata entry replaced (and, when `reseal`, the checksum recomputed, as a
-/// crafted file would have it).
-fn with_metadata(f: &Forecaster, key: &str, value: &str, reseal: bool) -> Vec<u8> {
+/// `f`'s file with its metadata map changed by `edit` (which also sees the tensor bytes).
+fn edit_metadata(
+    f: &Forecaster,
+    edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>, &[u8]),
+) -> Vec<u8> {
     let bytes = to_bytes(f).unwrap();
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
     let data = &bytes[8 + n..];
-    let meta = header["__metadata__"].as_object_mut().unwrap();
-    meta.insert(key.into(), value.into());
-    if reseal {
-        let map: BTreeMap<String, String> =
-            meta.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
-        meta.insert(CHECKSUM.into(), checksum(map.iter(), data).into());
-    }
+    edit(header["__metadata__"].as_object_mut().unwrap(), data);
     let mut header_bytes = serde_json::to_vec(&header).unwrap();
     header_bytes.resize(header_bytes.len().next_multiple_of(8), b' ');
     let mut out = (header_bytes.len() as u64).to_le_bytes().to_vec();
     out.extend(header_bytes);
     out.extend(data);
     out
+}
+
+/// The file with one metadata entry replaced (and, when `reseal`, the checksum recomputed, as a
+/// crafted file would have it).
+fn with_metadata(f: &Forecaster, key: &str, value: &str, reseal: bool) -> Vec<u8> {
+    edit_metadata(f, |meta, data| {
+        meta.insert(key.into(), value.into());
+        if reseal {
+            let map: BTreeMap<String, String> =
+                meta.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
+            meta.insert(CHECKSUM.into(), checksum(map.iter(), data).into());
+        }
+    })
 }
 
 fn refused(bytes: &[u8], needles: &[&str]) {
@@ -139,16 +148,9 @@ fn a_flipped_bit_anywhere_is_refused() {
 
 #[test]
 fn a_file_without_a_checksum_still_loads_and_says_so() {
-    let f = forecaster(&config(), 0);
-    let bytes = to_bytes(&f).unwrap();
-    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
-    header["__metadata__"].as_object_mut().unwrap().remove(CHECKSUM);
-    let mut header_bytes = serde_json::to_vec(&header).unwrap();
-    header_bytes.resize(header_bytes.len().next_multiple_of(8), b' ');
-    let mut old = (header_bytes.len() as u64).to_le_bytes().to_vec();
-    old.extend(header_bytes);
-    old.extend(&bytes[8 + n..]);
+    let old = edit_metadata(&forecaster(&config(), 0), |meta, _| {
+        meta.remove(CHECKSUM);
+    });
     let loaded = decode(&old).unwrap();
     assert!(!loaded.checksum_verified);
 }

@@ -106,7 +106,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         first_date: f.data.first_date.clone(),
         last_date: f.data.last_date.clone(),
         train_windows: trained.train_windows,
-        val_windows: trained.val_windows,
+        val_windows: f.validation.windows,
         val_start: f.validation.start.clone(),
         val_end: f.validation.end.clone(),
         epochs_run: trained.outcome.epochs_run,

@@ -108,7 +108,9 @@ impl Windows {
 
     /// The window that ends on the last row: where a forecast starts.
     pub fn last_window(&self) -> usize {
-        (self.features.len() / self.width.max(1)).saturating_sub(self.seq_len)
+        // The last feature row is series day `rows`.
+        let rows = self.features.len() / self.width.max(1);
+        self.spec().window_ending(rows).unwrap_or(0)
     }
 
     /// Feature rows of window `j` (at most [`Windows::last_window`]), flattened (seq_len × width).

@@ -15,14 +15,15 @@ where
     R: IntoIterator,
     R::Item: AsRef<[u8]>,
 {
-    let fail = |e: csv::Error| Error::Internal(format!("cannot encode CSV: {e}"));
+    fn fail(e: impl std::fmt::Display) -> Error {
+        Error::Internal(format!("cannot encode CSV: {e}"))
+    }
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(header).map_err(fail)?;
     for row in rows {
         writer.write_record(row).map_err(fail)?;
     }
-    let bytes = writer.into_inner().map_err(|e| Error::Internal(format!("cannot encode CSV: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| Error::Internal(format!("cannot encode CSV: {e}")))
+    String::from_utf8(writer.into_inner().map_err(fail)?).map_err(fail)
 }
 
 /// One row per step and level: date,step,close,lower,upper,level (empty bounds when the model has
