@@ -94,6 +94,7 @@ pub fn run_case(
         num_layers: case.layers,
         horizon: 1,
         dropout: 0.0,
+        distribution: Default::default(),
     };
     let model = StockPredictor::init(&config, &mut rng, &device)?.with_path(path);
     let (windows, split) = random_windows(case, samples, &mut rng);

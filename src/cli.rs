@@ -8,6 +8,7 @@
 //! ([`TrainArgs::check_paths`] and its siblings). [`error_line`] makes clap's own errors one line.
 
 use crate::calendar::Calendar;
+use crate::distribution::Distribution;
 use crate::data::LoadOptions;
 use crate::error::{Error, Result};
 use crate::exit::EXIT_CODES_HELP;
@@ -24,6 +25,8 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("FORECAS
 
 /// Defaults of the model and training flags (`inspect` judges a file against the first two).
 pub const DEFAULT_SEQ_LEN: usize = 30;
+/// The head `--distribution` chooses when not given (see the README's measurements).
+pub const DEFAULT_DISTRIBUTION: &str = "none";
 pub const DEFAULT_VAL_FRACTION: f64 = 0.1;
 pub const DEFAULT_HORIZON: usize = 1;
 pub const DEFAULT_HIDDEN: usize = 64;
@@ -220,6 +223,11 @@ pub struct ModelArgs {
     /// Trading days forecast at once: the head has one output per day (direct strategy).
     #[arg(long, default_value_t = DEFAULT_HORIZON, value_parser = whole(1, MAX_HORIZON), allow_negative_numbers = true)]
     pub horizon: usize,
+    /// What the head predicts for each day: the log return's location and scale (normal), also
+    /// its tails (student-t), trained by likelihood, with intervals that widen when markets do;
+    /// or only a point trained by squared error (none), with a constant interval width.
+    #[arg(long, default_value = DEFAULT_DISTRIBUTION, value_parser = distribution())]
+    pub distribution: Distribution,
     /// Prediction-interval level(s), split-conformal on the validation span; several allowed,
     /// comma-separated (0.8,0.95).
     #[arg(long = "level", value_delimiter = ',', default_value = "0.9", value_parser = real(Bound::Open(0.0), Bound::Open(1.0)), allow_hyphen_values = true)]
@@ -267,6 +275,7 @@ impl ModelArgs {
             hidden: self.hidden,
             layers: self.layers,
             dropout: self.dropout,
+            distribution: self.distribution,
             train: TrainConfig {
                 epochs: self.epochs,
                 batch_size: self.batch_size,
@@ -545,6 +554,13 @@ fn bench_case(s: &str) -> Result<(usize, usize), String> {
 
 fn iso_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| "must be a date as YYYY-MM-DD".to_string())
+}
+
+/// `--distribution NAME`: one of [`Distribution::NAMES`].
+fn distribution() -> impl clap::builder::TypedValueParser<Value = Distribution> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Distribution::NAMES)
+        .map(|name: String| Distribution::from_name(&name).unwrap_or_default())
 }
 
 /// `--calendar NAME`: one of [`Calendar::NAMES`] (listed in help and completions).

@@ -15,7 +15,7 @@ use crate::calendar::Calendar;
 use crate::data::{prepare_inference, prepare_training, LoadOptions, Scaler, Series, Windows};
 use crate::error::{DataError, Error, Result};
 use crate::inference::{price_forecasts, return_path, Forecast, ForecastStep, StepForecasts, StepInterval};
-use crate::intervals::{calibrate, Interval};
+use crate::intervals::{band, calibrate, Interval};
 use crate::metrics::{compare, naive_mae, Comparison};
 use crate::model::{ModelConfig, StockPredictor};
 use crate::runtime::Runtime;
@@ -121,6 +121,7 @@ pub fn fit(
         num_layers: settings.layers,
         horizon: settings.horizon,
         dropout: settings.dropout,
+        distribution: settings.distribution,
     };
     let mut rng = ChaCha8Rng::seed_from_u64(settings.train.seed);
     let network = StockPredictor::init(&config, &mut rng, &runtime.device)?;
@@ -226,19 +227,22 @@ impl Prepared<'_> {
         let dates = calendar.next_trading_days(self.series.dates[last], f.horizon());
         let forecasts: Vec<ForecastStep> = (0..f.horizon())
             .map(|k| {
-                let close = last_close * path[k].exp();
+                let close = last_close * path.location[k].exp();
+                let scale = path.scale.get(k).copied();
                 let bands: Vec<StepInterval> = f
                     .intervals
                     .iter()
                     .map(|i| {
-                        let q = i.half_widths[k];
-                        StepInterval { level: i.level, lower: close * (-q).exp(), upper: close * q.exp() }
+                        let (lower, upper) = band(close, i.half_widths[k], scale.unwrap_or(1.0));
+                        StepInterval { level: i.level, lower, upper }
                     })
                     .collect();
                 ForecastStep {
                     date: dates[k].to_string(),
                     step: k + 1,
                     close,
+                    sigma: scale,
+                    df: path.nu.get(k).copied(),
                     lower: bands.first().map(|b| b.lower),
                     upper: bands.first().map(|b| b.upper),
                     level: bands.first().map(|b| b.level),
@@ -285,7 +289,9 @@ impl Prepared<'_> {
 fn check_finite(forecast: &Forecast, csv: &Path) -> Result<()> {
     let good = |v: f64| v.is_finite() && v > 0.0;
     let bad = forecast.forecasts.iter().find(|s| {
-        !good(s.close) || s.intervals.iter().any(|b| !good(b.lower) || !good(b.upper) || b.lower > b.upper)
+        !good(s.close)
+            || s.sigma.is_some_and(|v| !good(v))
+            || s.intervals.iter().any(|b| !good(b.lower) || !good(b.upper) || b.lower > b.upper)
     });
     match bad {
         None if good(forecast.last_close) => Ok(()),

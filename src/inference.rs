@@ -1,9 +1,15 @@
 //! From model outputs to prices: scaled log returns are unscaled with the stored scaler, summed
 //! along the horizon and turned into closes as `origin_close · exp(r̂_1 + … + r̂_k)`. Shared by
 //! train (validation metrics, intervals and the forecast it prints), backtest and predict.
+//!
+//! With a distributional head, each step also has a scale σ_i (and degrees of freedom ν_i); the
+//! cumulative log return to step k has location M_k = μ_1 + … + μ_k and scale
+//! S_k = √(σ_1² + … + σ_k²) (the steps taken as independent; the conformal calibration in
+//! `intervals` corrects what that misses), with ν_k as its degrees of freedom.
 
 use crate::calendar::Calendar;
 use crate::data::{Scaler, Series, Windows};
+use crate::distribution::{Distribution, LocationScale};
 use crate::model::StockPredictor;
 use crate::runtime::Runtime;
 use crate::train::forward_windows;
@@ -27,6 +33,13 @@ pub struct ForecastStep {
     /// 1 for the next trading day.
     pub step: usize,
     pub close: f64,
+    /// The scale of the log return from the last close to this step's close (absent for a
+    /// squared-error head).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sigma: Option<f64>,
+    /// Its degrees of freedom (a student-t head only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub df: Option<f64>,
     /// The interval at the first --level (absent when the model has none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lower: Option<f64>,
@@ -51,7 +64,7 @@ pub struct Forecast {
 
 /// One step's forecasts over windows with known targets, beside the origin close (the naive
 /// forecast for every step) and the actual close.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct StepForecasts {
     /// 1-based step.
     pub step: usize,
@@ -62,20 +75,75 @@ pub struct StepForecasts {
     pub previous: Vec<f64>,
     pub forecast: Vec<f64>,
     pub actual: Vec<f64>,
+    /// The scale S_k of each day's log return from the origin (empty for a squared-error head).
+    pub sigma: Vec<f64>,
+    /// Each day's degrees of freedom (a student-t head only; empty otherwise).
+    pub nu: Vec<f64>,
 }
 
-/// Unscaled cumulative log returns per window: `outputs` is (windows × horizon), row-major.
-pub fn cumulative_returns(outputs: &[f32], horizon: usize, scaler: &Scaler) -> Vec<Vec<f64>> {
+impl StepForecasts {
+    /// Day `i`'s log return from the origin to the actual close.
+    pub fn actual_return(&self, i: usize) -> f64 {
+        (self.actual[i] / self.previous[i]).ln()
+    }
+
+    /// Day `i`'s forecast log return from the origin (the location M_k).
+    pub fn forecast_return(&self, i: usize) -> f64 {
+        (self.forecast[i] / self.previous[i]).ln()
+    }
+
+    /// The scale intervals are measured in: S_k, or 1 for a squared-error head.
+    pub fn scale(&self, i: usize) -> f64 {
+        self.sigma.get(i).copied().unwrap_or(1.0)
+    }
+
+    /// Day `i`'s predicted distribution of the log return from the origin (None for a
+    /// squared-error head).
+    pub fn distribution(&self, i: usize) -> Option<LocationScale> {
+        let sigma = *self.sigma.get(i)?;
+        Some(LocationScale { mu: self.forecast_return(i), sigma, nu: self.nu.get(i).copied() })
+    }
+}
+
+/// The predicted distribution of the cumulative log return from the origin to each step of one
+/// window, in log-return units: `location` M_k, and for a distributional head `scale` S_k and `nu`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReturnPath {
+    pub location: Vec<f64>,
+    /// Empty for a squared-error head.
+    pub scale: Vec<f64>,
+    /// Empty unless student-t.
+    pub nu: Vec<f64>,
+}
+
+/// Unscaled cumulative return distributions per window: `outputs` is the head's raw output
+/// (windows × outputs × horizon), row-major.
+pub fn cumulative_returns(
+    outputs: &[f32],
+    horizon: usize,
+    distribution: Distribution,
+    scaler: &Scaler,
+) -> Vec<ReturnPath> {
+    let width = distribution.outputs() * horizon;
     outputs
-        .chunks(horizon)
+        .chunks(width)
         .map(|row| {
-            let mut total = 0.0;
-            row.iter()
-                .map(|&r| {
-                    total += scaler.inverse_target(r as f64);
-                    total
-                })
-                .collect()
+            let at = |o: usize, k: usize| if o < distribution.outputs() { row[o * horizon + k] as f64 } else { 0.0 };
+            let mut path = ReturnPath { location: vec![], scale: vec![], nu: vec![] };
+            let (mut total, mut variance) = (0.0, 0.0);
+            for k in 0..horizon {
+                let step = LocationScale::from_raw(distribution, at(0, k), at(1, k), at(2, k));
+                total += scaler.inverse_target(step.mu);
+                path.location.push(total);
+                if distribution != Distribution::None {
+                    variance += (step.sigma * scaler.target_std).powi(2);
+                    path.scale.push(variance.sqrt());
+                }
+                if let Some(nu) = step.nu {
+                    path.nu.push(nu);
+                }
+            }
+            path
         })
         .collect()
 }
@@ -92,17 +160,9 @@ pub fn price_forecasts(
 ) -> Result<Vec<StepForecasts>> {
     let horizon = windows.horizon;
     let outputs = forward_windows(model, windows, indices, &runtime.device, runtime.threads)?;
-    let paths = cumulative_returns(&outputs, horizon, scaler);
-    let mut steps: Vec<StepForecasts> = (1..=horizon)
-        .map(|step| StepForecasts {
-            step,
-            days: vec![],
-            dates: vec![],
-            previous: vec![],
-            forecast: vec![],
-            actual: vec![],
-        })
-        .collect();
+    let paths = cumulative_returns(&outputs, horizon, model.config.distribution, scaler);
+    let mut steps: Vec<StepForecasts> =
+        (1..=horizon).map(|step| StepForecasts { step, ..Default::default() }).collect();
     for (&j, path) in indices.iter().zip(&paths) {
         let first = windows.spec().target_day(j);
         let origin = series.close[first - 1];
@@ -114,14 +174,16 @@ pub fn price_forecasts(
             s.days.push(day);
             s.dates.push(series.dates[day]);
             s.previous.push(origin);
-            s.forecast.push(origin * path[k].exp());
+            s.forecast.push(origin * path.location[k].exp());
             s.actual.push(series.close[day]);
+            s.sigma.extend(path.scale.get(k));
+            s.nu.extend(path.nu.get(k));
         }
     }
     Ok(steps)
 }
 
-/// The unscaled cumulative log returns r̂_1, r̂_1 + r̂_2, … of window `j` (up to
+/// The predicted distribution of the cumulative log returns of window `j` (up to
 /// [`Windows::last_window`]): the price path relative to the close on the window's last day.
 pub fn return_path(
     model: &StockPredictor,
@@ -129,7 +191,7 @@ pub fn return_path(
     scaler: &Scaler,
     j: usize,
     device: &Device,
-) -> Result<Vec<f64>> {
+) -> Result<ReturnPath> {
     let outputs = forward_windows(model, windows, &[j], device, 1)?;
-    Ok(cumulative_returns(&outputs, windows.horizon, scaler).swap_remove(0))
+    Ok(cumulative_returns(&outputs, windows.horizon, model.config.distribution, scaler).swap_remove(0))
 }

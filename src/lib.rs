@@ -21,6 +21,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod commands;
 pub mod data;
+pub mod distribution;
 pub mod error;
 pub mod exit;
 pub mod forecaster;

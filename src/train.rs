@@ -10,6 +10,7 @@
 //! `runtime::setup_runtime`).
 
 use crate::data::{Split, Windows};
+use crate::distribution::{batch_nll, Distribution};
 use crate::model::StockPredictor;
 use crate::runtime::Runtime;
 use candle_core::backprop::GradStore;
@@ -46,6 +47,8 @@ pub struct Settings {
     pub hidden: usize,
     pub layers: usize,
     pub dropout: f32,
+    /// What the head predicts: a point (squared error) or a distribution (likelihood).
+    pub distribution: Distribution,
     pub train: TrainConfig,
 }
 
@@ -60,7 +63,8 @@ pub fn split_work(indices: &[usize], workers: usize) -> Vec<&[usize]> {
     indices.chunks(size).collect()
 }
 
-/// One epoch's losses (mean squared error on scaled targets).
+/// One epoch's losses (mean squared error on scaled targets, or mean negative log-likelihood of
+/// the scaled targets for a distributional head).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct EpochReport {
     pub epoch: usize,
@@ -113,7 +117,7 @@ pub fn fit(
             loss_sum += loss * batch.len() as f64;
         }
         let train_loss = loss_sum / order.len() as f64;
-        let val_loss = mean_squared_error(model, windows, &val, device, workers)?;
+        let val_loss = validation_loss(model, windows, &val, device, workers)?;
         if !train_loss.is_finite() || !val_loss.is_finite() {
             return Err(crate::error::Error::Internal(format!(
                 "training diverged at epoch {epoch} (loss is not finite); try a smaller --lr"
@@ -143,7 +147,7 @@ pub fn fit(
     })
 }
 
-/// The mean squared error of the windows in `batch` and its gradients for every parameter, with
+/// The loss (see [`head_loss`]) of the windows in `batch` and its gradients for every parameter, with
 /// the batch split over `workers` threads. Each part draws its dropout masks from its own RNG,
 /// seeded from `rng` in part order.
 pub fn batch_gradients(
@@ -195,8 +199,7 @@ pub fn batch_gradients(
     Ok((loss, store))
 }
 
-/// One part's share of the batch loss (the mean squared error over every window and step of the
-/// whole batch), and its gradient for every var (zeros where a var does not reach the loss).
+/// One part's share of the batch loss (the mean over every window and step of the whole batch), and its gradient for every var (zeros where a var does not reach the loss).
 fn part_gradients(
     model: &StockPredictor,
     vars: &[Var],
@@ -211,8 +214,8 @@ fn part_gradients(
     let targets = windows.target_tensor(part, device)?;
     let p = model.config.dropout;
     let (output, _) = model.forward_train(&inputs, |x| dropout(x, p, &mut rng))?;
-    let loss = ((output - targets)?.sqr()?.sum_all()? / (batch_len * windows.horizon) as f64)?;
-    let grads = loss.backward()?;
+    let (loss, objective) = head_loss(model.config.distribution, &output, &targets, batch_len * windows.horizon)?;
+    let grads = objective.backward()?;
     let per_var = vars
         .iter()
         .map(|v| match grads.get(v) {
@@ -220,7 +223,32 @@ fn part_gradients(
             None => v.zeros_like(),
         })
         .collect::<Result<_>>()?;
-    Ok((loss.to_scalar::<f32>()? as f64, per_var))
+    Ok((loss, per_var))
+}
+
+/// The training loss of a batch part and a scalar tensor whose gradient is the loss's. `output`
+/// is the head's raw output (part, outputs × horizon), `targets` (part, horizon); the loss is the
+/// mean over `denominator` values (the whole batch's windows × horizon) of the squared error
+/// (`Distribution::None`) or of the negative log-likelihood. The likelihood and its gradient with
+/// respect to the head's outputs are computed by [`batch_nll`]; the returned objective is
+/// Σ output · (d loss / d output), a constant-weighted sum whose backward pass carries exactly
+/// that gradient into the network.
+pub fn head_loss(
+    distribution: Distribution,
+    output: &Tensor,
+    targets: &Tensor,
+    denominator: usize,
+) -> Result<(f64, Tensor)> {
+    if distribution == Distribution::None {
+        let loss = ((output - targets)?.sqr()?.sum_all()? / denominator as f64)?;
+        return Ok((loss.to_scalar::<f32>()? as f64, loss));
+    }
+    let horizon = targets.dim(1)?;
+    let raw = output.flatten_all()?.to_vec1::<f32>()?;
+    let (loss, gradient) =
+        batch_nll(distribution, &raw, &targets.flatten_all()?.to_vec1::<f32>()?, horizon, denominator);
+    let weights = Tensor::from_vec(gradient, output.shape(), output.device())?;
+    Ok((loss, (output * weights)?.sum_all()?))
 }
 
 /// Inverted dropout with a mask from the seeded RNG: each element kept with probability 1 − p and
@@ -258,8 +286,8 @@ pub fn clip_grad_norm(grads: &mut GradStore, vars: &[Var], max_norm: f64) -> Res
 }
 
 /// The model's scaled outputs for the windows in `indices` (up to [`Windows::last_window`], the
-/// forecast window), split over `workers` threads. Returns `horizon` values per window, window
-/// after window.
+/// forecast window), split over `workers` threads. Returns the head's raw outputs, outputs ×
+/// horizon values per window (see [`StockPredictor::forward`]), window after window.
 pub fn forward_windows(
     model: &StockPredictor,
     windows: &Windows,
@@ -295,8 +323,9 @@ pub fn forward_windows(
     Ok(out)
 }
 
-/// Mean squared error on scaled targets over `indices`.
-fn mean_squared_error(
+/// The training loss over `indices` without dropout: the mean squared error on scaled targets,
+/// or the mean negative log-likelihood for a distributional head.
+fn validation_loss(
     model: &StockPredictor,
     windows: &Windows,
     indices: &[usize],
@@ -304,8 +333,12 @@ fn mean_squared_error(
     workers: usize,
 ) -> Result<f64> {
     let predicted = forward_windows(model, windows, indices, device, workers)?;
-    let targets = indices.iter().flat_map(|&j| windows.targets_of(j));
-    let sum: f64 = predicted.iter().zip(targets).map(|(p, t)| ((p - t) as f64).powi(2)).sum();
+    let targets: Vec<f32> = indices.iter().flat_map(|&j| windows.targets_of(j)).copied().collect();
+    let distribution = model.config.distribution;
+    if distribution != Distribution::None {
+        return Ok(batch_nll(distribution, &predicted, &targets, windows.horizon, targets.len()).0);
+    }
+    let sum: f64 = predicted.iter().zip(&targets).map(|(p, t)| ((p - t) as f64).powi(2)).sum();
     Ok(sum / predicted.len().max(1) as f64)
 }
 
@@ -336,7 +369,7 @@ mod tests {
     #[test]
     fn gradients_do_not_depend_on_the_worker_count_beyond_rounding() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let config = ModelConfig { input_size: 3, hidden_size: 8, num_layers: 2, horizon: 1, dropout: 0.0 };
+        let config = ModelConfig { input_size: 3, hidden_size: 8, num_layers: 2, horizon: 1, dropout: 0.0, distribution: Default::default() };
         let model = StockPredictor::init(&config, &mut rng, &Device::Cpu).unwrap();
         let rows = 120;
         let features: Vec<f64> = (0..rows * 3).map(|_| rng.random_range(-1.0..1.0)).collect();

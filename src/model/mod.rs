@@ -1,13 +1,16 @@
-//! The seed's StockPredictor: a stacked LSTM and a linear head on the last time step.
+//! The seed's StockPredictor: a stacked LSTM and a linear head on the last time step; with a
+//! distributional head, two more linear layers beside it for the scale (and the degrees of freedom).
 //!
 //! Parameter names and shapes are exactly those of the PyTorch model's `state_dict`
 //! (`lstm.weight_ih_l{k}`, `lstm.weight_hh_l{k}`, `lstm.bias_ih_l{k}`, `lstm.bias_hh_l{k}`,
-//! `fc.weight`, `fc.bias`), so a model file loads into PyTorch and PyTorch weights load here.
+//! `fc.weight`, `fc.bias`, and `scale.weight`, `scale.bias`, `df.weight`, `df.bias` where the
+//! distribution has them), so a model file loads into PyTorch and PyTorch weights load here.
 
 mod fastmath;
 pub mod fused;
 pub mod lstm;
 
+use crate::distribution::Distribution;
 use candle_core::{DType, Device, Result, Tensor, Var};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -26,6 +29,9 @@ pub struct ModelConfig {
     pub horizon: usize,
     /// Dropout probability on the outputs of every LSTM layer but the last (training only).
     pub dropout: f32,
+    /// What the head predicts per step (absent in files from before distributional heads: none).
+    #[serde(default)]
+    pub distribution: Distribution,
 }
 
 /// The network: LSTM layers, then `fc` on the last step's hidden state.
@@ -37,6 +43,9 @@ pub struct StockPredictor {
     pub fc_weight: Var,
     /// (horizon)
     pub fc_bias: Var,
+    /// The scale head `scale.weight` (horizon, hidden) and `scale.bias` (horizon), then the
+    /// degrees-of-freedom head `df.*`: as many as the distribution has beyond the location.
+    pub extra_heads: Vec<(Var, Var)>,
     /// Which LSTM implementation runs: fused on CPU, tensor ops elsewhere.
     pub path: LstmPath,
 }
@@ -52,20 +61,35 @@ pub fn parameter_shapes(config: &ModelConfig) -> Vec<(String, Vec<usize>)> {
         shapes.push((format!("lstm.bias_ih_l{k}"), vec![h4]));
         shapes.push((format!("lstm.bias_hh_l{k}"), vec![h4]));
     }
-    shapes.push(("fc.weight".to_string(), vec![config.horizon, config.hidden_size]));
-    shapes.push(("fc.bias".to_string(), vec![config.horizon]));
+    for head in head_names(config.distribution) {
+        shapes.push((format!("{head}.weight"), vec![config.horizon, config.hidden_size]));
+        shapes.push((format!("{head}.bias"), vec![config.horizon]));
+    }
     shapes
+}
+
+/// The initial raw degrees of freedom: softplus⁻¹(6), so ν = 2 + 6 = 8.
+pub const DF_BIAS_INIT: f32 = 5.997_518;
+
+/// The linear heads of a distribution, in output order: `fc` (location), `scale`, `df`.
+pub fn head_names(distribution: Distribution) -> &'static [&'static str] {
+    &["fc", "scale", "df"][..distribution.outputs()]
 }
 
 impl StockPredictor {
     /// PyTorch's initialisation: every parameter drawn from U(−1/√H, 1/√H), in state_dict order,
-    /// from the caller's seeded RNG (so the same seed gives the same weights).
+    /// from the caller's seeded RNG (so the same seed gives the same weights, and the LSTM and
+    /// `fc` of every distribution the same as the squared-error model's). One exception: `df.bias`
+    /// starts at [`DF_BIAS_INIT`], so training starts from ν ≈ 8 rather than a near-Cauchy ν ≈ 2.7.
     pub fn init(config: &ModelConfig, rng: &mut impl Rng, device: &Device) -> Result<Self> {
         let bound = 1.0 / (config.hidden_size as f32).sqrt();
         let mut tensors = HashMap::new();
         for (name, shape) in parameter_shapes(config) {
             let count = shape.iter().product();
-            let values: Vec<f32> = (0..count).map(|_| rng.random_range(-bound..bound)).collect();
+            let mut values: Vec<f32> = (0..count).map(|_| rng.random_range(-bound..bound)).collect();
+            if name == "df.bias" {
+                values.fill(DF_BIAS_INIT);
+            }
             tensors.insert(name, Tensor::from_vec(values, shape, device)?);
         }
         Self::from_tensors(config, &tensors)
@@ -100,8 +124,12 @@ impl StockPredictor {
         }
         let fc_weight = get("fc.weight".to_string())?;
         let fc_bias = get("fc.bias".to_string())?;
+        let extra_heads = head_names(config.distribution)[1..]
+            .iter()
+            .map(|head| Ok((get(format!("{head}.weight"))?, get(format!("{head}.bias"))?)))
+            .collect::<Result<Vec<_>>>()?;
         let path = if fc_weight.device().is_cpu() { LstmPath::Fused } else { LstmPath::Tensor };
-        Ok(StockPredictor { config: config.clone(), layers, fc_weight, fc_bias, path })
+        Ok(StockPredictor { config: config.clone(), layers, fc_weight, fc_bias, extra_heads, path })
     }
 
     /// The same model running on another LSTM implementation (the weights are shared).
@@ -121,6 +149,10 @@ impl StockPredictor {
         }
         params.push(("fc.weight".to_string(), &self.fc_weight));
         params.push(("fc.bias".to_string(), &self.fc_bias));
+        for (head, (weight, bias)) in head_names(self.config.distribution)[1..].iter().zip(&self.extra_heads) {
+            params.push((format!("{head}.weight"), weight));
+            params.push((format!("{head}.bias"), bias));
+        }
         params
     }
 
@@ -129,8 +161,9 @@ impl StockPredictor {
         self.named_parameters().into_iter().map(|(_, v)| v.clone()).collect()
     }
 
-    /// Training forward pass. `input`: (batch, seq, input_size). Returns the head's output
-    /// (batch, horizon) and the stack's sequence and final states, with the autograd graph kept.
+    /// Training forward pass. `input`: (batch, seq, input_size). Returns the head's raw output
+    /// (batch, outputs × horizon: every step's location, then every step's raw scale, then raw
+    /// degrees of freedom, as the distribution has them) and the stack's sequence and final states, with the autograd graph kept.
     /// `between_layers` is dropout in training and the identity otherwise.
     pub fn forward_train(
         &self,
@@ -140,7 +173,8 @@ impl StockPredictor {
         self.forward_with(input, Mode::Train, between_layers)
     }
 
-    /// Inference: `input` (batch, seq, input_size) → (batch, horizon); no dropout, no graph, no
+    /// Inference: `input` (batch, seq, input_size) → raw head outputs (batch, outputs × horizon);
+    /// no dropout, no graph, no
     /// activations saved for backward.
     pub fn forward(&self, input: &Tensor) -> Result<Tensor> {
         Ok(self.forward_with(input, Mode::Infer, |x| Ok(x.clone()))?.0)
@@ -153,10 +187,16 @@ impl StockPredictor {
         between_layers: impl FnMut(&Tensor) -> Result<Tensor>,
     ) -> Result<(Tensor, StackOutput)> {
         let stack = forward_stack(&self.layers, input, self.path, mode, between_layers)?;
-        let output = stack
-            .last
-            .matmul(&param(&self.fc_weight, mode).t()?)?
-            .broadcast_add(&param(&self.fc_bias, mode))?;
+        let linear =
+            |w: &Var, b: &Var| stack.last.matmul(&param(w, mode).t()?)?.broadcast_add(&param(b, mode));
+        let mut output = linear(&self.fc_weight, &self.fc_bias)?;
+        if !self.extra_heads.is_empty() {
+            let mut parts = vec![output];
+            for (w, b) in &self.extra_heads {
+                parts.push(linear(w, b)?);
+            }
+            output = Tensor::cat(&parts, 1)?;
+        }
         Ok((output, stack))
     }
 }
