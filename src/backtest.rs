@@ -13,9 +13,12 @@ use crate::data::{LoadOptions, Series, WindowSpec};
 use crate::error::DataError;
 use crate::forecaster::{fit, Source, Trained};
 use crate::inference::StepForecasts;
-use crate::intervals::{coverage, pool, Coverage};
+use crate::distribution::Distribution;
+use crate::interval_baselines::{IntervalBaselines, METHODS};
+use crate::interval_metrics::{self, DayPrediction, MethodScores, ScoredDay};
+use crate::intervals::{coverage, pool, Coverage, Interval};
 use crate::metrics::{
-    drift_forecasts, moving_average_forecasts, naive_mae, point_metrics, skill, PointMetrics,
+    drift_forecasts, mae, moving_average_forecasts, naive_mae, point_metrics, skill, PointMetrics,
 };
 use crate::runtime::Runtime;
 use crate::train::{EpochReport, Settings};
@@ -49,6 +52,25 @@ pub struct DayForecast {
     pub naive: f64,
     pub drift: f64,
     pub moving_average: f64,
+    /// The EWMA volatility known at the origin: what days are ranked by for the calm and
+    /// turbulent fifths.
+    pub ranking_volatility: f64,
+    /// Each interval method's prediction, in [`METHODS`] order (GARCH missing when its fit
+    /// failed).
+    #[serde(skip)]
+    pub intervals: Vec<DayPrediction>,
+}
+
+/// Interval scores of the model and every interval baseline for one step, over all test days.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepIntervalScores {
+    pub step: usize,
+    pub days: usize,
+    /// The naive forecast's mean absolute error over these days: the unit the table divides
+    /// interval scores and pinball losses by.
+    pub naive_mae: f64,
+    /// In [`METHODS`] order.
+    pub methods: Vec<MethodScores>,
 }
 
 /// One fold: where it trained and tested, and how it did.
@@ -79,6 +101,10 @@ pub struct Backtest {
     pub steps: Vec<SpanMetrics>,
     /// Empirical interval coverage and width per level and step, over all test days.
     pub coverage: Vec<Coverage>,
+    /// What the model predicts per day: `none`, `normal` or `student-t`.
+    pub distribution: Distribution,
+    /// Interval and distribution scores of the model and the interval baselines, per step.
+    pub intervals: Vec<StepIntervalScores>,
     #[serde(skip)]
     pub days: Vec<DayForecast>,
 }
@@ -143,7 +169,49 @@ pub fn run(
         coverages.push(fold_coverage);
     }
     let steps = per_step_metrics(&days, &scales, settings.horizon);
-    Ok(Backtest { folds: result_folds, summary: steps[0].clone(), steps, coverage: pool(&coverages), days })
+    let intervals = (1..=settings.horizon).map(|step| interval_scores(&days, step, &settings.levels, settings.distribution)).collect();
+    Ok(Backtest {
+        folds: result_folds,
+        summary: steps[0].clone(),
+        steps,
+        coverage: pool(&coverages),
+        distribution: settings.distribution,
+        intervals,
+        days,
+    })
+}
+
+/// The interval scores of every method at `step` over `days`. A method missing on some day (a
+/// GARCH fit that failed in one fold) is scored on none: its row is left out.
+fn interval_scores(
+    days: &[DayForecast],
+    step: usize,
+    levels: &[f64],
+    distribution: Distribution,
+) -> StepIntervalScores {
+    let mine: Vec<&DayForecast> = days.iter().filter(|d| d.step == step).collect();
+    let scored: Vec<ScoredDay> = mine
+        .iter()
+        .map(|d| ScoredDay { origin: d.naive, actual: d.actual, ranking_volatility: d.ranking_volatility })
+        .collect();
+    let methods = METHODS
+        .iter()
+        .enumerate()
+        .filter(|(m, _)| mine.iter().all(|d| d.intervals.len() > *m))
+        .map(|(m, name)| {
+            let predictions: Vec<DayPrediction> = mine.iter().map(|d| d.intervals[m].clone()).collect();
+            // The constant band's normal only gives it quantiles; a squared-error model's
+            // intervals are the constant band.
+            let likelihood = match *name {
+                "model" => distribution != Distribution::None,
+                "constant" => false,
+                _ => true,
+            };
+            interval_metrics::score(name, &scored, &predictions, levels, likelihood)
+        })
+        .collect();
+    let naive_mae = mae(&scored.iter().map(|d| d.origin).collect::<Vec<_>>(), &scored.iter().map(|d| d.actual).collect::<Vec<_>>());
+    StepIntervalScores { step, days: mine.len(), naive_mae, methods }
 }
 
 /// Metrics of each step 1…`horizon` over `days`.
@@ -189,10 +257,15 @@ fn run_fold(
 ) -> crate::error::Result<(Fold, Vec<DayForecast>, f64, Vec<Coverage>)> {
     let spec = spec(settings);
     let first_test_day = spec.target_day(span.start);
-    let Trained { forecaster, outcome, .. } = fit_fold(series, settings, &span, runtime, csv, on_epoch)?;
+    let Trained { forecaster, outcome, validation_forecasts, .. } =
+        fit_fold(series, settings, &span, runtime, csv, on_epoch)?;
     let test_days: Vec<usize> = span.clone().map(|j| spec.target_day(j)).collect();
     let steps = forecaster.prepare(series, csv, csv)?.score(&test_days, runtime)?;
-    let day_forecasts: Vec<DayForecast> = steps.iter().flat_map(|s| step_days(series, s, k + 1)).collect();
+    let baselines = IntervalBaselines::fit(&series.close, first_test_day, &validation_forecasts, &settings.levels);
+    let day_forecasts: Vec<DayForecast> = steps
+        .iter()
+        .flat_map(|s| step_days(series, s, k + 1, &forecaster.intervals, &baselines))
+        .collect();
     let scale = naive_mae(&series.close[..first_test_day]);
     let scales = vec![scale; day_forecasts.len()];
     let per_step = per_step_metrics(&day_forecasts, &scales, settings.horizon);
@@ -212,21 +285,43 @@ fn run_fold(
     Ok((fold, day_forecasts, scale, coverage(&steps, &forecaster.intervals)))
 }
 
-/// One step's forecasts as days, with the baselines from the same origins.
-fn step_days(series: &Series, s: &StepForecasts, fold: usize) -> Vec<DayForecast> {
+/// One step's forecasts as days, with the point and interval baselines from the same origins;
+/// `intervals` are the fold model's calibrated intervals.
+fn step_days(
+    series: &Series,
+    s: &StepForecasts,
+    fold: usize,
+    intervals: &[Interval],
+    baselines: &IntervalBaselines,
+) -> Vec<DayForecast> {
     let origins: Vec<usize> = s.days.iter().map(|&d| d - s.step).collect();
     let drift = drift_forecasts(&series.close, &origins, s.step);
     let moving = moving_average_forecasts(&series.close, &origins, s.step);
     (0..s.days.len())
-        .map(|i| DayForecast {
-            date: s.dates[i].to_string(),
-            fold,
-            step: s.step,
-            actual: s.actual[i],
-            forecast: s.forecast[i],
-            naive: s.previous[i],
-            drift: drift[i],
-            moving_average: moving[i],
+        .map(|i| {
+            let constant = baselines.constant(s.step, s.forecast_return(i));
+            let model = match s.distribution(i) {
+                Some(distribution) => DayPrediction {
+                    distribution,
+                    half_widths: intervals.iter().map(|l| l.half_widths[s.step - 1] * distribution.sigma).collect(),
+                },
+                // A squared-error head's intervals are the constant band.
+                None => constant.clone(),
+            };
+            let mut predictions = vec![model, constant, baselines.ewma(origins[i], s.step)];
+            predictions.extend(baselines.garch(origins[i], s.step));
+            DayForecast {
+                date: s.dates[i].to_string(),
+                fold,
+                step: s.step,
+                actual: s.actual[i],
+                forecast: s.forecast[i],
+                naive: s.previous[i],
+                drift: drift[i],
+                moving_average: moving[i],
+                ranking_volatility: baselines.ewma_volatility(origins[i]),
+                intervals: predictions,
+            }
         })
         .collect()
 }

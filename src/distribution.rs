@@ -261,11 +261,11 @@ mod tests {
         let raw = [0.1f32, 0.2, 0.0, 0.5, 1.0, 2.0, -0.1, 0.0, 0.3, -0.2, 0.0, 4.0];
         let targets = [1.0f32, -1.0, 0.5, 0.0];
         let (loss, g) = batch_nll(Distribution::StudentT, &raw, &targets, 2, 4);
-        let (l, gk) = nll_and_gradient(Distribution::StudentT, [-0.1, -0.2, 4.0], 0.0);
+        let (_, gk) = nll_and_gradient(Distribution::StudentT, [0.0, -0.2f32 as f64, 4.0], 0.0);
         assert!((g[7] as f64 - gk[0] / 4.0).abs() < 1e-7 && (g[9] as f64 - gk[1] / 4.0).abs() < 1e-7);
         assert!((g[11] as f64 - gk[2] / 4.0).abs() < 1e-7);
-        let mut total = l;
-        for (b, k) in [(0, 0), (0, 1), (1, 0)] {
+        let mut total = 0.0;
+        for (b, k) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
             let r = |o: usize| raw[b * 6 + o * 2 + k] as f64;
             total += nll_and_gradient(Distribution::StudentT, [r(0), r(1), r(2)], targets[b * 2 + k] as f64).0;
         }

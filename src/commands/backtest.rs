@@ -2,7 +2,8 @@
 //! baselines, with optional per-day predictions (CSV) and a plot.
 
 use super::{as_of, load_series};
-use crate::backtest::{self, Backtest, Progress, SpanMetrics};
+use crate::backtest::{self, Backtest, Progress, SpanMetrics, StepIntervalScores};
+use crate::interval_metrics::verdicts;
 use crate::cli::{BacktestArgs, Format};
 use crate::output::{plot, print_json, print_text, table};
 use serde::Serialize;
@@ -134,6 +135,53 @@ fn render(r: &BacktestReport) -> String {
                 c.mean_width,
                 c.mean_width_pct
             );
+        }
+    }
+    s += &render_intervals(&r.backtest.intervals);
+    s
+}
+
+/// Each step's interval scores, the model beside every baseline, with the interval score and
+/// pinball loss per unit of naive MAE, and the verdict against GARCH (EWMA when GARCH could not
+/// be fitted).
+fn render_intervals(steps: &[StepIntervalScores]) -> String {
+    let mut s = String::new();
+    for st in steps {
+        let _ = writeln!(
+            s,
+            "intervals, step {} ({} days; interval score and pinball per unit of naive MAE {:.4})",
+            st.step, st.days, st.naive_mae
+        );
+        let _ = writeln!(
+            s,
+            "  {:<10} {:>5}  {:>8}  {:>8}  {:>8}  {:>9}  {:>9}",
+            "method", "level", "coverage", "calm 1/5", "wild 1/5", "rel.width", "int.score"
+        );
+        for m in &st.methods {
+            for l in &m.levels {
+                let _ = writeln!(
+                    s,
+                    "  {:<10} {:>4.0}%  {:>7.1}%  {:>7.1}%  {:>7.1}%  {:>8.2}%  {:>9.3}",
+                    m.method,
+                    l.level * 100.0,
+                    l.coverage * 100.0,
+                    l.coverage_low_vol * 100.0,
+                    l.coverage_high_vol * 100.0,
+                    l.relative_width * 100.0,
+                    l.interval_score / st.naive_mae
+                );
+            }
+        }
+        let _ = writeln!(s, "  {:<10} {:>9}  {:>9}", "method", "pinball", "log-lik");
+        for m in &st.methods {
+            let ll = m.log_likelihood.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into());
+            let _ = writeln!(s, "  {:<10} {:>9.4}  {:>9}", m.method, m.pinball / st.naive_mae, ll);
+        }
+        let find = |name: &str| st.methods.iter().find(|m| m.method == name);
+        if let (Some(model), Some(baseline)) = (find("model"), find("garch-t").or_else(|| find("ewma"))) {
+            for line in verdicts(model, baseline) {
+                let _ = writeln!(s, "  {line}");
+            }
         }
     }
     s
