@@ -4,12 +4,16 @@
 //! Per step the head gives raw outputs; the parameters are
 //!
 //! ```text
-//! location  μ = fc(h)                                  (the head of the squared-error model)
-//! scale     σ = softplus(scale(h)) + SIGMA_FLOOR        normal and student-t
-//! df        ν = NU_MIN + softplus(df(h))                student-t only
+//! location  μ = fc(h)                                      (the head of the squared-error model)
+//! scale     σ = b · (softplus(scale(h)) + SIGMA_FLOOR)        normal and student-t
+//! df        ν = NU_MIN + softplus(df(h))                    student-t only
 //! ```
 //!
-//! in the units of the scaled target. The negative log-likelihood of a target y, z = (y − μ)/σ:
+//! in the units of the scaled target, where b is the window's base scale: the EWMA volatility
+//! known at the window's last day in those units (`Windows::base_scale`; 1 in the PyTorch golden
+//! cases). The network thus learns how much wider or narrower than RiskMetrics tomorrow is —
+//! from the shape of the recent path, the direction of the last moves and the intraday ranges —
+//! rather than having to rebuild a long-memory volatility level from a 30-day window. The negative log-likelihood of a target y, z = (y − μ)/σ:
 //!
 //! ```text
 //! normal     log σ + z²/2 + log(2π)/2
@@ -99,17 +103,15 @@ pub struct LocationScale {
 }
 
 impl LocationScale {
-    /// The parameters of one step from the head's raw outputs (`sigma_raw`, `nu_raw` are ignored
-    /// where the distribution has no such parameter; `None` has scale 1).
-    pub fn from_raw(distribution: Distribution, mu: f64, sigma_raw: f64, nu_raw: f64) -> Self {
+    /// The parameters of one step from the head's raw outputs and the window's base scale `base`
+    /// (`sigma_raw`, `nu_raw` are ignored where the distribution has no such parameter; `None`
+    /// has scale 1).
+    pub fn from_raw(distribution: Distribution, [mu, sigma_raw, nu_raw]: [f64; 3], base: f64) -> Self {
+        let sigma = base * (softplus(sigma_raw) + SIGMA_FLOOR);
         match distribution {
             Distribution::None => LocationScale { mu, sigma: 1.0, nu: None },
-            Distribution::Normal => LocationScale { mu, sigma: softplus(sigma_raw) + SIGMA_FLOOR, nu: None },
-            Distribution::StudentT => LocationScale {
-                mu,
-                sigma: softplus(sigma_raw) + SIGMA_FLOOR,
-                nu: Some(NU_MIN + softplus(nu_raw)),
-            },
+            Distribution::Normal => LocationScale { mu, sigma, nu: None },
+            Distribution::StudentT => LocationScale { mu, sigma, nu: Some(NU_MIN + softplus(nu_raw)) },
         }
     }
 
@@ -146,12 +148,13 @@ pub fn standard_quantile(nu: Option<f64>, tau: f64) -> f64 {
 }
 
 /// The negative log-likelihood of target `y` under the head's raw outputs `(mu, sigma_raw,
-/// nu_raw)`, and its gradient with respect to each raw output (0 for an unused one).
-pub fn nll_and_gradient(distribution: Distribution, raw: [f64; 3], y: f64) -> (f64, [f64; 3]) {
+/// nu_raw)` with base scale `base`, and its gradient with respect to each raw output (0 for an
+/// unused one).
+pub fn nll_and_gradient(distribution: Distribution, raw: [f64; 3], base: f64, y: f64) -> (f64, [f64; 3]) {
     let [mu, sigma_raw, nu_raw] = raw;
-    let p = LocationScale::from_raw(distribution, mu, sigma_raw, nu_raw);
+    let p = LocationScale::from_raw(distribution, raw, base);
     let z = (y - mu) / p.sigma;
-    let dsigma_draw = sigmoid(sigma_raw);
+    let dsigma_draw = base * sigmoid(sigma_raw);
     match p.nu {
         None if distribution == Distribution::None => {
             // Not a likelihood: the squared error, for completeness.
@@ -177,13 +180,14 @@ pub fn nll_and_gradient(distribution: Distribution, raw: [f64; 3], y: f64) -> (f
 
 /// The mean negative log-likelihood of a batch and its gradient with respect to the head's raw
 /// outputs. `raw` is (batch, outputs × horizon) row-major, each row `[μ_1…μ_H, σraw_1…σraw_H,
-/// νraw_1…νraw_H]`; `targets` is (batch, horizon). The mean is over `denominator` values (the
-/// whole batch's `batch × horizon` when this is one part of it). Returns the loss and
-/// d loss / d raw, in `raw`'s layout.
+/// νraw_1…νraw_H]`; `targets` is (batch, horizon); `bases` one base scale per row (empty: 1). The
+/// mean is over `denominator` values (the whole batch's `batch × horizon` when this is one part
+/// of it). Returns the loss and d loss / d raw, in `raw`'s layout.
 pub fn batch_nll(
     distribution: Distribution,
     raw: &[f32],
     targets: &[f32],
+    bases: &[f32],
     horizon: usize,
     denominator: usize,
 ) -> (f64, Vec<f32>) {
@@ -192,9 +196,9 @@ pub fn batch_nll(
     let mut loss = 0.0;
     let mut gradient = vec![0f32; raw.len()];
     for (b, row) in raw.chunks(width).enumerate() {
+        let base = bases.get(b).map_or(1.0, |&v| v as f64);
         for k in 0..horizon {
-            let at = |o: usize| if o < distribution.outputs() { row[o * horizon + k] as f64 } else { 0.0 };
-            let (l, g) = nll_and_gradient(distribution, [at(0), at(1), at(2)], targets[b * horizon + k] as f64);
+            let (l, g) = nll_and_gradient(distribution, step_raw(distribution, row, horizon, k), base, targets[b * horizon + k] as f64);
             loss += l * scale;
             for (o, g) in g.iter().enumerate().take(distribution.outputs()) {
                 gradient[b * width + o * horizon + k] = (g * scale) as f32;
@@ -202,6 +206,13 @@ pub fn batch_nll(
         }
     }
     (loss, gradient)
+}
+
+/// Step `k`'s raw outputs `[μ, σraw, νraw]` from one window's row of head outputs (0 where the
+/// distribution has no such output).
+pub fn step_raw(distribution: Distribution, row: &[f32], horizon: usize, k: usize) -> [f64; 3] {
+    let at = |o: usize| if o < distribution.outputs() { row[o * horizon + k] as f64 } else { 0.0 };
+    [at(0), at(1), at(2)]
 }
 
 #[cfg(test)]
@@ -213,14 +224,15 @@ mod tests {
     fn gradients_match_finite_differences() {
         for distribution in [Distribution::Normal, Distribution::StudentT] {
             for (raw, y) in [([0.1, -0.3, 1.2], 2.5), ([-0.4, 0.8, -1.0], -0.2), ([0.0, 2.0, 3.0], 7.0)] {
-                let (_, g) = nll_and_gradient(distribution, raw, y);
+                let (_, g) = nll_and_gradient(distribution, raw, 0.7, y);
                 for i in 0..distribution.outputs() {
                     let h = 1e-6;
                     let (mut up, mut down) = (raw, raw);
                     up[i] += h;
                     down[i] -= h;
-                    let numeric =
-                        (nll_and_gradient(distribution, up, y).0 - nll_and_gradient(distribution, down, y).0) / (2.0 * h);
+                    let numeric = (nll_and_gradient(distribution, up, 0.7, y).0
+                        - nll_and_gradient(distribution, down, 0.7, y).0)
+                        / (2.0 * h);
                     assert!((numeric - g[i]).abs() < 1e-6 * numeric.abs().max(1.0), "{distribution} {i}: {numeric} vs {}", g[i]);
                 }
             }
@@ -244,11 +256,11 @@ mod tests {
 
     #[test]
     fn raw_outputs_map_to_valid_parameters() {
-        let p = LocationScale::from_raw(Distribution::StudentT, 0.0, -800.0, -800.0);
+        let p = LocationScale::from_raw(Distribution::StudentT, [0.0, -800.0, -800.0], 1.0);
         assert_eq!(p.sigma, SIGMA_FLOOR);
         assert_eq!(p.nu, Some(NU_MIN));
-        let p = LocationScale::from_raw(Distribution::Normal, 0.0, 800.0, 0.0);
-        assert_eq!(p.sigma, 800.0 + SIGMA_FLOOR);
+        let p = LocationScale::from_raw(Distribution::Normal, [0.0, 800.0, 0.0], 2.0);
+        assert_eq!(p.sigma, 2.0 * (800.0 + SIGMA_FLOOR));
         assert!((softplus(0.0) - 2f64.ln()).abs() < 1e-15);
         for name in Distribution::NAMES {
             assert_eq!(Distribution::from_name(name).unwrap().name(), name);
@@ -260,14 +272,15 @@ mod tests {
         // Two windows, horizon 2, student-t: rows [μ1 μ2 σ1 σ2 ν1 ν2].
         let raw = [0.1f32, 0.2, 0.0, 0.5, 1.0, 2.0, -0.1, 0.0, 0.3, -0.2, 0.0, 4.0];
         let targets = [1.0f32, -1.0, 0.5, 0.0];
-        let (loss, g) = batch_nll(Distribution::StudentT, &raw, &targets, 2, 4);
-        let (_, gk) = nll_and_gradient(Distribution::StudentT, [0.0, -0.2f32 as f64, 4.0], 0.0);
+        let (loss, g) = batch_nll(Distribution::StudentT, &raw, &targets, &[1.0, 0.5], 2, 4);
+        let (_, gk) = nll_and_gradient(Distribution::StudentT, [0.0, -0.2f32 as f64, 4.0], 0.5, 0.0);
         assert!((g[7] as f64 - gk[0] / 4.0).abs() < 1e-7 && (g[9] as f64 - gk[1] / 4.0).abs() < 1e-7);
         assert!((g[11] as f64 - gk[2] / 4.0).abs() < 1e-7);
         let mut total = 0.0;
         for (b, k) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
             let r = |o: usize| raw[b * 6 + o * 2 + k] as f64;
-            total += nll_and_gradient(Distribution::StudentT, [r(0), r(1), r(2)], targets[b * 2 + k] as f64).0;
+            let base = [1.0, 0.5][b];
+            total += nll_and_gradient(Distribution::StudentT, [r(0), r(1), r(2)], base, targets[b * 2 + k] as f64).0;
         }
         assert!((loss - total / 4.0).abs() < 1e-12);
     }

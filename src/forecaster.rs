@@ -13,6 +13,7 @@
 
 use crate::calendar::Calendar;
 use crate::data::{prepare_inference, prepare_training, LoadOptions, Scaler, Series, Windows};
+use crate::distribution::Distribution;
 use crate::error::{DataError, Error, Result};
 use crate::inference::{price_forecasts, return_path, Forecast, ForecastStep, StepForecasts, StepInterval};
 use crate::intervals::{band, calibrate, Interval};
@@ -113,6 +114,7 @@ pub fn fit(
         settings.seq_len,
         settings.horizon,
         settings.train.val_fraction,
+        settings.distribution != Distribution::None,
         source.csv,
     )?;
     let config = ModelConfig {

@@ -9,7 +9,7 @@
 
 use crate::calendar::Calendar;
 use crate::data::{Scaler, Series, Windows};
-use crate::distribution::{Distribution, LocationScale};
+use crate::distribution::{step_raw, Distribution, LocationScale};
 use crate::model::StockPredictor;
 use crate::runtime::Runtime;
 use crate::train::forward_windows;
@@ -117,9 +117,10 @@ pub struct ReturnPath {
 }
 
 /// Unscaled cumulative return distributions per window: `outputs` is the head's raw output
-/// (windows × outputs × horizon), row-major.
+/// (windows × outputs × horizon), row-major; `bases` the windows' base scales (empty: 1).
 pub fn cumulative_returns(
     outputs: &[f32],
+    bases: &[f32],
     horizon: usize,
     distribution: Distribution,
     scaler: &Scaler,
@@ -127,21 +128,20 @@ pub fn cumulative_returns(
     let width = distribution.outputs() * horizon;
     outputs
         .chunks(width)
-        .map(|row| {
-            let at = |o: usize, k: usize| if o < distribution.outputs() { row[o * horizon + k] as f64 } else { 0.0 };
+        .enumerate()
+        .map(|(w, row)| {
+            let base = bases.get(w).map_or(1.0, |&b| b as f64);
             let mut path = ReturnPath { location: vec![], scale: vec![], nu: vec![] };
             let (mut total, mut variance) = (0.0, 0.0);
             for k in 0..horizon {
-                let step = LocationScale::from_raw(distribution, at(0, k), at(1, k), at(2, k));
+                let step = LocationScale::from_raw(distribution, step_raw(distribution, row, horizon, k), base);
                 total += scaler.inverse_target(step.mu);
                 path.location.push(total);
                 if distribution != Distribution::None {
                     variance += (step.sigma * scaler.target_std).powi(2);
                     path.scale.push(variance.sqrt());
                 }
-                if let Some(nu) = step.nu {
-                    path.nu.push(nu);
-                }
+                path.nu.extend(step.nu);
             }
             path
         })
@@ -160,7 +160,8 @@ pub fn price_forecasts(
 ) -> Result<Vec<StepForecasts>> {
     let horizon = windows.horizon;
     let outputs = forward_windows(model, windows, indices, &runtime.device, runtime.threads)?;
-    let paths = cumulative_returns(&outputs, horizon, model.config.distribution, scaler);
+    let bases = windows.base_scales_of(indices);
+    let paths = cumulative_returns(&outputs, &bases, horizon, model.config.distribution, scaler);
     let mut steps: Vec<StepForecasts> =
         (1..=horizon).map(|step| StepForecasts { step, ..Default::default() }).collect();
     for (&j, path) in indices.iter().zip(&paths) {
@@ -193,5 +194,6 @@ pub fn return_path(
     device: &Device,
 ) -> Result<ReturnPath> {
     let outputs = forward_windows(model, windows, &[j], device, 1)?;
-    Ok(cumulative_returns(&outputs, windows.horizon, model.config.distribution, scaler).swap_remove(0))
+    let bases = windows.base_scales_of(&[j]);
+    Ok(cumulative_returns(&outputs, &bases, windows.horizon, model.config.distribution, scaler).swap_remove(0))
 }

@@ -214,7 +214,9 @@ fn part_gradients(
     let targets = windows.target_tensor(part, device)?;
     let p = model.config.dropout;
     let (output, _) = model.forward_train(&inputs, |x| dropout(x, p, &mut rng))?;
-    let (loss, objective) = head_loss(model.config.distribution, &output, &targets, batch_len * windows.horizon)?;
+    let bases = windows.base_scales_of(part);
+    let (loss, objective) =
+        head_loss(model.config.distribution, &output, &targets, &bases, batch_len * windows.horizon)?;
     let grads = objective.backward()?;
     let per_var = vars
         .iter()
@@ -227,7 +229,8 @@ fn part_gradients(
 }
 
 /// The training loss of a batch part and a scalar tensor whose gradient is the loss's. `output`
-/// is the head's raw output (part, outputs × horizon), `targets` (part, horizon); the loss is the
+/// is the head's raw output (part, outputs × horizon), `targets` (part, horizon), `bases` the
+/// windows' base scales (part; empty: 1); the loss is the
 /// mean over `denominator` values (the whole batch's windows × horizon) of the squared error
 /// (`Distribution::None`) or of the negative log-likelihood. The likelihood and its gradient with
 /// respect to the head's outputs are computed by [`batch_nll`]; the returned objective is
@@ -237,6 +240,7 @@ pub fn head_loss(
     distribution: Distribution,
     output: &Tensor,
     targets: &Tensor,
+    bases: &[f32],
     denominator: usize,
 ) -> Result<(f64, Tensor)> {
     if distribution == Distribution::None {
@@ -246,7 +250,7 @@ pub fn head_loss(
     let horizon = targets.dim(1)?;
     let raw = output.flatten_all()?.to_vec1::<f32>()?;
     let (loss, gradient) =
-        batch_nll(distribution, &raw, &targets.flatten_all()?.to_vec1::<f32>()?, horizon, denominator);
+        batch_nll(distribution, &raw, &targets.flatten_all()?.to_vec1::<f32>()?, bases, horizon, denominator);
     let weights = Tensor::from_vec(gradient, output.shape(), output.device())?;
     Ok((loss, (output * weights)?.sum_all()?))
 }
@@ -336,7 +340,8 @@ fn validation_loss(
     let targets: Vec<f32> = indices.iter().flat_map(|&j| windows.targets_of(j)).copied().collect();
     let distribution = model.config.distribution;
     if distribution != Distribution::None {
-        return Ok(batch_nll(distribution, &predicted, &targets, windows.horizon, targets.len()).0);
+        let bases = windows.base_scales_of(indices);
+        return Ok(batch_nll(distribution, &predicted, &targets, &bases, windows.horizon, targets.len()).0);
     }
     let sum: f64 = predicted.iter().zip(&targets).map(|(p, t)| ((p - t) as f64).powi(2)).sum();
     Ok(sum / predicted.len().max(1) as f64)

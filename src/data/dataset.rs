@@ -35,16 +35,20 @@ pub struct Prepared {
     pub split: Split,
 }
 
-/// Computes features, splits chronologically, fits the scaler on the training span only and
-/// scales everything with it.
+/// Computes features (with `volatility_features`, the volatility ones too), splits
+/// chronologically, fits the scaler on the training span only and scales everything with it.
 pub fn prepare_training(
     series: &Series,
     seq_len: usize,
     horizon: usize,
     val_fraction: f64,
+    volatility_features: bool,
     path: &Path,
 ) -> Result<Prepared, DataError> {
-    let feats = features::compute(series);
+    let all = features::compute(series);
+    let names = features::training_feature_names(series.volume.is_some(), volatility_features);
+    let feats = features::select(&all, &names)
+        .map_err(|missing| DataError::new(path, format!("cannot compute feature {missing}")))?;
     let n_windows = WindowSpec { seq_len, horizon }.windows_with_targets(series.len());
     let split = Split::chronological(n_windows, val_fraction);
     if n_windows == 0 || split.train.len() < MIN_TRAIN_WINDOWS {
@@ -96,7 +100,14 @@ fn scale_into_windows(
 ) -> Windows {
     let scaled = scaler.transform(&feats.values);
     let scaled_returns: Vec<f64> = returns.iter().map(|&r| scaler.transform_target(r)).collect();
-    Windows::new(&scaled, feats.width(), &scaled_returns, seq_len, horizon)
+    let windows = Windows::new(&scaled, feats.width(), &scaled_returns, seq_len, horizon);
+    // The EWMA volatility (unscaled: ½·log variance) in scaled-target units.
+    match feats.names.iter().position(|n| n == features::LOG_EWMA_VOL) {
+        Some(c) => windows.with_base_scales(
+            (0..feats.rows).map(|r| (feats.row(r)[c].exp() / scaler.target_std) as f32).collect(),
+        ),
+        None => windows,
+    }
 }
 
 /// The same features and stored scaler at predict time: never refitted. A CSV too short for the
@@ -159,14 +170,14 @@ mod tests {
             close,
             volume: None,
         };
-        let a = prepare_training(&mk(close.clone()), 10, 1, 0.2, Path::new("x.csv")).unwrap();
+        let a = prepare_training(&mk(close.clone()), 10, 1, 0.2, true, Path::new("x.csv")).unwrap();
         // Change every price of the validation targets wildly: the scaler must not move.
         let mut wild = close.clone();
         let first_val_day = a.windows.spec().target_day(a.split.val.start);
         for c in &mut wild[first_val_day..] {
             *c *= 50.0;
         }
-        let b = prepare_training(&mk(wild), 10, 1, 0.2, Path::new("x.csv")).unwrap();
+        let b = prepare_training(&mk(wild), 10, 1, 0.2, true, Path::new("x.csv")).unwrap();
         assert_eq!(a.scaler, b.scaler);
         assert_eq!(a.split, b.split);
     }
@@ -183,7 +194,7 @@ mod tests {
             close: vec![1.0; 40],
             volume: None,
         };
-        let err = prepare_training(&s, 30, 1, 0.1, Path::new("short.csv")).unwrap_err();
+        let err = prepare_training(&s, 30, 1, 0.1, false, Path::new("short.csv")).unwrap_err();
         assert!(err.to_string().contains("too few rows to train: 40 usable rows"), "{err}");
         assert!(err.to_string().contains("--seq-len"), "{err}");
     }

@@ -8,6 +8,17 @@
 //! log(close_d / close_{d-1}), and, with volume, log((volume_d + 1) / (volume_{d-1} + 1))
 //! ```
 //!
+//! and two volatility features, the inputs of a distributional head, which carry the memory of
+//! past turbulence further back than a window reaches (each known at day d's close):
+//!
+//! ```text
+//! log_ewma_vol    ½·log v_d,  v_d = λ·v_{d−1} + (1 − λ)·log(close_d / close_{d−1})²
+//! log_ewma_range  ½·log p_d,  p_d = λ·p_{d−1} + (1 − λ)·log(high_d / low_d)² / (4 log 2)   (Parkinson)
+//! ```
+//!
+//! with λ = 0.94 (RiskMetrics); over the first [`EWMA_START_DAYS`] rows v and p are the running
+//! means of the squares so far, so no row sees a later day; both are floored at 10⁻¹² before the log.
+//!
 //! The target for a window whose last row is `r` is the next row's close log return,
 //! `log(close_{d+1} / close_d)`; the price is rebuilt as `close_d · exp(r̂)`.
 
@@ -18,6 +29,14 @@ pub const HIGH_GAP: &str = "log_high_prev_close";
 pub const LOW_GAP: &str = "log_low_prev_close";
 pub const CLOSE_RETURN: &str = "log_close_prev_close";
 pub const VOLUME_CHANGE: &str = "log_volume_change";
+
+pub const LOG_EWMA_VOL: &str = "log_ewma_vol";
+pub const LOG_EWMA_RANGE: &str = "log_ewma_range";
+
+/// Rows over which the volatility features are running means rather than EWMAs.
+pub const EWMA_START_DAYS: usize = 20;
+/// The EWMA decay of the volatility features.
+pub const EWMA_DECAY: f64 = 0.94;
 
 /// The target the model learns: next day's log return of close.
 pub const TARGET: &str = "next_log_return_close";
@@ -55,10 +74,38 @@ pub fn default_feature_names(has_volume: bool) -> Vec<String> {
     names.into_iter().map(String::from).collect()
 }
 
-/// Computes the default features of `series` (which must have at least two rows to give any).
+/// The features a model is trained on: the default ones, and with `volatility` (a
+/// distributional head) the two volatility features.
+pub fn training_feature_names(has_volume: bool, volatility: bool) -> Vec<String> {
+    let mut names = default_feature_names(has_volume);
+    if volatility {
+        names.extend([LOG_EWMA_VOL, LOG_EWMA_RANGE].map(String::from));
+    }
+    names
+}
+
+/// An exponentially weighted mean of `squares`, as in the module doc: running means over the
+/// first [`EWMA_START_DAYS`], then the EWMA; returns ½·log of each, floored.
+fn log_ewma_volatility(squares: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut v = 0.0;
+    squares
+        .enumerate()
+        .map(|(i, x)| {
+            v = if i < EWMA_START_DAYS { (v * i as f64 + x) / (i + 1) as f64 } else { EWMA_DECAY * v + (1.0 - EWMA_DECAY) * x };
+            0.5 * v.max(1e-12).ln()
+        })
+        .collect()
+}
+
+/// Computes every feature of `series` (which must have at least two rows to give any): the
+/// default ones, then the volatility features.
 pub fn compute(series: &Series) -> Features {
-    let names = default_feature_names(series.volume.is_some());
+    let names = training_feature_names(series.volume.is_some(), true);
     let rows = series.len().saturating_sub(1);
+    let returns = (1..series.len()).map(|d| (series.close[d] / series.close[d - 1]).ln().powi(2));
+    let vol = log_ewma_volatility(returns);
+    let ranges = (1..series.len()).map(|d| (series.high[d] / series.low[d]).ln().powi(2) / (4.0 * 2f64.ln()));
+    let range = log_ewma_volatility(ranges);
     let mut values = Vec::with_capacity(rows * names.len());
     for d in 1..series.len() {
         let prev_close = series.close[d - 1];
@@ -69,6 +116,8 @@ pub fn compute(series: &Series) -> Features {
         if let Some(volume) = &series.volume {
             values.push(((volume[d] + 1.0) / (volume[d - 1] + 1.0)).ln());
         }
+        values.push(vol[d - 1]);
+        values.push(range[d - 1]);
     }
     Features { names, values, rows }
 }
@@ -111,7 +160,7 @@ mod tests {
         let s = series(&[100.0, 110.0, 99.0], Some(vec![9.0, 19.0, 0.0]));
         let f = compute(&s);
         assert_eq!(f.rows, 2);
-        assert_eq!(f.width(), 5);
+        assert_eq!(f.width(), 7);
         let r0 = f.row(0);
         assert!((r0[0] - (110.0f64 * 0.99 / 100.0).ln()).abs() < 1e-12);
         assert!((r0[1] - (110.0f64 * 1.02 / 100.0).ln()).abs() < 1e-12);
@@ -126,10 +175,35 @@ mod tests {
     #[test]
     fn no_volume_means_four_features_and_select_reports_the_missing_one() {
         let f = compute(&series(&[1.0, 2.0, 3.0], None));
-        assert_eq!(f.names, default_feature_names(false));
+        assert_eq!(f.names, training_feature_names(false, true));
+        assert_eq!(&f.names[..4], default_feature_names(false));
         let err = select(&f, &default_feature_names(true)).unwrap_err();
         assert_eq!(err, VOLUME_CHANGE);
         let picked = select(&f, &[CLOSE_RETURN.to_string()]).unwrap();
         assert_eq!(picked.values, f.close_returns());
+    }
+
+    #[test]
+    fn volatility_features_are_running_means_then_an_ewma_of_the_past() {
+        let close: Vec<f64> = (0..40).map(|i| 100.0 * (1.0 + 0.01 * (i % 3) as f64)).collect();
+        let f = compute(&series(&close, None));
+        let col = f.names.iter().position(|n| n == LOG_EWMA_VOL).unwrap();
+        let squares: Vec<f64> = f.close_returns().iter().map(|r| r * r).collect();
+        // Row 2: the mean of the first three squares.
+        let mean3 = squares[..3].iter().sum::<f64>() / 3.0;
+        assert!((f.row(2)[col] - 0.5 * mean3.ln()).abs() < 1e-12);
+        // Row 20 onwards: the EWMA recursion.
+        let v19 = (2.0 * f.row(19)[col]).exp();
+        let v20 = EWMA_DECAY * v19 + (1.0 - EWMA_DECAY) * squares[20];
+        assert!((f.row(20)[col] - 0.5 * v20.ln()).abs() < 1e-12);
+        // Changing a later day leaves every earlier row alone.
+        let mut later = close.clone();
+        later[30] *= 2.0;
+        let g = compute(&series(&later, None));
+        assert_eq!(f.values[..29 * f.width()], g.values[..29 * g.width()]);
+        // The high/low range of the fixture is a constant log(1.02 / 0.97).
+        let range = f.names.iter().position(|n| n == LOG_EWMA_RANGE).unwrap();
+        let p = (1.02f64 / 0.97).ln().powi(2) / (4.0 * 2f64.ln());
+        assert!((f.row(30)[range] - 0.5 * p.ln()).abs() < 1e-9);
     }
 }

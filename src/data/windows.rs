@@ -72,6 +72,10 @@ pub struct Windows {
     pub features: Vec<f32>,
     /// Scaled targets, `horizon` per window with full targets, window after window.
     pub targets: Vec<f32>,
+    /// Per feature row: the EWMA volatility known on that row's day in scaled-target units, the
+    /// base scale of a distributional head (see `distribution`); empty when the features have no
+    /// volatility column, which makes every base scale 1.
+    pub base_scales: Vec<f32>,
 }
 
 impl Windows {
@@ -94,7 +98,24 @@ impl Windows {
         let targets = (0..windows)
             .flat_map(|j| (0..horizon).map(move |k| scaled_returns[j + seq_len + k] as f32))
             .collect();
-        Windows { seq_len, width, horizon, features: features.iter().map(|&v| v as f32).collect(), targets }
+        let features = features.iter().map(|&v| v as f32).collect();
+        Windows { seq_len, width, horizon, features, targets, base_scales: Vec::new() }
+    }
+
+    /// The same windows with a base scale per feature row (see [`Windows::base_scales`]).
+    pub fn with_base_scales(mut self, base_scales: Vec<f32>) -> Windows {
+        self.base_scales = base_scales;
+        self
+    }
+
+    /// The base scale of window `j`: its last row's.
+    pub fn base_scale(&self, j: usize) -> f32 {
+        self.base_scales.get(j + self.seq_len - 1).copied().unwrap_or(1.0)
+    }
+
+    /// The base scales of the windows in `indices` (batch).
+    pub fn base_scales_of(&self, indices: &[usize]) -> Vec<f32> {
+        indices.iter().map(|&j| self.base_scale(j)).collect()
     }
 
     /// Number of windows whose targets all exist.

@@ -68,6 +68,9 @@ pub fn parameter_shapes(config: &ModelConfig) -> Vec<(String, Vec<usize>)> {
     shapes
 }
 
+/// The initial raw scale: softplus⁻¹(1), so σ starts at the window's base scale.
+pub const SCALE_BIAS_INIT: f32 = 0.541_324_9;
+
 /// The initial raw degrees of freedom: softplus⁻¹(6), so ν = 2 + 6 = 8.
 pub const DF_BIAS_INIT: f32 = 5.997_518;
 
@@ -79,16 +82,19 @@ pub fn head_names(distribution: Distribution) -> &'static [&'static str] {
 impl StockPredictor {
     /// PyTorch's initialisation: every parameter drawn from U(−1/√H, 1/√H), in state_dict order,
     /// from the caller's seeded RNG (so the same seed gives the same weights, and the LSTM and
-    /// `fc` of every distribution the same as the squared-error model's). One exception: `df.bias`
-    /// starts at [`DF_BIAS_INIT`], so training starts from ν ≈ 8 rather than a near-Cauchy ν ≈ 2.7.
+    /// `fc` of every distribution the same as the squared-error model's). Two exceptions:
+    /// `scale.bias` starts at [`SCALE_BIAS_INIT`] (σ ≈ the base scale) and `df.bias` at
+    /// [`DF_BIAS_INIT`] (ν ≈ 8 rather than a near-Cauchy ν ≈ 2.7).
     pub fn init(config: &ModelConfig, rng: &mut impl Rng, device: &Device) -> Result<Self> {
         let bound = 1.0 / (config.hidden_size as f32).sqrt();
         let mut tensors = HashMap::new();
         for (name, shape) in parameter_shapes(config) {
             let count = shape.iter().product();
             let mut values: Vec<f32> = (0..count).map(|_| rng.random_range(-bound..bound)).collect();
-            if name == "df.bias" {
-                values.fill(DF_BIAS_INIT);
+            match name.as_str() {
+                "scale.bias" => values.fill(SCALE_BIAS_INIT),
+                "df.bias" => values.fill(DF_BIAS_INIT),
+                _ => {}
             }
             tensors.insert(name, Tensor::from_vec(values, shape, device)?);
         }
