@@ -2,10 +2,13 @@
 //! through the same forward and backward path training uses — on both LSTM implementations, the
 //! fused CPU op and the tensor-op oracle — and outputs, sequence, final states and every gradient
 //! are compared with PyTorch's f64 values (outputs within 1e-5 of the largest magnitude, gradients
-//! within 1e-4).
+//! within 1e-4). The distributional heads' cases in tests/golden/nll check the negative
+//! log-likelihood and its gradients the same way.
 
 use candle_core::{DType, Device, Tensor, Var};
+use forecast::distribution::{step_raw, Distribution, LocationScale};
 use forecast::model::{LstmPath, ModelConfig, StockPredictor};
+use forecast::train::head_loss;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -49,6 +52,7 @@ fn check_case(path: &Path, lstm: LstmPath) -> Result<Vec<String>, String> {
         num_layers: meta_usize(&meta, "num_layers"),
         horizon: meta_usize(&meta, "horizon"),
         dropout: 0.0,
+        distribution: Default::default(),
     };
     let model = StockPredictor::from_tensors(&config, &tensors).map_err(|e| e.to_string())?.with_path(lstm);
     let input = Var::from_tensor(&tensors["input"]).unwrap();
@@ -163,4 +167,101 @@ fn golden_check_fails_on_an_empty_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let err = check_dir(tmp.path()).unwrap_err();
     assert!(err.contains("no .safetensors cases"), "{err}");
+}
+
+/// The distributional heads' PyTorch cases (tests/golden/nll, made by scripts/make_golden_nll.py):
+/// the head's μ, σ, ν, the mean negative log-likelihood and every gradient, through the training
+/// path (forward, `train::head_loss`, backward) on both LSTM implementations.
+fn check_nll_case(path: &Path, lstm: LstmPath) -> Result<Vec<String>, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| e.to_string())?;
+    let meta = header.metadata().clone().ok_or("no metadata")?;
+    let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|e| e.to_string())?;
+    let distribution = Distribution::from_name(&meta["distribution"]).ok_or("unknown distribution")?;
+    let (batch, horizon) = (meta_usize(&meta, "batch"), meta_usize(&meta, "horizon"));
+    let config = ModelConfig {
+        input_size: meta_usize(&meta, "input_size"),
+        hidden_size: meta_usize(&meta, "hidden_size"),
+        num_layers: meta_usize(&meta, "num_layers"),
+        horizon,
+        dropout: 0.0,
+        distribution,
+    };
+    let model = StockPredictor::from_tensors(&config, &tensors).map_err(|e| e.to_string())?.with_path(lstm);
+    let input = Var::from_tensor(&tensors["input"]).unwrap();
+    let (output, _) = model.forward_train(input.as_tensor(), |x| Ok(x.clone())).map_err(|e| e.to_string())?;
+    let (loss, objective) =
+        head_loss(distribution, &output, &tensors["target"], &[], batch * horizon).map_err(|e| e.to_string())?;
+    let grads = objective.backward().map_err(|e| e.to_string())?;
+
+    // μ, σ, ν from the raw outputs, as inference maps them.
+    let raw: Vec<f32> = output.flatten_all().unwrap().to_vec1().unwrap();
+    let mut params = [vec![], vec![], vec![]];
+    for row in raw.chunks(distribution.outputs() * horizon) {
+        for k in 0..horizon {
+            let p = LocationScale::from_raw(distribution, step_raw(distribution, row, horizon, k), 1.0);
+            params[0].push(p.mu);
+            params[1].push(p.sigma);
+            params[2].extend(p.nu);
+        }
+    }
+    let as_tensor = |v: &[f64]| Tensor::from_slice(v, (batch, horizon), &Device::Cpu).unwrap();
+    let mut checked = Vec::new();
+    let mut check = |name: &str, actual: &Tensor, tolerance: f64| -> Result<(), String> {
+        let expected = tensors.get(name).ok_or_else(|| format!("case has no {name}"))?;
+        compare(name, actual, expected, tolerance)?;
+        checked.push(name.to_string());
+        Ok(())
+    };
+    check("expected.mu", &as_tensor(&params[0]), OUTPUT_TOLERANCE)?;
+    check("expected.sigma", &as_tensor(&params[1]), OUTPUT_TOLERANCE)?;
+    if distribution == Distribution::StudentT {
+        check("expected.nu", &as_tensor(&params[2]), OUTPUT_TOLERANCE)?;
+    }
+    check("expected.loss", &Tensor::from_slice(&[loss], 1, &Device::Cpu).unwrap(), OUTPUT_TOLERANCE)?;
+    check(
+        "grad.input",
+        grads.get(input.as_tensor()).ok_or("no gradient for the input")?,
+        GRADIENT_TOLERANCE,
+    )?;
+    for (name, var) in model.named_parameters() {
+        let grad = grads.get(var.as_tensor()).ok_or_else(|| format!("no gradient for {name}"))?;
+        check(&format!("grad.{name}"), grad, GRADIENT_TOLERANCE)?;
+    }
+    Ok(checked)
+}
+
+#[test]
+fn nll_cases_match_pytorch() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/nll");
+    let cases = cases_in(&dir).unwrap_or_else(|e| panic!("{e}"));
+    assert!(cases.len() >= 3, "{cases:?}");
+    let mut distributions = std::collections::BTreeSet::new();
+    for case in &cases {
+        for lstm in [LstmPath::Fused, LstmPath::Tensor] {
+            let checked = check_nll_case(case, lstm).unwrap_or_else(|e| panic!("{} ({lstm:?}): {e}", case.display()));
+            // μ, σ, loss, the input and 4 per layer + 4 head gradients at least.
+            assert!(checked.len() >= 13, "{}: only {checked:?}", case.display());
+            distributions.insert(checked.contains(&"expected.nu".to_string()));
+        }
+    }
+    assert_eq!(distributions.len(), 2, "both normal and student-t cases are needed");
+}
+
+#[test]
+fn nll_check_fails_on_a_mutated_gradient() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/nll");
+    let src = dir.join("student_t_2layer.safetensors");
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["expected.loss", "grad.df.bias", "grad.scale.weight", "expected.nu"] {
+        let dst = tmp.path().join("mutated.safetensors");
+        write_case_with(&src, &dst, name, |t| {
+            let mut v = t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            let scale = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            v[0] += 0.01 * scale;
+            Tensor::from_vec(v, t.shape(), &Device::Cpu).unwrap()
+        });
+        let err = check_nll_case(&dst, LstmPath::Fused).expect_err(&format!("a mutated {name} must fail"));
+        assert!(err.contains(name), "{err}");
+    }
 }
