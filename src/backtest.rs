@@ -10,10 +10,10 @@
 
 use crate::calendar::Calendar;
 use crate::data::{LoadOptions, Series, WindowSpec};
+use crate::distribution::Distribution;
 use crate::error::DataError;
 use crate::forecaster::{fit, Source, Trained};
 use crate::inference::StepForecasts;
-use crate::distribution::Distribution;
 use crate::interval_baselines::{IntervalBaselines, METHODS};
 use crate::interval_metrics::{self, DayPrediction, MethodScores, ScoredDay};
 use crate::intervals::{coverage, pool, Coverage, Interval};
@@ -103,6 +103,8 @@ pub struct Backtest {
     pub coverage: Vec<Coverage>,
     /// What the model predicts per day: `none`, `normal` or `student-t`.
     pub distribution: Distribution,
+    /// The interval levels.
+    pub levels: Vec<f64>,
     /// Interval and distribution scores of the model and the interval baselines, per step.
     pub intervals: Vec<StepIntervalScores>,
     #[serde(skip)]
@@ -169,13 +171,16 @@ pub fn run(
         coverages.push(fold_coverage);
     }
     let steps = per_step_metrics(&days, &scales, settings.horizon);
-    let intervals = (1..=settings.horizon).map(|step| interval_scores(&days, step, &settings.levels, settings.distribution)).collect();
+    let intervals = (1..=settings.horizon)
+        .map(|step| interval_scores(&days, step, &settings.levels, settings.distribution))
+        .collect();
     Ok(Backtest {
         folds: result_folds,
         summary: steps[0].clone(),
         steps,
         coverage: pool(&coverages),
         distribution: settings.distribution,
+        levels: settings.levels.clone(),
         intervals,
         days,
     })
@@ -210,7 +215,10 @@ fn interval_scores(
             interval_metrics::score(name, &scored, &predictions, levels, likelihood)
         })
         .collect();
-    let naive_mae = mae(&scored.iter().map(|d| d.origin).collect::<Vec<_>>(), &scored.iter().map(|d| d.actual).collect::<Vec<_>>());
+    let naive_mae = mae(
+        &scored.iter().map(|d| d.origin).collect::<Vec<_>>(),
+        &scored.iter().map(|d| d.actual).collect::<Vec<_>>(),
+    );
     StepIntervalScores { step, days: mine.len(), naive_mae, methods }
 }
 
@@ -261,11 +269,10 @@ fn run_fold(
         fit_fold(series, settings, &span, runtime, csv, on_epoch)?;
     let test_days: Vec<usize> = span.clone().map(|j| spec.target_day(j)).collect();
     let steps = forecaster.prepare(series, csv, csv)?.score(&test_days, runtime)?;
-    let baselines = IntervalBaselines::fit(&series.close, first_test_day, &validation_forecasts, &settings.levels);
-    let day_forecasts: Vec<DayForecast> = steps
-        .iter()
-        .flat_map(|s| step_days(series, s, k + 1, &forecaster.intervals, &baselines))
-        .collect();
+    let baselines =
+        IntervalBaselines::fit(&series.close, first_test_day, &validation_forecasts, &settings.levels);
+    let day_forecasts: Vec<DayForecast> =
+        steps.iter().flat_map(|s| step_days(series, s, k + 1, &forecaster.intervals, &baselines)).collect();
     let scale = naive_mae(&series.close[..first_test_day]);
     let scales = vec![scale; day_forecasts.len()];
     let per_step = per_step_metrics(&day_forecasts, &scales, settings.horizon);
@@ -303,7 +310,10 @@ fn step_days(
             let model = match s.distribution(i) {
                 Some(distribution) => DayPrediction {
                     distribution,
-                    half_widths: intervals.iter().map(|l| l.half_widths[s.step - 1] * distribution.sigma).collect(),
+                    half_widths: intervals
+                        .iter()
+                        .map(|l| l.half_widths[s.step - 1] * distribution.sigma)
+                        .collect(),
                 },
                 // A squared-error head's intervals are the constant band.
                 None => constant.clone(),

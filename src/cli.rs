@@ -8,8 +8,8 @@
 //! ([`TrainArgs::check_paths`] and its siblings). [`error_line`] makes clap's own errors one line.
 
 use crate::calendar::Calendar;
-use crate::distribution::Distribution;
 use crate::data::LoadOptions;
+use crate::distribution::Distribution;
 use crate::error::{Error, Result};
 use crate::exit::EXIT_CODES_HELP;
 use crate::limits::*;

@@ -121,7 +121,9 @@ impl LocationScale {
         match self.nu {
             None => -self.sigma.ln() - 0.5 * z * z - 0.5 * (2.0 * std::f64::consts::PI).ln(),
             Some(nu) => {
-                ln_gamma((nu + 1.0) / 2.0) - ln_gamma(nu / 2.0) - 0.5 * (nu * std::f64::consts::PI).ln()
+                ln_gamma((nu + 1.0) / 2.0)
+                    - ln_gamma(nu / 2.0)
+                    - 0.5 * (nu * std::f64::consts::PI).ln()
                     - self.sigma.ln()
                     - (nu + 1.0) / 2.0 * (z * z / nu).ln_1p()
             }
@@ -198,7 +200,12 @@ pub fn batch_nll(
     for (b, row) in raw.chunks(width).enumerate() {
         let base = bases.get(b).map_or(1.0, |&v| v as f64);
         for k in 0..horizon {
-            let (l, g) = nll_and_gradient(distribution, step_raw(distribution, row, horizon, k), base, targets[b * horizon + k] as f64);
+            let (l, g) = nll_and_gradient(
+                distribution,
+                step_raw(distribution, row, horizon, k),
+                base,
+                targets[b * horizon + k] as f64,
+            );
             loss += l * scale;
             for (o, g) in g.iter().enumerate().take(distribution.outputs()) {
                 gradient[b * width + o * horizon + k] = (g * scale) as f32;
@@ -233,7 +240,11 @@ mod tests {
                     let numeric = (nll_and_gradient(distribution, up, 0.7, y).0
                         - nll_and_gradient(distribution, down, 0.7, y).0)
                         / (2.0 * h);
-                    assert!((numeric - g[i]).abs() < 1e-6 * numeric.abs().max(1.0), "{distribution} {i}: {numeric} vs {}", g[i]);
+                    assert!(
+                        (numeric - g[i]).abs() < 1e-6 * numeric.abs().max(1.0),
+                        "{distribution} {i}: {numeric} vs {}",
+                        g[i]
+                    );
                 }
             }
         }
@@ -280,7 +291,9 @@ mod tests {
         for (b, k) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
             let r = |o: usize| raw[b * 6 + o * 2 + k] as f64;
             let base = [1.0, 0.5][b];
-            total += nll_and_gradient(Distribution::StudentT, [r(0), r(1), r(2)], base, targets[b * 2 + k] as f64).0;
+            total +=
+                nll_and_gradient(Distribution::StudentT, [r(0), r(1), r(2)], base, targets[b * 2 + k] as f64)
+                    .0;
         }
         assert!((loss - total / 4.0).abs() < 1e-12);
     }

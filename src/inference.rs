@@ -134,7 +134,8 @@ pub fn cumulative_returns(
             let mut path = ReturnPath { location: vec![], scale: vec![], nu: vec![] };
             let (mut total, mut variance) = (0.0, 0.0);
             for k in 0..horizon {
-                let step = LocationScale::from_raw(distribution, step_raw(distribution, row, horizon, k), base);
+                let step =
+                    LocationScale::from_raw(distribution, step_raw(distribution, row, horizon, k), base);
                 total += scaler.inverse_target(step.mu);
                 path.location.push(total);
                 if distribution != Distribution::None {
@@ -195,5 +196,6 @@ pub fn return_path(
 ) -> Result<ReturnPath> {
     let outputs = forward_windows(model, windows, &[j], device, 1)?;
     let bases = windows.base_scales_of(&[j]);
-    Ok(cumulative_returns(&outputs, &bases, windows.horizon, model.config.distribution, scaler).swap_remove(0))
+    Ok(cumulative_returns(&outputs, &bases, windows.horizon, model.config.distribution, scaler)
+        .swap_remove(0))
 }

@@ -58,11 +58,17 @@ impl IntervalBaselines {
             .map(|s| {
                 let residuals: Vec<f64> =
                     (0..s.actual.len()).map(|i| (s.actual[i] / s.forecast[i]).ln()).collect();
-                let rms = (residuals.iter().map(|r| r * r).sum::<f64>() / residuals.len().max(1) as f64).sqrt();
+                let rms =
+                    (residuals.iter().map(|r| r * r).sum::<f64>() / residuals.len().max(1) as f64).sqrt();
                 (levels.iter().map(|&l| conformal_quantile(&residuals, l)).collect(), rms)
             })
             .collect();
-        IntervalBaselines { levels: levels.to_vec(), constant, ewma: ewma_variances(&returns, EWMA_LAMBDA), garch }
+        IntervalBaselines {
+            levels: levels.to_vec(),
+            constant,
+            ewma: ewma_variances(&returns, EWMA_LAMBDA),
+            garch,
+        }
     }
 
     /// The EWMA volatility of the day after `origin`, known at its close: the ranking key of the
@@ -114,7 +120,8 @@ mod tests {
 
     #[test]
     fn baselines_see_only_the_past_of_each_origin() {
-        let closes: Vec<f64> = (0..400).map(|i| 100.0 * (1.0 + 0.01 * ((i * 37 % 11) as f64 - 5.0) / 5.0)).collect();
+        let closes: Vec<f64> =
+            (0..400).map(|i| 100.0 * (1.0 + 0.01 * ((i * 37 % 11) as f64 - 5.0) / 5.0)).collect();
         let a = IntervalBaselines::fit(&closes, 300, &[], &[0.9]);
         let mut changed = closes.clone();
         for c in &mut changed[301..] {

@@ -140,7 +140,9 @@ pub fn score(
                     lower <= d.actual && d.actual <= upper
                 })
                 .collect();
-            let share = |group: &[usize]| group.iter().filter(|&&i| inside[i]).count() as f64 / group.len().max(1) as f64;
+            let share = |group: &[usize]| {
+                group.iter().filter(|&&i| inside[i]).count() as f64 / group.len().max(1) as f64
+            };
             let (mut width, mut score) = (0.0, 0.0);
             for (d, p) in days.iter().zip(predictions) {
                 let (lower, upper) = p.bounds(d.origin, l);
@@ -164,7 +166,10 @@ pub fn score(
         }
     }
     let log_likelihood = likelihood.then(|| {
-        days.iter().zip(predictions).map(|(d, p)| p.distribution.log_pdf((d.actual / d.origin).ln())).sum::<f64>()
+        days.iter()
+            .zip(predictions)
+            .map(|(d, p)| p.distribution.log_pdf((d.actual / d.origin).ln()))
+            .sum::<f64>()
             / n
     });
     MethodScores {
@@ -189,9 +194,15 @@ pub fn verdicts(model: &MethodScores, baseline: &MethodScores) -> Vec<String> {
             let level = model.levels[l].level * 100.0;
             let name = display_name(&baseline.method);
             if skill > 0.0 {
-                format!("intervals at {level:.0}%: better than {name} by {:.1}% interval score", skill * 100.0)
+                format!(
+                    "intervals at {level:.0}%: better than {name} by {:.1}% interval score",
+                    skill * 100.0
+                )
             } else {
-                format!("intervals at {level:.0}%: worse than {name} by {:.1}% interval score: use {name}", -skill * 100.0)
+                format!(
+                    "intervals at {level:.0}%: worse than {name} by {:.1}% interval score: use {name}",
+                    -skill * 100.0
+                )
             }
         })
         .collect()
@@ -245,8 +256,9 @@ mod tests {
 
     #[test]
     fn the_fifths_are_a_fifth_each_and_never_overlap() {
-        let days: Vec<ScoredDay> =
-            (0..23).map(|i| ScoredDay { origin: 1.0, actual: 1.0, ranking_volatility: ((i * 7) % 23) as f64 }).collect();
+        let days: Vec<ScoredDay> = (0..23)
+            .map(|i| ScoredDay { origin: 1.0, actual: 1.0, ranking_volatility: ((i * 7) % 23) as f64 })
+            .collect();
         let (low, high) = volatility_fifths(&days);
         assert_eq!((low.len(), high.len()), (5, 5));
         assert!(low.iter().all(|i| days[*i].ranking_volatility < 5.0));
@@ -269,7 +281,10 @@ mod tests {
             log_likelihood: None,
         };
         let garch = scores("garch-t", 10.0);
-        assert_eq!(verdicts(&scores("model", 9.69), &garch), ["intervals at 80%: better than GARCH(1,1)-t by 3.1% interval score"]);
+        assert_eq!(
+            verdicts(&scores("model", 9.69), &garch),
+            ["intervals at 80%: better than GARCH(1,1)-t by 3.1% interval score"]
+        );
         assert_eq!(
             verdicts(&scores("model", 10.5), &garch),
             ["intervals at 80%: worse than GARCH(1,1)-t by 5.0% interval score: use GARCH(1,1)-t"]

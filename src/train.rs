@@ -374,7 +374,14 @@ mod tests {
     #[test]
     fn gradients_do_not_depend_on_the_worker_count_beyond_rounding() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let config = ModelConfig { input_size: 3, hidden_size: 8, num_layers: 2, horizon: 1, dropout: 0.0, distribution: Default::default() };
+        let config = ModelConfig {
+            input_size: 3,
+            hidden_size: 8,
+            num_layers: 2,
+            horizon: 1,
+            dropout: 0.0,
+            distribution: Default::default(),
+        };
         let model = StockPredictor::init(&config, &mut rng, &Device::Cpu).unwrap();
         let rows = 120;
         let features: Vec<f64> = (0..rows * 3).map(|_| rng.random_range(-1.0..1.0)).collect();

@@ -190,8 +190,8 @@ fn check_nll_case(path: &Path, lstm: LstmPath) -> Result<Vec<String>, String> {
     let model = StockPredictor::from_tensors(&config, &tensors).map_err(|e| e.to_string())?.with_path(lstm);
     let input = Var::from_tensor(&tensors["input"]).unwrap();
     let (output, _) = model.forward_train(input.as_tensor(), |x| Ok(x.clone())).map_err(|e| e.to_string())?;
-    let (loss, objective) =
-        head_loss(distribution, &output, &tensors["target"], &[], batch * horizon).map_err(|e| e.to_string())?;
+    let (loss, objective) = head_loss(distribution, &output, &tensors["target"], &[], batch * horizon)
+        .map_err(|e| e.to_string())?;
     let grads = objective.backward().map_err(|e| e.to_string())?;
 
     // μ, σ, ν from the raw outputs, as inference maps them.
@@ -239,7 +239,8 @@ fn nll_cases_match_pytorch() {
     let mut distributions = std::collections::BTreeSet::new();
     for case in &cases {
         for lstm in [LstmPath::Fused, LstmPath::Tensor] {
-            let checked = check_nll_case(case, lstm).unwrap_or_else(|e| panic!("{} ({lstm:?}): {e}", case.display()));
+            let checked =
+                check_nll_case(case, lstm).unwrap_or_else(|e| panic!("{} ({lstm:?}): {e}", case.display()));
             // μ, σ, loss, the input and 4 per layer + 4 head gradients at least.
             assert!(checked.len() >= 13, "{}: only {checked:?}", case.display());
             distributions.insert(checked.contains(&"expected.nu".to_string()));

@@ -79,7 +79,14 @@ fn case(
 #[test]
 fn fused_and_tensor_paths_agree() {
     // Hidden 20: the AVX2 pass takes 16 lanes and the scalar tail the other 4.
-    let config = ModelConfig { input_size: 5, hidden_size: 20, num_layers: 2, horizon: 3, dropout: 0.0 };
+    let config = ModelConfig {
+        input_size: 5,
+        hidden_size: 20,
+        num_layers: 2,
+        horizon: 3,
+        dropout: 0.0,
+        distribution: Default::default(),
+    };
     let (params, input, loss_weight) = case(&config, 37, 13, 11, DType::F32);
     let oracle = run(&model_of(&config, &params, LstmPath::Tensor), &input, &loss_weight);
     let fused = run(&model_of(&config, &params, LstmPath::Fused), &input, &loss_weight);
@@ -92,7 +99,14 @@ fn fused_and_tensor_paths_agree() {
 
 #[test]
 fn gradients_match_finite_differences_in_f64() {
-    let config = ModelConfig { input_size: 3, hidden_size: 3, num_layers: 2, horizon: 2, dropout: 0.0 };
+    let config = ModelConfig {
+        input_size: 3,
+        hidden_size: 3,
+        num_layers: 2,
+        horizon: 2,
+        dropout: 0.0,
+        distribution: Default::default(),
+    };
     let (params32, input32, weight32) = case(&config, 2, 4, 5, DType::F32);
     let to64 = |t: &Tensor| t.to_dtype(DType::F64).unwrap();
     let params: HashMap<String, Tensor> = params32.iter().map(|(n, t)| (n.clone(), to64(t))).collect();

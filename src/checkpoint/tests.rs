@@ -51,7 +51,14 @@ fn forecaster(config: &ModelConfig, seed: u64) -> Forecaster {
 }
 
 fn config() -> ModelConfig {
-    ModelConfig { input_size: 2, hidden_size: 16, num_layers: 2, horizon: 1, dropout: 0.0, distribution: Default::default() }
+    ModelConfig {
+        input_size: 2,
+        hidden_size: 16,
+        num_layers: 2,
+        horizon: 1,
+        dropout: 0.0,
+        distribution: Default::default(),
+    }
 }
 
 fn decode(bytes: &[u8]) -> Result<Loaded, ModelFileError> {

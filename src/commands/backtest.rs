@@ -3,8 +3,8 @@
 
 use super::{as_of, load_series};
 use crate::backtest::{self, Backtest, Progress, SpanMetrics, StepIntervalScores};
-use crate::interval_metrics::verdicts;
 use crate::cli::{BacktestArgs, Format};
+use crate::interval_metrics::verdicts;
 use crate::output::{plot, print_json, print_text, table};
 use serde::Serialize;
 use std::fmt::Write;

@@ -91,7 +91,11 @@ fn log_ewma_volatility(squares: impl Iterator<Item = f64>) -> Vec<f64> {
     squares
         .enumerate()
         .map(|(i, x)| {
-            v = if i < EWMA_START_DAYS { (v * i as f64 + x) / (i + 1) as f64 } else { EWMA_DECAY * v + (1.0 - EWMA_DECAY) * x };
+            v = if i < EWMA_START_DAYS {
+                (v * i as f64 + x) / (i + 1) as f64
+            } else {
+                EWMA_DECAY * v + (1.0 - EWMA_DECAY) * x
+            };
             0.5 * v.max(1e-12).ln()
         })
         .collect()

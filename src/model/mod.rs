@@ -155,7 +155,8 @@ impl StockPredictor {
         }
         params.push(("fc.weight".to_string(), &self.fc_weight));
         params.push(("fc.bias".to_string(), &self.fc_bias));
-        for (head, (weight, bias)) in head_names(self.config.distribution)[1..].iter().zip(&self.extra_heads) {
+        for (head, (weight, bias)) in head_names(self.config.distribution)[1..].iter().zip(&self.extra_heads)
+        {
             params.push((format!("{head}.weight"), weight));
             params.push((format!("{head}.bias"), bias));
         }

@@ -4,8 +4,10 @@
 
 use crate::atomic::write_atomic;
 use crate::backtest::Backtest;
+use crate::distribution::Distribution;
 use crate::error::{Error, Result};
 use crate::inference::Forecast;
+use crate::interval_baselines::METHODS;
 use crate::paths::shown;
 use std::path::Path;
 
@@ -44,10 +46,37 @@ pub fn forecast(forecast: &Forecast) -> Result<String> {
 }
 
 /// `backtest --predictions` and `backtest --format csv`: one row per test day and step: date,
-/// fold, step, actual, forecast, naive, drift, moving_average.
+/// fold, step, actual, forecast, naive, drift, moving_average; then the EWMA volatility the day is
+/// ranked by (`ranking_volatility`); the model's `sigma` and `df` (empty where its head has none)
+/// and `lower_<level>,upper_<level>` per level; then the same for each interval baseline, prefixed
+/// `constant_`, `ewma_`, `garch-t_` (`sigma` is the scale of the log return from the origin,
+/// `df` a t's degrees of freedom). Every interval metric can be recomputed from these columns.
 pub fn backtest_predictions(result: &Backtest) -> Result<String> {
+    let mut header: Vec<String> = [
+        "date",
+        "fold",
+        "step",
+        "actual",
+        "forecast",
+        "naive",
+        "drift",
+        "moving_average",
+        "ranking_volatility",
+    ]
+    .map(String::from)
+    .to_vec();
+    for method in METHODS {
+        let prefix = if method == "model" { String::new() } else { format!("{method}_") };
+        header.push(format!("{prefix}sigma"));
+        header.push(format!("{prefix}df"));
+        for level in &result.levels {
+            header.push(format!("{prefix}lower_{level}"));
+            header.push(format!("{prefix}upper_{level}"));
+        }
+    }
+    let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     let rows = result.days.iter().map(|d| {
-        [
+        let mut row = vec![
             d.date.clone(),
             d.fold.to_string(),
             d.step.to_string(),
@@ -56,9 +85,25 @@ pub fn backtest_predictions(result: &Backtest) -> Result<String> {
             d.naive.to_string(),
             d.drift.to_string(),
             d.moving_average.to_string(),
-        ]
+            d.ranking_volatility.to_string(),
+        ];
+        for (m, method) in METHODS.iter().enumerate() {
+            let prediction = d.intervals.get(m);
+            // The constant band (and a squared-error model, whose band it is) has no
+            // distribution of its own: its σ only places its pinball quantiles.
+            let own = prediction.filter(|_| *method != "model" || result.distribution != Distribution::None);
+            row.push(number(own.map(|p| p.distribution.sigma)));
+            row.push(number(own.and_then(|p| p.distribution.nu)));
+            for l in 0..result.levels.len() {
+                let bounds = prediction.map(|p| p.bounds(d.naive, l));
+                row.push(number(bounds.map(|b| b.0)));
+                row.push(number(bounds.map(|b| b.1)));
+            }
+        }
+        row
     });
-    table(&["date", "fold", "step", "actual", "forecast", "naive", "drift", "moving_average"], rows)
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    table(&header, rows)
 }
 
 /// Writes [`backtest_predictions`] to `path`, atomically.
