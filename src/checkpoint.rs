@@ -29,7 +29,7 @@
 
 use crate::atomic::write_atomic;
 use crate::calendar::Calendar;
-use crate::data::features::{default_feature_names, TARGET};
+use crate::data::features::{training_feature_names, TARGET};
 use crate::data::{LoadOptions, Scaler};
 use crate::error::{Error, ModelFileError, Result};
 use crate::forecaster::{DataInfo, Forecaster, Validation};
@@ -330,7 +330,7 @@ fn check_features(features: &[String], input_size: usize) -> Result<(), String> 
     if features.len() != input_size {
         return Err(format!("{} names for input_size {input_size}", features.len()));
     }
-    let known = default_feature_names(true);
+    let known = training_feature_names(true, true);
     for (i, name) in features.iter().enumerate() {
         if !known.contains(name) {
             return Err(format!("unknown feature {} (known: {})", quote(name), known.join(", ")));

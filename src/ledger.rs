@@ -3,7 +3,9 @@
 //!
 //! Columns: `run_time` (UTC, RFC 3339), `model` (path), `model_hash` (first 16 hex digits of the
 //! model file's SHA-256), `as_of`, `date` (the day forecast), `step`, `close`, `lower`, `upper`,
-//! `level`, `last_close` (the close on `as_of`: naive's forecast). A rerun for the same `as_of`
+//! `level`, `last_close` (the close on `as_of`: naive's forecast), `sigma` (the scale of the log
+//! return from `last_close` to the step's close, for a distributional model; ledgers written
+//! before it have no such column and still read). A rerun for the same `as_of`
 //! and model adds no rows. The file is locked while it is rewritten, and replaced atomically; a
 //! file that is not a ledger (its first line is not [`HEADER`]) is never written to. CSV through
 //! the csv crate, so a model path with a comma or a quote reads back as it was.
@@ -12,6 +14,8 @@ use crate::atomic::write_atomic;
 use crate::data::Series;
 use crate::error::{DataError, Error, Result};
 use crate::inference::Forecast;
+use crate::interval_baselines::IntervalBaselines;
+use crate::interval_metrics::winkler;
 use crate::lock::lock_model;
 use crate::metrics::{mae, rmse, skill};
 use crate::paths::shown;
@@ -35,6 +39,8 @@ pub struct Entry {
     pub upper: Option<f64>,
     pub level: Option<f64>,
     pub last_close: f64,
+    #[serde(default)]
+    pub sigma: Option<f64>,
 }
 
 impl Entry {
@@ -65,6 +71,7 @@ pub fn entries(forecast: &Forecast, model: &Path, hash: &str, run_time: &str) ->
             upper: None,
             level: None,
             last_close: forecast.last_close,
+            sigma: step.sigma,
         };
         for band in &step.intervals {
             rows.push(Entry {
@@ -81,8 +88,13 @@ pub fn entries(forecast: &Forecast, model: &Path, hash: &str, run_time: &str) ->
     rows
 }
 
-/// The ledger's header line: a file whose first line is anything else is not a ledger.
-pub const HEADER: &str = "run_time,model,model_hash,as_of,date,step,close,lower,upper,level,last_close";
+/// The ledger's header line: a file whose first line is anything else (or [`OLD_HEADER`]) is not
+/// a ledger.
+pub const HEADER: &str = "run_time,model,model_hash,as_of,date,step,close,lower,upper,level,last_close,sigma";
+
+/// The header of ledgers written before the `sigma` column: read, and rewritten with [`HEADER`]
+/// when rows are appended.
+pub const OLD_HEADER: &str = "run_time,model,model_hash,as_of,date,step,close,lower,upper,level,last_close";
 
 /// Characters of a foreign first line quoted in an error.
 const QUOTED: usize = 80;
@@ -95,7 +107,7 @@ fn check_header(path: &Path, bytes: &[u8], consequence: &str) -> Result<()> {
     }
     let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line == HEADER.as_bytes() {
+    if line == HEADER.as_bytes() || line == OLD_HEADER.as_bytes() {
         return Ok(());
     }
     let text = String::from_utf8_lossy(line);
@@ -193,12 +205,25 @@ pub fn append(path: &Path, rows: &[Entry]) -> Result<usize> {
     Ok(added)
 }
 
-/// Realised interval coverage at one level.
+/// A baseline's realised interval scores at one level, on the same forecasts.
+#[derive(Debug, Serialize)]
+pub struct BaselineScore {
+    /// `ewma` or `garch-t` (see `interval_baselines`).
+    pub method: String,
+    pub coverage: f64,
+    pub interval_score: f64,
+}
+
+/// Realised interval coverage and interval (Winkler) score at one level, beside the EWMA and
+/// GARCH(1,1)-t bands from the same origins (fitted on the file's closes before the first
+/// forecast's `as_of`). Forecasts whose `as_of` is not in the price file are left out.
 #[derive(Debug, Serialize)]
 pub struct LevelScore {
     pub level: f64,
     pub forecasts: usize,
     pub coverage: f64,
+    pub interval_score: f64,
+    pub baselines: Vec<BaselineScore>,
 }
 
 /// One model's realised accuracy.
@@ -230,10 +255,19 @@ pub fn score(entries: &[Entry], series: &Series) -> Vec<ModelScore> {
     for e in entries {
         by_model.entry((e.model_hash.clone(), e.model.clone())).or_default().push(e);
     }
-    by_model.into_iter().map(|((hash, model), rows)| score_model(hash, model, &rows, &actual)).collect()
+    by_model
+        .into_iter()
+        .map(|((hash, model), rows)| score_model(hash, model, &rows, &actual, series))
+        .collect()
 }
 
-fn score_model(hash: String, model: String, rows: &[&Entry], actual: &HashMap<String, f64>) -> ModelScore {
+fn score_model(
+    hash: String,
+    model: String,
+    rows: &[&Entry],
+    actual: &HashMap<String, f64>,
+    series: &Series,
+) -> ModelScore {
     // One point forecast per (as_of, step); the level rows repeat it.
     let mut seen = HashSet::new();
     let (mut forecast, mut naive, mut realised, mut pending) = (vec![], vec![], vec![], 0);
@@ -250,15 +284,6 @@ fn score_model(hash: String, model: String, rows: &[&Entry], actual: &HashMap<St
             None => pending += 1,
         }
     }
-    let mut levels: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
-    for e in rows {
-        if let (Some(level), Some(lo), Some(hi), Some(&a)) = (e.level, e.lower, e.upper, actual.get(&e.date))
-        {
-            let slot = levels.entry(level.to_bits()).or_default();
-            slot.0 += 1;
-            slot.1 += usize::from(lo <= a && a <= hi);
-        }
-    }
     let as_of: Vec<&str> = rows.iter().map(|e| e.as_of.as_str()).collect();
     let (model_rmse, naive_rmse) = (rmse(&forecast, &realised), rmse(&naive, &realised));
     ModelScore {
@@ -273,15 +298,58 @@ fn score_model(hash: String, model: String, rows: &[&Entry], actual: &HashMap<St
         naive_rmse,
         naive_mae: mae(&naive, &realised),
         skill: skill(model_rmse, naive_rmse),
-        intervals: levels
-            .into_iter()
-            .map(|(bits, (n, hits))| LevelScore {
-                level: f64::from_bits(bits),
-                forecasts: n,
-                coverage: hits as f64 / n.max(1) as f64,
-            })
-            .collect(),
+        intervals: interval_scores(rows, actual, series),
     }
+}
+
+/// Realised interval scores per level: the model's logged bounds beside the EWMA and GARCH bands
+/// from each forecast's `as_of` close.
+fn interval_scores(rows: &[&Entry], actual: &HashMap<String, f64>, series: &Series) -> Vec<LevelScore> {
+    let days: HashMap<String, usize> =
+        series.dates.iter().enumerate().map(|(i, d)| (d.to_string(), i)).collect();
+    let day_of = |date: &str| days.get(date).copied();
+    // (level, bounds, actual, origin day, step) of every interval forecast that can be scored.
+    let scored: Vec<(f64, (f64, f64), f64, usize, usize)> = rows
+        .iter()
+        .filter_map(|e| {
+            let (level, lower, upper) = (e.level?, e.lower?, e.upper?);
+            Some((level, (lower, upper), *actual.get(&e.date)?, day_of(&e.as_of)?, e.step))
+        })
+        .collect();
+    let mut levels: Vec<f64> = scored.iter().map(|r| r.0).collect();
+    levels.sort_by(f64::total_cmp);
+    levels.dedup();
+    let first_origin = scored.iter().map(|r| r.3).min().unwrap_or(0);
+    let baselines = IntervalBaselines::fit(&series.close, first_origin + 1, &[], &levels);
+    levels
+        .iter()
+        .enumerate()
+        .map(|(l, &level)| {
+            let mine: Vec<_> = scored.iter().filter(|r| r.0 == level).collect();
+            let n = mine.len().max(1) as f64;
+            let summarise = |bounds: &dyn Fn(usize) -> Option<(f64, f64)>| -> Option<(f64, f64)> {
+                let (mut hits, mut total) = (0usize, 0.0);
+                for (i, r) in mine.iter().enumerate() {
+                    let (lower, upper) = bounds(i)?;
+                    hits += usize::from(lower <= r.2 && r.2 <= upper);
+                    total += winkler(lower, upper, r.2, level);
+                }
+                Some((hits as f64 / n, total / n))
+            };
+            let origin = |i: usize| series.close[mine[i].3];
+            let (coverage, interval_score) = summarise(&|i| Some(mine[i].1)).unwrap_or_default();
+            let ewma = summarise(&|i| Some(baselines.ewma(mine[i].3, mine[i].4).bounds(origin(i), l)));
+            let garch = summarise(&|i| Some(baselines.garch(mine[i].3, mine[i].4)?.bounds(origin(i), l)));
+            let baselines = [("ewma", ewma), ("garch-t", garch)]
+                .into_iter()
+                .filter_map(|(method, score)| {
+                    let (coverage, interval_score) = score?;
+                    Some(BaselineScore { method: method.to_string(), coverage, interval_score })
+                })
+                .collect();
+            LevelScore { level, forecasts: mine.len(), coverage, interval_score, baselines }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -301,6 +369,7 @@ mod tests {
             upper: Some(104.0),
             level: Some(0.9),
             last_close: 101.0,
+            sigma: Some(0.01),
         }
     }
 
@@ -337,6 +406,7 @@ mod foreign_files {
             upper: None,
             level: None,
             last_close: 101.0,
+            sigma: None,
         }
     }
 

@@ -3,6 +3,7 @@
 
 use super::load_series;
 use crate::cli::{Format, ScoreArgs};
+use crate::interval_metrics::display_name;
 use crate::ledger::{self, ModelScore};
 use crate::output::{csv, print_json, print_text};
 use serde::Serialize;
@@ -45,13 +46,39 @@ fn render(r: &ScoreReport) -> String {
             m.model, m.model_hash, m.first_as_of, m.last_as_of, m.scored, m.pending, m.rmse, m.naive_rmse, m.mae, m.naive_mae, m.skill
         );
         for l in &m.intervals {
+            let baselines: Vec<String> = l
+                .baselines
+                .iter()
+                .map(|b| {
+                    format!(
+                        "{} {:.4}, held {:.1}%",
+                        display_name(&b.method),
+                        b.interval_score,
+                        b.coverage * 100.0
+                    )
+                })
+                .collect();
             let _ = writeln!(
                 s,
-                "  {:.0}% intervals held the close {:.1}% of {} times",
+                "  {:.0}% intervals held the close {:.1}% of {} times; interval score {:.4} ({})",
                 l.level * 100.0,
                 l.coverage * 100.0,
-                l.forecasts
+                l.forecasts,
+                l.interval_score,
+                baselines.join("; ")
             );
+            if let Some(b) = l.baselines.iter().find(|b| b.method == "garch-t").or(l.baselines.first()) {
+                let skill = 1.0 - l.interval_score / b.interval_score;
+                let name = display_name(&b.method);
+                let _ = match skill > 0.0 {
+                    true => writeln!(s, "    better than {name} by {:.1}% interval score", skill * 100.0),
+                    false => writeln!(
+                        s,
+                        "    worse than {name} by {:.1}% interval score: use {name}",
+                        -skill * 100.0
+                    ),
+                };
+            }
         }
     }
     s
