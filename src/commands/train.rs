@@ -89,7 +89,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             f.validation.end,
             f.validation.metrics.skill * 100.0
         );
-        plot::forecasts(path, &title, &PlotDay::from_step(&trained.validation_forecasts[0]), &[])?;
+        plot::forecasts(
+            path,
+            &title,
+            &PlotDay::from_step(&trained.validation_forecasts[0], &trained.forecaster.intervals),
+            &[],
+        )?;
         log.info(&format!("wrote {}", path.display()));
     }
     let forecast = f.prepare(&series, &csv, &args.out)?.forecast(calendar)?;

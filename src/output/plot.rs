@@ -1,6 +1,8 @@
 //! The picture a user looks at to decide whether a model is worth anything: actual closes, the
-//! model's forecasts and naive's over the evaluated days (with fold boundaries), and below, the
-//! cumulative squared error of the model minus naive's — falling means the model is winning.
+//! model's forecasts and naive's over the evaluated days (with fold boundaries), the interval
+//! band(s) shaded around the forecast with the days the close fell outside the first level's band
+//! marked, and below, the cumulative squared error of the model minus naive's — falling means
+//! the model is winning. A band that breathes with the market widens where the marks cluster.
 //!
 //! PNG or SVG by the file extension (plotters; [`is_plot_path`] is what the `--plot` flags
 //! accept), text in a font shipped inside the binary, and the file replaced atomically.
@@ -9,6 +11,7 @@ use crate::atomic;
 use crate::backtest::Backtest;
 use crate::error::{Error, Result};
 use crate::inference::StepForecasts;
+use crate::intervals::{band, Interval};
 use crate::paths::shown;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -22,17 +25,28 @@ pub struct PlotDay {
     pub actual: f64,
     pub forecast: f64,
     pub naive: f64,
+    /// The model's interval per level: (level, lower, upper), in the order of the levels.
+    pub bands: Vec<(f64, f64, f64)>,
 }
 
 impl PlotDay {
-    /// The days of one step's forecasts (naive is the origin close).
-    pub fn from_step(step: &StepForecasts) -> Vec<PlotDay> {
+    /// The days of one step's forecasts (naive is the origin close), with the bands of
+    /// `intervals` (the forecaster's calibrated intervals) around each forecast.
+    pub fn from_step(step: &StepForecasts, intervals: &[Interval]) -> Vec<PlotDay> {
         (0..step.dates.len())
             .map(|i| PlotDay {
                 date: step.dates[i].to_string(),
                 actual: step.actual[i],
                 forecast: step.forecast[i],
                 naive: step.previous[i],
+                bands: intervals
+                    .iter()
+                    .map(|l| {
+                        let (lower, upper) =
+                            band(step.forecast[i], l.half_widths[step.step - 1], step.scale(i));
+                        (l.level, lower, upper)
+                    })
+                    .collect(),
             })
             .collect()
     }
@@ -55,20 +69,29 @@ fn register_font() {
     });
 }
 
-/// Plots a backtest: every test day, with a boundary line where each fold starts.
+/// Plots a backtest: every test day of step 1, with a boundary line where each fold starts.
 pub fn backtest(path: &Path, result: &Backtest) -> Result<()> {
-    let days: Vec<PlotDay> = result
-        .days
+    let step_one: Vec<_> = result.days.iter().filter(|d| d.step == 1).collect();
+    let days: Vec<PlotDay> = step_one
         .iter()
-        .map(|d| PlotDay { date: d.date.clone(), actual: d.actual, forecast: d.forecast, naive: d.naive })
+        .map(|d| PlotDay {
+            date: d.date.clone(),
+            actual: d.actual,
+            forecast: d.forecast,
+            naive: d.naive,
+            bands: match d.intervals.first() {
+                Some(model) => (0..result.levels.len())
+                    .map(|l| {
+                        let (lower, upper) = model.bounds(d.naive, l);
+                        (result.levels[l], lower, upper)
+                    })
+                    .collect(),
+                None => vec![],
+            },
+        })
         .collect();
-    let boundaries: Vec<usize> = result
-        .days
-        .windows(2)
-        .enumerate()
-        .filter(|(_, w)| w[0].fold != w[1].fold)
-        .map(|(i, _)| i + 1)
-        .collect();
+    let boundaries: Vec<usize> =
+        step_one.windows(2).enumerate().filter(|(_, w)| w[0].fold != w[1].fold).map(|(i, _)| i + 1).collect();
     let title = format!(
         "walk-forward backtest, {} folds: skill {:+.2}% vs naive ({})",
         result.folds.len(),
@@ -182,10 +205,13 @@ fn prices_panel<DB: DrawingBackend>(
     days: &[PlotDay],
     boundaries: &[usize],
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let values = days.iter().flat_map(|d| [d.actual, d.forecast, d.naive]);
+    let values = days.iter().flat_map(|d| {
+        [d.actual, d.forecast, d.naive].into_iter().chain(d.bands.iter().flat_map(|b| [b.1, b.2]))
+    });
     let range = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
     let mut chart = panel(area, days, range, 0.05, "close")?;
     let series = |f: fn(&PlotDay) -> f64| days.iter().enumerate().map(move |(i, d)| (i as f64, f(d)));
+    draw_bands(&mut chart, days)?;
     chart
         .draw_series(LineSeries::new(series(|d| d.actual), BLACK.stroke_width(2)))?
         .label("actual")
@@ -200,6 +226,50 @@ fn prices_panel<DB: DrawingBackend>(
         .label("model forecast")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
     finish(&mut chart, boundaries)
+}
+
+/// Every level's band as a shaded polygon (the widest, palest first), then a red mark on each day
+/// whose close fell outside the first level's band.
+fn draw_bands<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    days: &[PlotDay],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let levels = days.first().map_or(0, |d| d.bands.len());
+    let mut order: Vec<usize> = (0..levels).collect();
+    order.sort_by(|&a, &b| days[0].bands[b].0.total_cmp(&days[0].bands[a].0));
+    for (shade, &l) in order.iter().enumerate() {
+        let upper = days.iter().enumerate().map(|(i, d)| (i as f64, d.bands[l].2));
+        let lower = days.iter().enumerate().rev().map(|(i, d)| (i as f64, d.bands[l].1));
+        let colour = RGBColor(52, 152, 219).mix(0.15 + 0.15 * shade as f64);
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                upper.chain(lower).collect::<Vec<_>>(),
+                colour.filled(),
+            )))?
+            .label(format!("{:.0}% interval", days[0].bands[l].0 * 100.0))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], colour.filled()));
+    }
+    if levels == 0 {
+        return Ok(());
+    }
+    let outside: Vec<(f64, f64)> = days
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.actual < d.bands[0].1 || d.actual > d.bands[0].2)
+        .map(|(i, d)| (i as f64, d.actual))
+        .collect();
+    let red = RGBColor(192, 57, 43);
+    let label = format!(
+        "close outside the {:.0}% interval ({} of {} days)",
+        days[0].bands[0].0 * 100.0,
+        outside.len(),
+        days.len()
+    );
+    chart
+        .draw_series(outside.into_iter().map(|p| Circle::new(p, 4, red.filled())))?
+        .label(label)
+        .legend(move |(x, y)| Circle::new((x + 10, y), 4, red.filled()));
+    Ok(())
 }
 
 fn error_panel<DB: DrawingBackend>(
