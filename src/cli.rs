@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::exit::EXIT_CODES_HELP;
 use crate::limits::*;
 use crate::paths::check_outputs;
+use crate::promotion::PromoteMetric;
 use crate::train::{Settings, TrainConfig};
 use chrono::NaiveDate;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -184,6 +185,11 @@ pub struct TrainArgs {
     /// the same latest validation span; otherwise keep the old file and exit with code 6.
     #[arg(long)]
     pub promote_if_better: bool,
+    /// What --promote-if-better compares: step-1 RMSE against naive (rmse), or the interval score
+    /// at the first --level against the EWMA band (interval-score); the existing model is scored
+    /// the same way on the same days.
+    #[arg(long, default_value = "rmse", value_parser = promote_metric())]
+    pub promote_metric: PromoteMetric,
     /// Plot the validation span (actual, forecast, naive, cumulative error vs naive) to this PNG
     /// or SVG file.
     #[arg(long, value_parser = plot_path)]
@@ -554,6 +560,13 @@ fn bench_case(s: &str) -> Result<(usize, usize), String> {
 
 fn iso_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| "must be a date as YYYY-MM-DD".to_string())
+}
+
+/// `--promote-metric NAME`: one of [`PromoteMetric::NAMES`].
+fn promote_metric() -> impl clap::builder::TypedValueParser<Value = PromoteMetric> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(PromoteMetric::NAMES)
+        .map(|name: String| PromoteMetric::from_name(&name).unwrap_or_default())
 }
 
 /// `--distribution NAME`: one of [`Distribution::NAMES`].

@@ -33,6 +33,7 @@ fn a_folds_model_never_sees_its_test_span() {
         hidden: 8,
         layers: 2,
         dropout: 0.1,
+        distribution: Default::default(),
         train: TrainConfig {
             epochs: 3,
             batch_size: 32,

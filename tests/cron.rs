@@ -140,7 +140,10 @@ fn the_ledger_keeps_each_forecast_once_and_score_joins_the_actuals() {
     predict("2025-01-03"); // its day (2025-01-06) is not in the data yet: pending
     let text = std::fs::read_to_string(tmp.path().join("ledger.csv")).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "run_time,model,model_hash,as_of,date,step,close,lower,upper,level,last_close");
+    assert_eq!(
+        lines[0],
+        "run_time,model,model_hash,as_of,date,step,close,lower,upper,level,last_close,sigma"
+    );
     assert_eq!(lines.len(), 4, "{text}");
     assert!(lines[1].contains(",2024-12-20,2024-12-23,1,"), "{text}");
 
@@ -173,6 +176,40 @@ fn the_ledger_keeps_each_forecast_once_and_score_joins_the_actuals() {
     assert!((model["rmse"].as_f64().unwrap() - rmse).abs() < 1e-9, "{out}");
     assert!((model["naive_rmse"].as_f64().unwrap() - (naive_se / 2.0).sqrt()).abs() < 1e-9, "{out}");
     assert_eq!(model["intervals"][0]["forecasts"], 2);
+    // The realised interval score, from the logged bounds, beside the EWMA and GARCH bands.
+    let mut winkler = 0.0;
+    for line in &lines[1..3] {
+        let f: Vec<&str> = line.split(',').collect();
+        let (lower, upper, level) =
+            (f[7].parse::<f64>().unwrap(), f[8].parse::<f64>().unwrap(), f[9].parse::<f64>().unwrap());
+        let actual = closes[f[4]];
+        let alpha = 1.0 - level;
+        winkler += upper - lower
+            + if actual < lower { 2.0 / alpha * (lower - actual) } else { 0.0 }
+            + if actual > upper { 2.0 / alpha * (actual - upper) } else { 0.0 };
+    }
+    let interval = &model["intervals"][0];
+    assert!((interval["interval_score"].as_f64().unwrap() - winkler / 2.0).abs() < 1e-9, "{out}");
+    let baselines: Vec<&str> =
+        interval["baselines"].as_array().unwrap().iter().map(|b| b["method"].as_str().unwrap()).collect();
+    assert_eq!(baselines, ["ewma", "garch-t"], "{out}");
+
+    // A ledger from before the sigma column still scores, and a new forecast rewrites it whole.
+    let old: String = text.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n").collect();
+    assert!(old.starts_with("run_time,model,model_hash,as_of,date,step,close,lower,upper,level,last_close\n"));
+    std::fs::write(tmp.path().join("old.csv"), &old).unwrap();
+    let again = forecast(tmp.path(), &["score", "--log", "old.csv", "--csv", s(&sample), "--format", "json"])
+        .ok()
+        .json();
+    assert_eq!(again["models"][0]["scored"], 2);
+    forecast(
+        tmp.path(),
+        &["predict", "--model", "m.safetensors", "--as-of", "2024-12-24", "--log", "old.csv"],
+    )
+    .ok();
+    let rewritten = std::fs::read_to_string(tmp.path().join("old.csv")).unwrap();
+    assert!(rewritten.starts_with(lines[0]), "{rewritten}");
+    assert_eq!(rewritten.lines().count(), 5, "{rewritten}");
 }
 
 /// The README's cron jobs, step by step, on a real file: nightly predict with --max-age and

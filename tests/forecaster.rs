@@ -91,6 +91,7 @@ fn settings() -> Settings {
         hidden: 8,
         layers: 1,
         dropout: 0.0,
+        distribution: Default::default(),
         train: TrainConfig {
             epochs: 3,
             batch_size: 32,

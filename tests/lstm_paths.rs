@@ -31,6 +31,7 @@ fn model_of(config: &ModelConfig, t: &HashMap<String, Tensor>, path: LstmPath) -
         layers,
         fc_weight: var("fc.weight".into()),
         fc_bias: var("fc.bias".into()),
+        extra_heads: vec![],
         path,
     }
 }

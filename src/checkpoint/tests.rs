@@ -2,6 +2,7 @@
 //! field — never a panic, never a forecast.
 
 use super::*;
+use crate::data::features::default_feature_names;
 use crate::forecaster::Validation;
 use crate::metrics::compare;
 use rand::SeedableRng;

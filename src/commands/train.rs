@@ -13,7 +13,7 @@ use crate::lock::lock_model;
 use crate::metrics::Comparison;
 use crate::output::plot::{self, PlotDay};
 use crate::output::{print_json, print_text, table, Log};
-use crate::promotion::{self, Promotion};
+use crate::promotion::{self, PromoteMetric, Promotion};
 use crate::runtime::{memory_usage, Runtime};
 use crate::train::FitOutcome;
 use serde::Serialize;
@@ -98,7 +98,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         log.info(&format!("wrote {}", path.display()));
     }
     let forecast = f.prepare(&series, &csv, &args.out)?.forecast(calendar)?;
-    let promotion = args.promote_if_better.then(|| gate(&args.out, &trained, &series, &csv, &runtime, &log));
+    let promotion = args
+        .promote_if_better
+        .then(|| gate(&args.out, &trained, &series, &csv, &runtime, &log, args.promote_metric));
     let write = promotion.as_ref().is_none_or(|p| p.promoted);
     if write {
         checkpoint::save(&args.out, f)?;
@@ -149,13 +151,14 @@ fn gate(
     csv: &Path,
     runtime: &Runtime,
     log: &Log,
+    metric: PromoteMetric,
 ) -> Promotion {
     let existing = out.exists().then(|| {
         let loaded = checkpoint::load(out, &runtime.device)?;
-        promotion::existing_rmse(&loaded.forecaster, trained, series, csv, out, runtime)
+        promotion::existing_score(&loaded.forecaster, trained, series, (csv, out), runtime, metric)
     });
-    let existing_rmse = match existing {
-        Some(Ok(rmse)) => Some(rmse),
+    let existing_score = match existing {
+        Some(Ok(score)) => Some(score),
         Some(Err(why)) => {
             log.warn(&format!(
                 "{}: cannot score the existing model ({why}); comparing with naive only",
@@ -165,7 +168,7 @@ fn gate(
         }
         None => None,
     };
-    promotion::decide(trained, existing_rmse)
+    promotion::decide(trained, series, existing_score, metric)
 }
 
 fn mean_epoch_seconds(outcome: &FitOutcome) -> f64 {
