@@ -302,44 +302,60 @@ fn score_model(
     }
 }
 
+/// One logged interval forecast whose day has arrived.
+struct ScoredInterval {
+    level: f64,
+    bounds: (f64, f64),
+    actual: f64,
+    /// The series day of its `as_of`.
+    origin: usize,
+    step: usize,
+}
+
 /// Realised interval scores per level: the model's logged bounds beside the EWMA and GARCH bands
 /// from each forecast's `as_of` close.
 fn interval_scores(rows: &[&Entry], actual: &HashMap<String, f64>, series: &Series) -> Vec<LevelScore> {
     let days: HashMap<String, usize> =
         series.dates.iter().enumerate().map(|(i, d)| (d.to_string(), i)).collect();
     let day_of = |date: &str| days.get(date).copied();
-    // (level, bounds, actual, origin day, step) of every interval forecast that can be scored.
-    let scored: Vec<(f64, (f64, f64), f64, usize, usize)> = rows
+    let scored: Vec<ScoredInterval> = rows
         .iter()
         .filter_map(|e| {
-            let (level, lower, upper) = (e.level?, e.lower?, e.upper?);
-            Some((level, (lower, upper), *actual.get(&e.date)?, day_of(&e.as_of)?, e.step))
+            Some(ScoredInterval {
+                level: e.level?,
+                bounds: (e.lower?, e.upper?),
+                actual: *actual.get(&e.date)?,
+                origin: day_of(&e.as_of)?,
+                step: e.step,
+            })
         })
         .collect();
-    let mut levels: Vec<f64> = scored.iter().map(|r| r.0).collect();
+    let mut levels: Vec<f64> = scored.iter().map(|r| r.level).collect();
     levels.sort_by(f64::total_cmp);
     levels.dedup();
-    let first_origin = scored.iter().map(|r| r.3).min().unwrap_or(0);
+    let first_origin = scored.iter().map(|r| r.origin).min().unwrap_or(0);
     let baselines = IntervalBaselines::fit(&series.close, first_origin + 1, &[], &levels);
     levels
         .iter()
         .enumerate()
         .map(|(l, &level)| {
-            let mine: Vec<_> = scored.iter().filter(|r| r.0 == level).collect();
+            let mine: Vec<&ScoredInterval> = scored.iter().filter(|r| r.level == level).collect();
             let n = mine.len().max(1) as f64;
             let summarise = |bounds: &dyn Fn(usize) -> Option<(f64, f64)>| -> Option<(f64, f64)> {
                 let (mut hits, mut total) = (0usize, 0.0);
                 for (i, r) in mine.iter().enumerate() {
                     let (lower, upper) = bounds(i)?;
-                    hits += usize::from(lower <= r.2 && r.2 <= upper);
-                    total += winkler(lower, upper, r.2, level);
+                    hits += usize::from(lower <= r.actual && r.actual <= upper);
+                    total += winkler(lower, upper, r.actual, level);
                 }
                 Some((hits as f64 / n, total / n))
             };
-            let origin = |i: usize| series.close[mine[i].3];
-            let (coverage, interval_score) = summarise(&|i| Some(mine[i].1)).unwrap_or_default();
-            let ewma = summarise(&|i| Some(baselines.ewma(mine[i].3, mine[i].4).bounds(origin(i), l)));
-            let garch = summarise(&|i| Some(baselines.garch(mine[i].3, mine[i].4)?.bounds(origin(i), l)));
+            let origin = |i: usize| series.close[mine[i].origin];
+            let (coverage, interval_score) = summarise(&|i| Some(mine[i].bounds)).unwrap_or_default();
+            let ewma =
+                summarise(&|i| Some(baselines.ewma(mine[i].origin, mine[i].step).bounds(origin(i), l)));
+            let garch =
+                summarise(&|i| Some(baselines.garch(mine[i].origin, mine[i].step)?.bounds(origin(i), l)));
             let baselines = [("ewma", ewma), ("garch-t", garch)]
                 .into_iter()
                 .filter_map(|(method, score)| {

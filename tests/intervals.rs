@@ -183,3 +183,69 @@ fn on_the_garch_sample_the_model_beats_the_constant_band() {
         assert!((wild - level).abs() <= 0.05, "level {level}: high-volatility coverage {wild}");
     }
 }
+
+/// `--promote-metric interval-score`: the gate compares the interval score at the first level
+/// with the EWMA band's and the existing model's on the same days, and its decision and exit code
+/// follow those numbers.
+#[test]
+fn the_promotion_gate_can_judge_interval_scores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = test_data("XOM_kaggle-sp500-5yr.csv");
+    let train = |distribution: &str, out: &str, gate: bool| {
+        let mut args = vec![
+            "train",
+            "--csv",
+            s(&csv),
+            "--out",
+            out,
+            "--distribution",
+            distribution,
+            "--level",
+            "0.8",
+            "--format",
+            "json",
+        ];
+        if gate {
+            args.extend(["--promote-if-better", "--promote-metric", "interval-score"]);
+        }
+        args.extend_from_slice(FAST);
+        forecast(tmp.path(), &args)
+    };
+    let check = |run: &common::Run, existing: bool| {
+        let p = &run.json()["promotion"];
+        assert_eq!(p["metric"], "interval-score", "{run}");
+        let scores = &p["interval_scores"];
+        assert_eq!(scores["level"], 0.8, "{run}");
+        let (new, ewma) = (scores["new"].as_f64().unwrap(), scores["ewma"].as_f64().unwrap());
+        let old = scores["existing"].as_f64();
+        assert_eq!(old.is_some(), existing, "{run}");
+        let should = new < ewma && old.is_none_or(|old| new < old);
+        assert_eq!(p["promoted"], should, "{run}");
+        assert_eq!(run.code, if should { 0 } else { 6 }, "{run}");
+        assert!(
+            p["reason"].as_str().unwrap().contains(if old.is_some() && new < ewma {
+                "existing"
+            } else {
+                "EWMA band"
+            }),
+            "{run}"
+        );
+    };
+    // No model file yet: the EWMA band is the only bar.
+    let first = train("student-t", "a.safetensors", true);
+    check(&first, false);
+    assert_eq!(tmp.path().join("a.safetensors").exists(), first.code == 0, "{first}");
+    // Against an existing model (a squared-error one, written without the gate), scored on the
+    // same days at the same level.
+    train("none", "m.safetensors", false).ok();
+    let before = std::fs::read(tmp.path().join("m.safetensors")).unwrap();
+    let second = train("student-t", "m.safetensors", true);
+    check(&second, true);
+    if second.code == 6 {
+        assert_eq!(
+            std::fs::read(tmp.path().join("m.safetensors")).unwrap(),
+            before,
+            "a refused model was written"
+        );
+    }
+}

@@ -18,6 +18,8 @@ struct BacktestReport<'a> {
     seconds: f64,
     /// One plain sentence: does the model beat naive over all test days?
     verdict: String,
+    /// One plain sentence per level: are the model's step-1 intervals better than GARCH's?
+    interval_verdicts: Vec<String>,
     #[serde(flatten)]
     backtest: &'a Backtest,
 }
@@ -60,12 +62,23 @@ pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
         rows: series.len(),
         seconds: started.elapsed().as_secs_f64(),
         verdict: verdict(&result.summary),
+        interval_verdicts: result.intervals.first().map(interval_verdicts).unwrap_or_default(),
         backtest: &result,
     };
     match args.output.format {
         Format::Json => print_json(&report),
         Format::Table => print_text(&render(&report)),
         Format::Csv => print_text(&crate::output::csv::backtest_predictions(&result)?),
+    }
+}
+
+/// One line per level: are the model's intervals better than GARCH(1,1)-t's (EWMA's when GARCH
+/// could not be fitted) on `step`'s days?
+fn interval_verdicts(step: &StepIntervalScores) -> Vec<String> {
+    let find = |name: &str| step.methods.iter().find(|m| m.method == name);
+    match (find("model"), find("garch-t").or_else(|| find("ewma"))) {
+        (Some(model), Some(baseline)) => verdicts(model, baseline),
+        _ => vec![],
     }
 }
 
@@ -177,11 +190,8 @@ fn render_intervals(steps: &[StepIntervalScores]) -> String {
             let ll = m.log_likelihood.map(|v| format!("{v:.4}")).unwrap_or_else(|| "-".into());
             let _ = writeln!(s, "  {:<10} {:>9.4}  {:>9}", m.method, m.pinball / st.naive_mae, ll);
         }
-        let find = |name: &str| st.methods.iter().find(|m| m.method == name);
-        if let (Some(model), Some(baseline)) = (find("model"), find("garch-t").or_else(|| find("ewma"))) {
-            for line in verdicts(model, baseline) {
-                let _ = writeln!(s, "  {line}");
-            }
+        for line in interval_verdicts(st) {
+            let _ = writeln!(s, "  {line}");
         }
     }
     s
