@@ -116,7 +116,7 @@ pub enum Format {
     Table,
     /// One JSON object per run.
     Json,
-    /// CSV rows (predict: date,step,close,lower,upper,level; backtest: one row per test day).
+    /// CSV rows (predict: date,step,close,lower,upper,level,sigma; backtest: one row per test day).
     Csv,
 }
 

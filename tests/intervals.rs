@@ -249,3 +249,71 @@ fn the_promotion_gate_can_judge_interval_scores() {
         );
     }
 }
+
+/// Multi-step: a student-t model forecasts 5 days, each with σ of the log return from the last
+/// close (non-decreasing: the steps' variances add up), ν, and bands around the close; predict's
+/// CSV carries σ; backtest scores every step against every baseline.
+#[test]
+fn a_distributional_model_forecasts_every_step_with_sigma() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = test_data("XOM_kaggle-sp500-5yr.csv");
+    let mut args = vec![
+        "train",
+        "--csv",
+        s(&csv),
+        "--out",
+        "m.safetensors",
+        "--distribution",
+        "student-t",
+        "--horizon",
+        "5",
+    ];
+    args.extend_from_slice(FAST);
+    forecast(tmp.path(), &args).ok();
+    let out = forecast(tmp.path(), &["predict", "--model", "m.safetensors", "--format", "json"]).ok().json();
+    let steps = out["forecasts"].as_array().unwrap();
+    assert_eq!(steps.len(), 5);
+    let mut previous = 0.0;
+    for step in steps {
+        let sigma = step["sigma"].as_f64().unwrap();
+        assert!(sigma > 0.0 && sigma < 1.0 && sigma >= previous, "{out}");
+        previous = sigma;
+        assert!(step["df"].as_f64().unwrap() > 2.0, "{out}");
+        let (lo, close, hi) = (
+            step["lower"].as_f64().unwrap(),
+            step["close"].as_f64().unwrap(),
+            step["upper"].as_f64().unwrap(),
+        );
+        assert!(lo < close && close < hi, "{out}");
+    }
+    let table = forecast(tmp.path(), &["predict", "--model", "m.safetensors", "--format", "csv"]).ok();
+    let rows = table.stdout.lines().skip(1).map(|l| l.rsplit(',').next().unwrap().parse::<f64>().unwrap());
+    assert_eq!(rows.count(), 5, "{table}");
+
+    let mut args = vec![
+        "backtest",
+        "--csv",
+        s(&csv),
+        "--folds",
+        "2",
+        "--test-size",
+        "30",
+        "--format",
+        "json",
+        "--distribution",
+        "normal",
+        "--horizon",
+        "3",
+        "--level",
+        "0.9",
+    ];
+    args.extend_from_slice(FAST);
+    let bt = forecast(tmp.path(), &args).ok().json();
+    let intervals = bt["intervals"].as_array().unwrap();
+    assert_eq!(intervals.len(), 3);
+    for (k, step) in intervals.iter().enumerate() {
+        assert_eq!(step["step"], k + 1);
+        assert_eq!(step["methods"].as_array().unwrap().len(), 4, "{step}");
+        assert!(step["methods"][0]["log_likelihood"].as_f64().is_some(), "{step}");
+    }
+}

@@ -145,7 +145,7 @@ fn multi_day_horizons_train_predict_and_backtest() {
         }
         let table = forecast(tmp.path(), &["predict", "--model", "m.safetensors", "--format", "csv"]).ok();
         let lines: Vec<&str> = table.stdout.lines().collect();
-        assert_eq!(lines[0], "date,step,close,lower,upper,level");
+        assert_eq!(lines[0], "date,step,close,lower,upper,level,sigma");
         assert_eq!(lines.len(), 1 + 2 * h);
 
         let mut args =

@@ -28,21 +28,22 @@ where
     String::from_utf8(writer.into_inner().map_err(fail)?).map_err(fail)
 }
 
-/// One row per step and level: date,step,close,lower,upper,level (empty bounds when the model has
-/// no intervals).
+/// One row per step and level: date,step,close,lower,upper,level,sigma (empty bounds when the
+/// model has no intervals; empty sigma for a squared-error head).
 pub fn forecast(forecast: &Forecast) -> Result<String> {
     let mut rows = Vec::new();
     for step in &forecast.forecasts {
         let base = [step.date.clone(), step.step.to_string(), step.close.to_string()];
+        let sigma = [step.sigma.map(|v| v.to_string()).unwrap_or_default()];
         if step.intervals.is_empty() {
-            rows.push([base.clone(), [String::new(), String::new(), String::new()]].concat());
+            rows.push([&base[..], &[String::new(), String::new(), String::new()], &sigma].concat());
         }
         for band in &step.intervals {
             let bounds = [band.lower.to_string(), band.upper.to_string(), band.level.to_string()];
-            rows.push([base.clone(), bounds].concat());
+            rows.push([&base[..], &bounds, &sigma].concat());
         }
     }
-    table(&["date", "step", "close", "lower", "upper", "level"], rows)
+    table(&["date", "step", "close", "lower", "upper", "level", "sigma"], rows)
 }
 
 /// `backtest --predictions` and `backtest --format csv`: one row per test day and step: date,

@@ -47,7 +47,8 @@ pub fn forecast(f: &Forecast) -> String {
             }
             _ => String::new(),
         };
-        let _ = writeln!(s, "forecast    {:.4} on {} ({change:+.2}%){band}", step.close, step.date);
+        let sigma = step.sigma.map(|v| format!("  σ {:.2}%", v * 100.0)).unwrap_or_default();
+        let _ = writeln!(s, "forecast    {:.4} on {} ({change:+.2}%){band}{sigma}", step.close, step.date);
     }
     s
 }
