@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::data::features::default_feature_names;
+use crate::distribution::Distribution;
 use crate::forecaster::Validation;
 use crate::metrics::compare;
 use rand::SeedableRng;
@@ -198,6 +199,16 @@ fn crafted_metadata_is_refused_naming_the_field() {
             r#"{"input_size":2,"hidden_size":16,"num_layers":2,"horizon":1,"dropout":1.5}"#,
             &["dropout"],
         ),
+        (
+            "model",
+            r#"{"input_size":2,"hidden_size":16,"num_layers":2,"horizon":1,"dropout":0,"distribution":"student-t"}"#,
+            &["scale.weight"],
+        ),
+        (
+            "model",
+            r#"{"input_size":2,"hidden_size":16,"num_layers":2,"horizon":1,"dropout":0,"distribution":"cauchy"}"#,
+            &["\"model\""],
+        ),
         ("intervals", r#"[{"level":0.9,"half_widths":[]}]"#, &["\"intervals\"", "0 half-widths"]),
         ("intervals", r#"[{"level":0.9,"half_widths":[-0.1]}]"#, &["half-width -0.1"]),
         ("intervals", r#"[{"level":1.5,"half_widths":[0.1]}]"#, &["level 1.5"]),
@@ -253,4 +264,35 @@ fn read_refuses_what_is_not_a_regular_file() {
     assert!(err.to_string().contains("not a regular file"), "{err}");
     let err = read(&dir.path().join("missing.safetensors")).unwrap_err();
     assert!(err.to_string().contains("forecast train --out"), "{err}");
+}
+
+#[test]
+fn a_distributional_model_round_trips_and_its_heads_are_checked() {
+    let config = ModelConfig { distribution: Distribution::StudentT, ..config() };
+    let f = forecaster(&config, 3);
+    let bytes = to_bytes(&f).unwrap();
+    let loaded = decode(&bytes).unwrap();
+    assert_eq!(loaded.forecaster.network.config.distribution, Distribution::StudentT);
+    let names: Vec<String> =
+        loaded.forecaster.network.named_parameters().into_iter().map(|(n, _)| n).collect();
+    assert!(
+        names.ends_with(&["scale.weight", "scale.bias", "df.weight", "df.bias"].map(String::from)),
+        "{names:?}"
+    );
+    assert_eq!(to_bytes(&loaded.forecaster).unwrap(), bytes);
+    // A student-t file that claims to be normal has a df head too many.
+    refused(
+        &with_metadata(
+            &f,
+            "model",
+            r#"{"input_size":2,"hidden_size":16,"num_layers":2,"horizon":1,"dropout":0,"distribution":"normal"}"#,
+            true,
+        ),
+        &["unexpected tensor", "df."],
+    );
+    // A NaN in the scale head is refused like any other weight.
+    let mut bad = forecaster(&config, 3);
+    let nan = Tensor::full(f32::NAN, 1, &Device::Cpu).unwrap();
+    bad.network.extra_heads[0].1 = candle_core::Var::from_tensor(&nan).unwrap();
+    refused(&to_bytes(&bad).unwrap(), &["tensor scale.bias holds NaN"]);
 }
