@@ -31,6 +31,7 @@ use crate::atomic::write_atomic;
 use crate::calendar::Calendar;
 use crate::data::features::{training_feature_names, TARGET};
 use crate::data::{LoadOptions, Scaler};
+use crate::distribution::Distribution;
 use crate::error::{Error, ModelFileError, Result};
 use crate::forecaster::{DataInfo, Forecaster, Validation};
 use crate::intervals::Interval;
@@ -213,7 +214,7 @@ pub fn from_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<Loaded, 
     let scaler: Scaler = fields.parse("scaler")?;
     check_scaler(&scaler, features.len()).map_err(|e| fail(format!("metadata \"scaler\": {e}")))?;
     let intervals: Vec<Interval> = fields.parse("intervals")?;
-    check_intervals(&intervals, config.horizon).map_err(|e| fail(format!("metadata \"intervals\": {e}")))?;
+    check_intervals(&intervals, &config).map_err(|e| fail(format!("metadata \"intervals\": {e}")))?;
     let training: TrainConfig = fields.parse("training")?;
     check_training(&training).map_err(|e| fail(format!("metadata \"training\": {e}")))?;
     let load_options = LoadOptions::from_json(fields.get("load_options")?).map_err(|e| {
@@ -374,8 +375,15 @@ fn check_scaler(s: &Scaler, width: usize) -> Result<(), String> {
 
 /// Largest interval half-width, in log-return space.
 const MAX_HALF_WIDTH: f64 = 10.0;
+/// Largest half-width of a distributional model, in units of its predicted scale.
+const MAX_SCALE_MULTIPLE: f64 = 1e9;
 
-fn check_intervals(intervals: &[Interval], horizon: usize) -> Result<(), String> {
+fn check_intervals(intervals: &[Interval], config: &ModelConfig) -> Result<(), String> {
+    let horizon = config.horizon;
+    // A squared-error head's half-widths are log returns; a distributional head's are multiples
+    // of its predicted scale, which a series that barely moves can make large (the forecast's
+    // bounds are still checked to be finite before they are printed).
+    let most = if config.distribution == Distribution::None { MAX_HALF_WIDTH } else { MAX_SCALE_MULTIPLE };
     if intervals.len() > limits::MAX_LEVELS {
         return Err(format!("{} levels, at most {}", intervals.len(), limits::MAX_LEVELS));
     }
@@ -393,13 +401,8 @@ fn check_intervals(intervals: &[Interval], horizon: usize) -> Result<(), String>
                 interval.half_widths.len()
             ));
         }
-        if let Some(w) =
-            interval.half_widths.iter().find(|w| !(w.is_finite() && (0.0..=MAX_HALF_WIDTH).contains(*w)))
-        {
-            return Err(format!(
-                "level {} has half-width {w}, must be in [0, {MAX_HALF_WIDTH}]",
-                interval.level
-            ));
+        if let Some(w) = interval.half_widths.iter().find(|w| !(w.is_finite() && (0.0..=most).contains(*w))) {
+            return Err(format!("level {} has half-width {w}, must be in [0, {most}]", interval.level));
         }
     }
     Ok(())

@@ -54,20 +54,28 @@ fn model_file_is_safetensors_with_pytorch_names_and_metadata() {
     assert_eq!(
         names,
         [
+            "df.bias",
+            "df.weight",
             "fc.bias",
             "fc.weight",
             "lstm.bias_hh_l0",
             "lstm.bias_ih_l0",
             "lstm.weight_hh_l0",
-            "lstm.weight_ih_l0"
+            "lstm.weight_ih_l0",
+            "scale.bias",
+            "scale.weight"
         ]
     );
-    assert_eq!(st.tensor("lstm.weight_ih_l0").unwrap().shape(), &[32, 5]);
+    // Five price features and the two volatility features of the default (student-t) head.
+    assert_eq!(st.tensor("lstm.weight_ih_l0").unwrap().shape(), &[32, 7]);
+    assert_eq!(st.tensor("scale.weight").unwrap().shape(), &[1, 8]);
     let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
     let meta = header.metadata().clone().unwrap();
     assert_eq!(meta["format"], "forecast-model");
     assert_eq!(meta["format_version"], "1");
     assert_eq!(meta["seq_len"], "10");
+    let model: serde_json::Value = serde_json::from_str(&meta["model"]).unwrap();
+    assert_eq!(model["distribution"], "student-t");
     let data: serde_json::Value = serde_json::from_str(&meta["data"]).unwrap();
     assert_eq!(data["csv"], s(&sample));
     assert_eq!(data["first_date"], "2015-01-05");
