@@ -11,8 +11,8 @@ use statrs::function::gamma::ln_gamma;
 /// The RiskMetrics decay factor for daily data.
 pub const EWMA_LAMBDA: f64 = 0.94;
 
-/// How many leading returns the EWMA start value averages over.
-const EWMA_START_DAYS: usize = 20;
+/// Over how many leading squares an EWMA is a running mean instead.
+pub const EWMA_START_DAYS: usize = 20;
 
 /// Fewest returns `fit_garch_t` accepts.
 const GARCH_MIN_RETURNS: usize = 100;
@@ -38,26 +38,38 @@ const FIT_MAX_ITER: usize = 2_000;
 const FIT_TOL: f64 = 1e-7;
 const FIT_RESTARTS: usize = 2;
 
+/// The EWMA of `squares` after each one: running means over the first [`EWMA_START_DAYS`] (so no
+/// value sees a later square), then `e[i] = λ·e[i−1] + (1−λ)·squares[i]`. The one EWMA of the crate:
+/// the volatility features (`data::features`) and the EWMA baseline both use it.
+pub fn ewma_of_squares(squares: impl Iterator<Item = f64>, lambda: f64) -> Vec<f64> {
+    let mut e = 0.0;
+    squares
+        .enumerate()
+        .map(|(i, x)| {
+            e = if i < EWMA_START_DAYS {
+                (e * i as f64 + x) / (i + 1) as f64
+            } else {
+                lambda * e + (1.0 - lambda) * x
+            };
+            e
+        })
+        .collect()
+}
+
 /// EWMA (RiskMetrics) variances of daily log returns.
 ///
 /// `returns[t]` are daily log returns. Returns `v` with `v.len() == returns.len() + 1` where `v[t]` is the variance
 /// of `returns[t]` forecast from `returns[..t]` only (`v[returns.len()]` is the forecast for the next, unseen day):
-/// `v[t+1] = λ·v[t] + (1−λ)·returns[t]²`.
+/// [`ewma_of_squares`] of the returns up to `t − 1`, so `v[t+1] = λ·v[t] + (1−λ)·returns[t]²` from day 20 on.
 ///
-/// Start value: `v[0]` is the mean of the squares of the first `min(n, 20)` returns. This is a mild look-ahead,
-/// confined to the first 20 days of the history (`v[0..20]` see some of the returns they forecast); from day 20 on
-/// its weight has decayed by λ^20 ≈ 0.29 and keeps decaying, and nothing later than day 20 ever leaks backwards.
+/// Start value: `v[0]`, which has no past, is `returns[0]²` (the only look-ahead, one day at the very start).
 /// With no returns the result is `[0.0]` (no information). `lambda` is clamped to `[0, 1]`; returns must be finite.
 pub fn ewma_variances(returns: &[f64], lambda: f64) -> Vec<f64> {
     let lambda = if lambda.is_nan() { EWMA_LAMBDA } else { lambda.clamp(0.0, 1.0) };
-    let start = mean_square(&returns[..returns.len().min(EWMA_START_DAYS)]);
+    let known = ewma_of_squares(returns.iter().map(|r| r * r), lambda);
     let mut variances = Vec::with_capacity(returns.len() + 1);
-    variances.push(start);
-    let mut v = start;
-    for &r in returns {
-        v = lambda * v + (1.0 - lambda) * r * r;
-        variances.push(v);
-    }
+    variances.push(known.first().copied().unwrap_or(0.0));
+    variances.extend(known);
     variances
 }
 
@@ -395,18 +407,20 @@ mod tests {
     #[test]
     fn ewma_recursion_by_hand() {
         let returns = [0.01, -0.02, 0.03, 0.0];
-        // v0 = (1e-4 + 4e-4 + 9e-4 + 0) / 4; then v[t+1] = 0.94 v[t] + 0.06 r[t]^2.
-        let want = [3.5e-4, 3.35e-4, 3.389e-4, 3.72566e-4, 3.5021204e-4];
+        // Running means of the squares so far; v[0] (no past) is the first square.
+        let want = [1e-4, 1e-4, 2.5e-4, 14e-4 / 3.0, 3.5e-4];
         assert_all_close(&ewma_variances(&returns, EWMA_LAMBDA), &want, 1e-12);
     }
 
     #[test]
-    fn ewma_start_uses_only_the_first_20_returns() {
+    fn ewma_start_sees_no_later_return_and_then_recurses() {
         let mut returns = vec![0.01; 20];
         returns.extend([0.5; 5]);
         let v = ewma_variances(&returns, EWMA_LAMBDA);
         assert_eq!(v.len(), 26);
-        assert!(close(v[0], 1e-4, 1e-12), "v[0] = {:e}", v[0]);
+        assert!(v[..=20].iter().all(|&x| close(x, 1e-4, 1e-12)), "{v:?}");
+        assert!(close(v[21], 0.94 * 1e-4 + 0.06 * 0.25, 1e-12), "v[21] = {:e}", v[21]);
+        assert!(close(v[25], 0.94 * v[24] + 0.06 * 0.25, 1e-12));
         assert_eq!(ewma_variances(&[], EWMA_LAMBDA), vec![0.0]);
     }
 

@@ -73,6 +73,17 @@ fn check_case(path: &Path, lstm: LstmPath) -> Result<Vec<String>, String> {
     check("expected.sequence", &stack.sequence, OUTPUT_TOLERANCE)?;
     check("expected.h_n", &Tensor::stack(&stack.h_n, 0).unwrap(), OUTPUT_TOLERANCE)?;
     check("expected.c_n", &Tensor::stack(&stack.c_n, 0).unwrap(), OUTPUT_TOLERANCE)?;
+    check_gradients(&mut check, &grads, &input, &model)?;
+    Ok(checked)
+}
+
+/// The input's and every parameter's gradient against the case's `grad.*`.
+fn check_gradients(
+    check: &mut impl FnMut(&str, &Tensor, f64) -> Result<(), String>,
+    grads: &candle_core::backprop::GradStore,
+    input: &Var,
+    model: &StockPredictor,
+) -> Result<(), String> {
     check(
         "grad.input",
         grads.get(input.as_tensor()).ok_or("no gradient for the input")?,
@@ -82,7 +93,7 @@ fn check_case(path: &Path, lstm: LstmPath) -> Result<Vec<String>, String> {
         let grad = grads.get(var.as_tensor()).ok_or_else(|| format!("no gradient for {name}"))?;
         check(&format!("grad.{name}"), grad, GRADIENT_TOLERANCE)?;
     }
-    Ok(checked)
+    Ok(())
 }
 
 /// The `.safetensors` cases in `dir`, sorted; an empty folder is an error, not a pass.
@@ -219,15 +230,7 @@ fn check_nll_case(path: &Path, lstm: LstmPath) -> Result<Vec<String>, String> {
         check("expected.nu", &as_tensor(&params[2]), OUTPUT_TOLERANCE)?;
     }
     check("expected.loss", &Tensor::from_slice(&[loss], 1, &Device::Cpu).unwrap(), OUTPUT_TOLERANCE)?;
-    check(
-        "grad.input",
-        grads.get(input.as_tensor()).ok_or("no gradient for the input")?,
-        GRADIENT_TOLERANCE,
-    )?;
-    for (name, var) in model.named_parameters() {
-        let grad = grads.get(var.as_tensor()).ok_or_else(|| format!("no gradient for {name}"))?;
-        check(&format!("grad.{name}"), grad, GRADIENT_TOLERANCE)?;
-    }
+    check_gradients(&mut check, &grads, &input, &model)?;
     Ok(checked)
 }
 

@@ -16,13 +16,15 @@
 //! log_ewma_range  ½·log p_d,  p_d = λ·p_{d−1} + (1 − λ)·log(high_d / low_d)² / (4 log 2)   (Parkinson)
 //! ```
 //!
-//! with λ = 0.94 (RiskMetrics); over the first [`EWMA_START_DAYS`] rows v and p are the running
-//! means of the squares so far, so no row sees a later day; both are floored at 10⁻¹² before the log.
+//! with λ = 0.94 (RiskMetrics); over the first 20 rows v and p are the running means of the squares
+//! so far, so no row sees a later day (`volatility::ewma_of_squares`, the EWMA baseline's too);
+//! both are floored at 10⁻¹² before the log.
 //!
 //! The target for a window whose last row is `r` is the next row's close log return,
 //! `log(close_{d+1} / close_d)`; the price is rebuilt as `close_d · exp(r̂)`.
 
 use super::Series;
+use crate::volatility::{ewma_of_squares, EWMA_LAMBDA};
 
 pub const OPEN_GAP: &str = "log_open_prev_close";
 pub const HIGH_GAP: &str = "log_high_prev_close";
@@ -32,11 +34,6 @@ pub const VOLUME_CHANGE: &str = "log_volume_change";
 
 pub const LOG_EWMA_VOL: &str = "log_ewma_vol";
 pub const LOG_EWMA_RANGE: &str = "log_ewma_range";
-
-/// Rows over which the volatility features are running means rather than EWMAs.
-pub const EWMA_START_DAYS: usize = 20;
-/// The EWMA decay of the volatility features.
-pub const EWMA_DECAY: f64 = 0.94;
 
 /// The target the model learns: next day's log return of close.
 pub const TARGET: &str = "next_log_return_close";
@@ -84,21 +81,9 @@ pub fn training_feature_names(has_volume: bool, volatility: bool) -> Vec<String>
     names
 }
 
-/// An exponentially weighted mean of `squares`, as in the module doc: running means over the
-/// first [`EWMA_START_DAYS`], then the EWMA; returns ½·log of each, floored.
+/// ½·log of the EWMA of `squares` ([`volatility::ewma_of_squares`]), floored at 10⁻¹².
 fn log_ewma_volatility(squares: impl Iterator<Item = f64>) -> Vec<f64> {
-    let mut v = 0.0;
-    squares
-        .enumerate()
-        .map(|(i, x)| {
-            v = if i < EWMA_START_DAYS {
-                (v * i as f64 + x) / (i + 1) as f64
-            } else {
-                EWMA_DECAY * v + (1.0 - EWMA_DECAY) * x
-            };
-            0.5 * v.max(1e-12).ln()
-        })
-        .collect()
+    ewma_of_squares(squares, EWMA_LAMBDA).into_iter().map(|v| 0.5 * v.max(1e-12).ln()).collect()
 }
 
 /// Computes every feature of `series` (which must have at least two rows to give any): the
@@ -198,7 +183,7 @@ mod tests {
         assert!((f.row(2)[col] - 0.5 * mean3.ln()).abs() < 1e-12);
         // Row 20 onwards: the EWMA recursion.
         let v19 = (2.0 * f.row(19)[col]).exp();
-        let v20 = EWMA_DECAY * v19 + (1.0 - EWMA_DECAY) * squares[20];
+        let v20 = EWMA_LAMBDA * v19 + (1.0 - EWMA_LAMBDA) * squares[20];
         assert!((f.row(20)[col] - 0.5 * v20.ln()).abs() < 1e-12);
         // Changing a later day leaves every earlier row alone.
         let mut later = close.clone();
