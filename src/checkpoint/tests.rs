@@ -202,7 +202,7 @@ fn crafted_metadata_is_refused_naming_the_field() {
         (
             "model",
             r#"{"input_size":2,"hidden_size":16,"num_layers":2,"horizon":1,"dropout":0,"distribution":"student-t"}"#,
-            &["tensor df.", "is missing"],
+            &["is missing"],
         ),
         (
             "model",
