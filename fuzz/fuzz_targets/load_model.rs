@@ -11,13 +11,14 @@ use std::sync::OnceLock;
 use candle_core::Device;
 use forecast::calendar::Calendar;
 use forecast::checkpoint::{from_bytes, to_bytes};
-use forecast::data::features::default_feature_names;
+use forecast::data::features::training_feature_names;
 use forecast::data::synthetic::{self, SyntheticConfig};
 use forecast::data::{LoadOptions, Scaler, Series};
 use forecast::forecaster::{DataInfo, Forecaster, Validation};
 use forecast::intervals::Interval;
 use forecast::limits;
 use forecast::metrics::compare;
+use forecast::distribution::Distribution;
 use forecast::model::{ModelConfig, StockPredictor};
 use forecast::train::TrainConfig;
 use libfuzzer_sys::fuzz_target;
@@ -43,14 +44,22 @@ const KEYS: [&str; 13] = [
 fn base() -> &'static Vec<u8> {
     static BASE: OnceLock<Vec<u8>> = OnceLock::new();
     BASE.get_or_init(|| {
-        let config = ModelConfig { input_size: 5, hidden_size: 4, num_layers: 2, horizon: 2, dropout: 0.0 };
+        // The default head, so the fuzzer reaches the scale and degrees-of-freedom tensors too.
+        let config = ModelConfig {
+            input_size: 7,
+            hidden_size: 4,
+            num_layers: 2,
+            horizon: 2,
+            dropout: 0.0,
+            distribution: Distribution::StudentT,
+        };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         let network = StockPredictor::init(&config, &mut rng, &Device::Cpu).unwrap();
         let metrics = compare(&[1.0, 2.0], &[1.5, 2.5], &[2.0, 3.0], 1.0);
         let forecaster = Forecaster {
             network,
-            features: default_feature_names(true),
-            scaler: Scaler { mean: vec![0.0; 5], std: vec![0.02; 5], target_mean: 0.0, target_std: 0.02 },
+            features: training_feature_names(true, true),
+            scaler: Scaler { mean: vec![0.0; 7], std: vec![0.02; 7], target_mean: 0.0, target_std: 0.02 },
             seq_len: 4,
             intervals: vec![Interval { level: 0.9, half_widths: vec![0.03, 0.05] }],
             calendar: Calendar::Nyse,
