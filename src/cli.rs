@@ -27,7 +27,7 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("FORECAS
 /// Defaults of the model and training flags (`inspect` judges a file against the first two).
 pub const DEFAULT_SEQ_LEN: usize = 30;
 /// The head `--distribution` chooses when not given (see the README's measurements).
-pub const DEFAULT_DISTRIBUTION: &str = "student-t";
+pub const DEFAULT_DISTRIBUTION: &str = "normal";
 pub const DEFAULT_VAL_FRACTION: f64 = 0.1;
 pub const DEFAULT_HORIZON: usize = 1;
 pub const DEFAULT_HIDDEN: usize = 64;

@@ -54,8 +54,6 @@ fn model_file_is_safetensors_with_pytorch_names_and_metadata() {
     assert_eq!(
         names,
         [
-            "df.bias",
-            "df.weight",
             "fc.bias",
             "fc.weight",
             "lstm.bias_hh_l0",
@@ -66,7 +64,7 @@ fn model_file_is_safetensors_with_pytorch_names_and_metadata() {
             "scale.weight"
         ]
     );
-    // Five price features and the two volatility features of the default (student-t) head.
+    // Five price features and the two volatility features of the default (normal) head.
     assert_eq!(st.tensor("lstm.weight_ih_l0").unwrap().shape(), &[32, 7]);
     assert_eq!(st.tensor("scale.weight").unwrap().shape(), &[1, 8]);
     let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
@@ -75,7 +73,7 @@ fn model_file_is_safetensors_with_pytorch_names_and_metadata() {
     assert_eq!(meta["format_version"], "1");
     assert_eq!(meta["seq_len"], "10");
     let model: serde_json::Value = serde_json::from_str(&meta["model"]).unwrap();
-    assert_eq!(model["distribution"], "student-t");
+    assert_eq!(model["distribution"], "normal");
     let data: serde_json::Value = serde_json::from_str(&meta["data"]).unwrap();
     assert_eq!(data["csv"], s(&sample));
     assert_eq!(data["first_date"], "2015-01-05");
