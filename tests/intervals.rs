@@ -152,7 +152,7 @@ fn every_interval_metric_can_be_recomputed_from_the_predictions_file() {
     close(naive_mae, step["naive_mae"].as_f64().unwrap(), "naive MAE");
 }
 
-/// The check on the GARCH sample, at the default sizes: the distributional head's
+/// The check on the GARCH sample, at the default sizes and head: the distributional head's
 /// intervals beat the constant band's interval score, and cover the most volatile fifth of days
 /// within 5 points of the level.
 #[test]
@@ -163,8 +163,6 @@ fn on_the_garch_sample_the_model_beats_the_constant_band() {
         "backtest",
         "--csv",
         s(&sample),
-        "--distribution",
-        "student-t",
         "--level",
         "0.8,0.95",
         "--format",
