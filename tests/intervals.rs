@@ -159,15 +159,7 @@ fn every_interval_metric_can_be_recomputed_from_the_predictions_file() {
 fn on_the_garch_sample_the_model_beats_the_constant_band() {
     let tmp = tempfile::tempdir().unwrap();
     let sample = sample_csv();
-    let args = [
-        "backtest",
-        "--csv",
-        s(&sample),
-        "--level",
-        "0.8,0.95",
-        "--format",
-        "json",
-    ];
+    let args = ["backtest", "--csv", s(&sample), "--level", "0.8,0.95", "--format", "json"];
     let out = forecast(tmp.path(), &args).ok().json();
     let methods = out["intervals"][0]["methods"].as_array().unwrap();
     let (model, constant) = (&methods[0], &methods[1]);
