@@ -148,6 +148,15 @@ fn write_case_with(src: &Path, dst: &Path, name: &str, f: impl Fn(&Tensor) -> Te
     std::fs::write(dst, out).unwrap();
 }
 
+/// The tensor with its first element nudged by 1 % of its largest magnitude: beyond both
+/// tolerances.
+fn nudge(t: &Tensor) -> Tensor {
+    let mut v = t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+    let scale = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    v[0] += 0.01 * scale;
+    Tensor::from_vec(v, t.shape(), &Device::Cpu).unwrap()
+}
+
 /// Mutates the folder's first case (whatever it is named): every case has these tensors.
 #[test]
 fn golden_check_fails_on_a_mutated_expectation() {
@@ -159,13 +168,7 @@ fn golden_check_fails_on_a_mutated_expectation() {
     check_case(&same, LstmPath::Fused).expect("an unchanged copy must pass");
     for name in ["expected.output", "expected.c_n", "grad.lstm.weight_hh_l0", "grad.input"] {
         let dst = tmp.path().join("mutated.safetensors");
-        // Nudge one element by 1 % of the tensor's largest magnitude: beyond both tolerances.
-        write_case_with(&src, &dst, name, |t| {
-            let mut v = t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
-            let scale = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-            v[0] += 0.01 * scale;
-            Tensor::from_vec(v, t.shape(), &Device::Cpu).unwrap()
-        });
+        write_case_with(&src, &dst, name, nudge);
         for lstm in [LstmPath::Fused, LstmPath::Tensor] {
             let err = check_case(&dst, lstm).expect_err(&format!("a mutated {name} must fail"));
             assert!(err.contains(name), "{err}");
@@ -259,12 +262,7 @@ fn nll_check_fails_on_a_mutated_gradient() {
     let tmp = tempfile::tempdir().unwrap();
     for name in ["expected.loss", "grad.df.bias", "grad.scale.weight", "expected.nu"] {
         let dst = tmp.path().join("mutated.safetensors");
-        write_case_with(&src, &dst, name, |t| {
-            let mut v = t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
-            let scale = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-            v[0] += 0.01 * scale;
-            Tensor::from_vec(v, t.shape(), &Device::Cpu).unwrap()
-        });
+        write_case_with(&src, &dst, name, nudge);
         let err = check_nll_case(&dst, LstmPath::Fused).expect_err(&format!("a mutated {name} must fail"));
         assert!(err.contains(name), "{err}");
     }
