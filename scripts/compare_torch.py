@@ -2,7 +2,8 @@
 """Side-by-side, whole-process timing of `forecast` against the PyTorch seed model.
 
 Runs, alternately and several times each, on the same CSV and machine:
-  train:   forecast train --epochs E --patience E --val-fraction 0.2   (no early stop; 80 % trains)
+  train:   forecast train --epochs E --patience E --val-fraction 0.2 --distribution none
+           (no early stop; 80 % trains; the seed's squared-error head)
            vs ../shared/bench/torch_seed_model.py CSV returns E         (the seed model, 80 % trains)
   predict: forecast predict --csv CSV  vs  ../shared/bench/torch_predict.py CSV
 and prints the medians (and all runs) of the wall-clock time of each whole process, plus the
@@ -50,6 +51,8 @@ def main():
     model = os.path.join(tempfile.mkdtemp(), "m.safetensors")
     ours = [args.forecast, "train", "--csv", args.csv, "--out", model, "--epochs", str(args.epochs),
             "--patience", str(args.epochs), "--val-fraction", "0.2", "--threads", str(args.threads),
+            # The seed model's head: a point trained by squared error on the five price features.
+            "--distribution", "none",
             "--format", "json", "--quiet"]
     theirs = [args.python, os.path.join(args.bench_dir, "torch_seed_model.py"), args.csv, "returns", str(args.epochs)]
     env_threads = {"OMP_NUM_THREADS": str(args.threads)}
