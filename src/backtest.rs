@@ -269,8 +269,9 @@ fn run_fold(
         fit_fold(series, settings, &span, runtime, csv, on_epoch)?;
     let test_days: Vec<usize> = span.clone().map(|j| spec.target_day(j)).collect();
     let steps = forecaster.prepare(series, csv, csv)?.score(&test_days, runtime)?;
-    let baselines =
-        IntervalBaselines::fit(&series.close, first_test_day, &validation_forecasts, &settings.levels);
+    let baselines = IntervalBaselines::new(&series.close, &settings.levels)
+        .with_garch(first_test_day)
+        .with_constant(&validation_forecasts);
     let day_forecasts: Vec<DayForecast> =
         steps.iter().flat_map(|s| step_days(series, s, k + 1, &forecaster.intervals, &baselines)).collect();
     let scale = naive_mae(&series.close[..first_test_day]);

@@ -151,7 +151,7 @@ impl OutputArgs {
 pub struct CalendarArgs {
     /// Trading calendar for forecast dates: weekdays, nyse (also skips NYSE holidays) or crypto
     /// (every day). Default: crypto when the data trades on weekends, else weekdays.
-    #[arg(long, value_parser = calendar())]
+    #[arg(long, value_parser = named(&Calendar::NAMES, Calendar::from_name, Calendar::Weekdays))]
     pub calendar: Option<Calendar>,
 }
 
@@ -188,7 +188,7 @@ pub struct TrainArgs {
     /// What --promote-if-better compares: step-1 RMSE against naive (rmse), or the interval score
     /// at the first --level against the EWMA band (interval-score); the existing model is scored
     /// the same way on the same days.
-    #[arg(long, default_value = "rmse", value_parser = promote_metric())]
+    #[arg(long, default_value = "rmse", value_parser = named(&PromoteMetric::NAMES, PromoteMetric::from_name, PromoteMetric::Rmse))]
     pub promote_metric: PromoteMetric,
     /// Plot the validation span (actual, forecast, naive, cumulative error vs naive) to this PNG
     /// or SVG file.
@@ -232,7 +232,7 @@ pub struct ModelArgs {
     /// What the head predicts for each day: the log return's location and scale (normal), also
     /// its tails (student-t), trained by likelihood, with intervals that widen when markets do;
     /// or only a point trained by squared error (none), with a constant interval width.
-    #[arg(long, default_value = DEFAULT_DISTRIBUTION, value_parser = distribution())]
+    #[arg(long, default_value = DEFAULT_DISTRIBUTION, value_parser = named(&Distribution::NAMES, Distribution::from_name, Distribution::Normal))]
     pub distribution: Distribution,
     /// Prediction-interval level(s), split-conformal on the validation span; several allowed,
     /// comma-separated (0.8,0.95).
@@ -562,25 +562,16 @@ fn iso_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| "must be a date as YYYY-MM-DD".to_string())
 }
 
-/// `--promote-metric NAME`: one of [`PromoteMetric::NAMES`].
-fn promote_metric() -> impl clap::builder::TypedValueParser<Value = PromoteMetric> {
+/// A flag that takes one of `names` (listed in help and completions), turned into its value by
+/// `from_name`; `fallback` is never reached, since clap has already refused any other name.
+fn named<T: Clone + Send + Sync + 'static>(
+    names: &'static [&'static str],
+    from_name: fn(&str) -> Option<T>,
+    fallback: T,
+) -> impl clap::builder::TypedValueParser<Value = T> {
     use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(PromoteMetric::NAMES)
-        .map(|name: String| PromoteMetric::from_name(&name).unwrap_or_default())
-}
-
-/// `--distribution NAME`: one of [`Distribution::NAMES`].
-fn distribution() -> impl clap::builder::TypedValueParser<Value = Distribution> {
-    use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(Distribution::NAMES)
-        .map(|name: String| Distribution::from_name(&name).unwrap_or_default())
-}
-
-/// `--calendar NAME`: one of [`Calendar::NAMES`] (listed in help and completions).
-fn calendar() -> impl clap::builder::TypedValueParser<Value = Calendar> {
-    use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(Calendar::NAMES)
-        .map(|name: String| Calendar::from_name(&name).unwrap_or(Calendar::Weekdays))
+    clap::builder::PossibleValuesParser::new(names)
+        .map(move |name: String| from_name(&name).unwrap_or_else(|| fallback.clone()))
 }
 
 #[cfg(test)]

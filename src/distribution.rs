@@ -157,11 +157,9 @@ pub fn nll_and_gradient(distribution: Distribution, raw: [f64; 3], base: f64, y:
     let p = LocationScale::from_raw(distribution, raw, base);
     let z = (y - mu) / p.sigma;
     let dsigma_draw = base * sigmoid(sigma_raw);
+    // `None` has σ = 1 and no ν: the normal likelihood of its point (training uses the squared
+    // error for it and never calls this).
     match p.nu {
-        None if distribution == Distribution::None => {
-            // Not a likelihood: the squared error, for completeness.
-            ((y - mu) * (y - mu), [2.0 * (mu - y), 0.0, 0.0])
-        }
         None => {
             let dmu = -z / p.sigma;
             let dsigma = (1.0 - z * z) / p.sigma;

@@ -28,12 +28,16 @@ pub const METHODS: [&str; 4] = ["model", "constant", "ewma", "garch-t"];
 #[derive(Debug, Clone)]
 pub struct IntervalBaselines {
     levels: Vec<f64>,
-    /// Per step: the constant band's half-width per level and its normal scale.
+    /// Per step: the constant band's half-width per level and its normal scale (empty until
+    /// [`Self::with_constant`]).
     constant: Vec<(Vec<f64>, f64)>,
     /// `ewma[o]`: variance of day o + 1's log return known at day o's close.
     ewma: Vec<f64>,
-    /// The fit and its one-step variances, indexed like `ewma`; None when the fit failed.
+    /// The fit and its one-step variances, indexed like `ewma`; None when the fit failed or was
+    /// not asked for.
     garch: Option<(GarchT, Vec<f64>)>,
+    /// The series' daily log returns.
+    returns: Vec<f64>,
 }
 
 /// Daily log returns of `closes`: `r[t] = log(closes[t + 1] / closes[t])`.
@@ -42,33 +46,45 @@ pub fn log_returns(closes: &[f64]) -> Vec<f64> {
 }
 
 impl IntervalBaselines {
-    /// Fits the baselines for forecasts made from the closes of `closes` (the whole series: the
-    /// EWMA and GARCH filters only ever use returns before each origin) for a fold whose first
-    /// test day is `first_test_day`; `validation` is the fold model's validation forecasts.
-    pub fn fit(closes: &[f64], first_test_day: usize, validation: &[StepForecasts], levels: &[f64]) -> Self {
+    /// The EWMA band for forecasts made from `closes` (the whole series: the filter only ever uses
+    /// returns before each origin) at `levels`; add the others with [`Self::with_garch`] and
+    /// [`Self::with_constant`].
+    pub fn new(closes: &[f64], levels: &[f64]) -> Self {
         let returns = log_returns(closes);
-        let history = &returns[..first_test_day.saturating_sub(1).min(returns.len())];
+        IntervalBaselines {
+            levels: levels.to_vec(),
+            constant: Vec::new(),
+            ewma: ewma_variances(&returns, EWMA_LAMBDA),
+            garch: None,
+            returns,
+        }
+    }
+
+    /// Adds GARCH(1,1)-t, fitted on up to [`GARCH_HISTORY`] returns before `first_test_day` (left
+    /// out when the fit fails).
+    pub fn with_garch(mut self, first_test_day: usize) -> Self {
+        let history = &self.returns[..first_test_day.saturating_sub(1).min(self.returns.len())];
         let history = &history[history.len().saturating_sub(GARCH_HISTORY)..];
-        let garch = fit_garch_t(history).ok().map(|g| {
-            let v = g.variances(&returns);
+        self.garch = fit_garch_t(history).ok().map(|g| {
+            let v = g.variances(&self.returns);
             (g, v)
         });
-        let constant = validation
+        self
+    }
+
+    /// Adds the constant band, calibrated on `validation`, the fold model's validation forecasts.
+    pub fn with_constant(mut self, validation: &[StepForecasts]) -> Self {
+        self.constant = validation
             .iter()
             .map(|s| {
                 let residuals: Vec<f64> =
                     (0..s.actual.len()).map(|i| (s.actual[i] / s.forecast[i]).ln()).collect();
                 let rms =
                     (residuals.iter().map(|r| r * r).sum::<f64>() / residuals.len().max(1) as f64).sqrt();
-                (levels.iter().map(|&l| conformal_quantile(&residuals, l)).collect(), rms)
+                (self.levels.iter().map(|&l| conformal_quantile(&residuals, l)).collect(), rms)
             })
             .collect();
-        IntervalBaselines {
-            levels: levels.to_vec(),
-            constant,
-            ewma: ewma_variances(&returns, EWMA_LAMBDA),
-            garch,
-        }
+        self
     }
 
     /// The EWMA volatility of the day after `origin`, known at its close: the ranking key of the
@@ -77,7 +93,8 @@ impl IntervalBaselines {
         self.ewma[origin].sqrt()
     }
 
-    /// The constant band around the model's forecast log return `location`, at `step` (1-based).
+    /// The constant band around the model's forecast log return `location`, at `step` (1-based;
+    /// needs [`Self::with_constant`]).
     pub fn constant(&self, step: usize, location: f64) -> DayPrediction {
         let (half_widths, rms) = self.constant[step - 1].clone();
         DayPrediction { distribution: LocationScale { mu: location, sigma: rms, nu: None }, half_widths }
@@ -89,18 +106,13 @@ impl IntervalBaselines {
         self.central(LocationScale { mu: 0.0, sigma, nu: None })
     }
 
-    /// The GARCH(1,1)-t band from `origin`, `step` days ahead (None when the fit failed).
+    /// The GARCH(1,1)-t band from `origin`, `step` days ahead (None without a fit).
     pub fn garch(&self, origin: usize, step: usize) -> Option<DayPrediction> {
         let (g, v) = self.garch.as_ref()?;
         let variance: f64 = g.step_variances(v[origin], step).iter().sum();
         // A standardised t has variance 1: its scale is √((ν − 2) / ν).
         let sigma = (variance * (g.nu - 2.0) / g.nu).sqrt();
         Some(self.central(LocationScale { mu: 0.0, sigma, nu: Some(g.nu) }))
-    }
-
-    /// The fitted GARCH model, if the fit succeeded.
-    pub fn garch_fit(&self) -> Option<&GarchT> {
-        self.garch.as_ref().map(|(g, _)| g)
     }
 
     /// A distribution's central intervals at every level.
@@ -122,12 +134,12 @@ mod tests {
     fn baselines_see_only_the_past_of_each_origin() {
         let closes: Vec<f64> =
             (0..400).map(|i| 100.0 * (1.0 + 0.01 * ((i * 37 % 11) as f64 - 5.0) / 5.0)).collect();
-        let a = IntervalBaselines::fit(&closes, 300, &[], &[0.9]);
+        let a = IntervalBaselines::new(&closes, &[0.9]).with_garch(300);
         let mut changed = closes.clone();
         for c in &mut changed[301..] {
             *c *= 3.0;
         }
-        let b = IntervalBaselines::fit(&changed, 300, &[], &[0.9]);
+        let b = IntervalBaselines::new(&changed, &[0.9]).with_garch(300);
         // The variance known at day 299 (forecasting day 300) cannot move when later days do.
         assert_eq!(a.ewma(299, 1), b.ewma(299, 1));
         assert_eq!(a.garch(299, 1), b.garch(299, 1));

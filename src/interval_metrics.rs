@@ -190,22 +190,22 @@ pub fn interval_skill(model: &MethodScores, baseline: &MethodScores, l: usize) -
 pub fn verdicts(model: &MethodScores, baseline: &MethodScores) -> Vec<String> {
     (0..model.levels.len())
         .map(|l| {
-            let skill = interval_skill(model, baseline, l);
             let level = model.levels[l].level * 100.0;
-            let name = display_name(&baseline.method);
-            if skill > 0.0 {
-                format!(
-                    "intervals at {level:.0}%: better than {name} by {:.1}% interval score",
-                    skill * 100.0
-                )
-            } else {
-                format!(
-                    "intervals at {level:.0}%: worse than {name} by {:.1}% interval score: use {name}",
-                    -skill * 100.0
-                )
-            }
+            let comparison = comparison(interval_skill(model, baseline, l), &baseline.method);
+            format!("intervals at {level:.0}%: {comparison}")
         })
         .collect()
+}
+
+/// "better than X by 3.1% interval score" or "worse than X by 3.1% interval score: use X", for an
+/// interval-score `skill` (see [`interval_skill`]) against the method named `baseline`.
+pub fn comparison(skill: f64, baseline: &str) -> String {
+    let name = display_name(baseline);
+    if skill > 0.0 {
+        format!("better than {name} by {:.1}% interval score", skill * 100.0)
+    } else {
+        format!("worse than {name} by {:.1}% interval score: use {name}", -skill * 100.0)
+    }
 }
 
 /// How a method is named in sentences.

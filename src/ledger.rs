@@ -334,7 +334,7 @@ fn interval_scores(rows: &[&Entry], actual: &HashMap<String, f64>, series: &Seri
     levels.sort_by(f64::total_cmp);
     levels.dedup();
     let first_origin = scored.iter().map(|r| r.origin).min().unwrap_or(0);
-    let baselines = IntervalBaselines::fit(&series.close, first_origin + 1, &[], &levels);
+    let baselines = IntervalBaselines::new(&series.close, &levels).with_garch(first_origin + 1);
     levels
         .iter()
         .enumerate()

@@ -128,8 +128,7 @@ fn interval_score(step: &StepForecasts, intervals: &[Interval], level: f64) -> O
 
 /// The EWMA band's mean interval score at `level` on the days of `step` (step 1).
 fn ewma_interval_score(step: &StepForecasts, series: &Series, level: f64) -> f64 {
-    let first = step.days.first().copied().unwrap_or(1);
-    let baselines = IntervalBaselines::fit(&series.close, first, &[], &[level]);
+    let baselines = IntervalBaselines::new(&series.close, &[level]);
     let total: f64 = step
         .days
         .iter()

@@ -1,13 +1,14 @@
 //! Walk-forward discipline: a fold's model and scaler are fitted on the history before its test
 //! span only. Changing the test span's prices wildly must leave them bit-identical.
 
+mod common;
 use candle_core::Device;
 use forecast::backtest::{fit_fold, fold_spans};
 use forecast::data::synthetic::{self, SyntheticConfig};
 use forecast::data::{Series, WindowSpec};
 use forecast::forecaster::Trained;
 use forecast::runtime::Runtime;
-use forecast::train::{Settings, TrainConfig};
+use forecast::train::Settings;
 use std::path::Path;
 
 fn series(days: usize) -> Series {
@@ -26,24 +27,7 @@ fn weights(fitted: &Trained) -> Vec<Vec<f32>> {
 
 #[test]
 fn a_folds_model_never_sees_its_test_span() {
-    let settings = Settings {
-        seq_len: 10,
-        horizon: 3,
-        levels: vec![0.9],
-        hidden: 8,
-        layers: 2,
-        dropout: 0.1,
-        distribution: Default::default(),
-        train: TrainConfig {
-            epochs: 3,
-            batch_size: 32,
-            lr: 1e-3,
-            val_fraction: 0.1,
-            patience: 5,
-            seed: 9,
-            clip_norm: 1.0,
-        },
-    };
+    let settings = Settings { horizon: 3, layers: 2, dropout: 0.1, ..common::small_settings() };
     let runtime = Runtime { device: Device::Cpu, threads: 2 };
     let original = series(400);
     let spec = WindowSpec { seq_len: settings.seq_len, horizon: settings.horizon };

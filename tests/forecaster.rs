@@ -6,14 +6,13 @@
 mod common;
 
 use candle_core::Device;
-use common::{forecast, s, sample_csv, FAST};
+use common::{forecast, s, sample_csv, small_settings, FAST};
 use forecast::calendar::Calendar;
 use forecast::data::synthetic::{series, SyntheticConfig};
 use forecast::data::{LoadOptions, Series};
 use forecast::exit::Exit;
 use forecast::forecaster::{fit, Source};
 use forecast::runtime::Runtime;
-use forecast::train::{Settings, TrainConfig};
 use std::path::Path;
 
 /// A CSV of `days` weekdays from 2020-01-01 with closes from `close(day)`.
@@ -65,7 +64,7 @@ fn a_diverging_train_fails_and_keeps_the_old_model() {
     forecast(dir.path(), &["predict", "--model", "m.safetensors"]).ok();
 
     let series = synthetic(400);
-    let mut settings = settings();
+    let mut settings = small_settings();
     settings.train.lr = 1e9;
     settings.train.clip_norm = 1e9;
     let runtime = Runtime { device: Device::Cpu, threads: 1 };
@@ -81,27 +80,6 @@ fn a_diverging_train_fails_and_keeps_the_old_model() {
 
 fn synthetic(days: usize) -> Series {
     series(&SyntheticConfig { days, ..SyntheticConfig::default() })
-}
-
-fn settings() -> Settings {
-    Settings {
-        seq_len: 10,
-        horizon: 1,
-        levels: vec![0.9],
-        hidden: 8,
-        layers: 1,
-        dropout: 0.0,
-        distribution: Default::default(),
-        train: TrainConfig {
-            epochs: 3,
-            batch_size: 32,
-            lr: 1e-3,
-            val_fraction: 0.1,
-            patience: 5,
-            seed: 9,
-            clip_norm: 1.0,
-        },
-    }
 }
 
 #[test]

@@ -40,11 +40,20 @@ fn meta_usize(meta: &HashMap<String, String>, key: &str) -> usize {
     meta[key].parse().unwrap_or_else(|_| panic!("metadata {key}"))
 }
 
-/// Runs one case; returns the names of the quantities checked, or the first mismatch.
-fn check_case(path: &Path, lstm: LstmPath) -> Result<Vec<String>, String> {
+/// A case: its metadata, its tensors, and the model its weights make.
+type Case = (HashMap<String, String>, HashMap<String, Tensor>, StockPredictor);
+
+/// A case file's metadata, tensors, and the model its weights make (with the heads of the
+/// distribution `distribution` reads from the metadata), running on `lstm`.
+fn read_case(
+    path: &Path,
+    lstm: LstmPath,
+    distribution: impl Fn(&HashMap<String, String>) -> Result<Distribution, String>,
+) -> Result<Case, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| e.to_string())?;
     let meta = header.metadata().clone().ok_or("no metadata")?;
+    let distribution = distribution(&meta)?;
     let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|e| e.to_string())?;
     let config = ModelConfig {
         input_size: meta_usize(&meta, "input_size"),
@@ -52,9 +61,28 @@ fn check_case(path: &Path, lstm: LstmPath) -> Result<Vec<String>, String> {
         num_layers: meta_usize(&meta, "num_layers"),
         horizon: meta_usize(&meta, "horizon"),
         dropout: 0.0,
-        distribution: Default::default(),
+        distribution,
     };
     let model = StockPredictor::from_tensors(&config, &tensors).map_err(|e| e.to_string())?.with_path(lstm);
+    Ok((meta, tensors, model))
+}
+
+/// Compares a quantity with the case's expectation of the same name, recording it in `checked`.
+fn checker<'a>(
+    tensors: &'a HashMap<String, Tensor>,
+    checked: &'a mut Vec<String>,
+) -> impl FnMut(&str, &Tensor, f64) -> Result<(), String> + 'a {
+    move |name, actual, tolerance| {
+        let expected = tensors.get(name).ok_or_else(|| format!("case has no {name}"))?;
+        compare(name, actual, expected, tolerance)?;
+        checked.push(name.to_string());
+        Ok(())
+    }
+}
+
+/// Runs one case; returns the names of the quantities checked, or the first mismatch.
+fn check_case(path: &Path, lstm: LstmPath) -> Result<Vec<String>, String> {
+    let (_, tensors, model) = read_case(path, lstm, |_| Ok(Distribution::None))?;
     let input = Var::from_tensor(&tensors["input"]).unwrap();
     // The training path: forward with the between-layer hook, backward through candle's autograd.
     let (output, stack) =
@@ -63,17 +91,13 @@ fn check_case(path: &Path, lstm: LstmPath) -> Result<Vec<String>, String> {
     let grads = loss.backward().map_err(|e| e.to_string())?;
 
     let mut checked = Vec::new();
-    let mut check = |name: &str, actual: &Tensor, tolerance: f64| -> Result<(), String> {
-        let expected = tensors.get(name).ok_or_else(|| format!("case has no {name}"))?;
-        compare(name, actual, expected, tolerance)?;
-        checked.push(name.to_string());
-        Ok(())
-    };
+    let mut check = checker(&tensors, &mut checked);
     check("expected.output", &output, OUTPUT_TOLERANCE)?;
     check("expected.sequence", &stack.sequence, OUTPUT_TOLERANCE)?;
     check("expected.h_n", &Tensor::stack(&stack.h_n, 0).unwrap(), OUTPUT_TOLERANCE)?;
     check("expected.c_n", &Tensor::stack(&stack.c_n, 0).unwrap(), OUTPUT_TOLERANCE)?;
     check_gradients(&mut check, &grads, &input, &model)?;
+    drop(check);
     Ok(checked)
 }
 
@@ -187,21 +211,12 @@ fn golden_check_fails_on_an_empty_folder() {
 /// the head's μ, σ, ν, the mean negative log-likelihood and every gradient, through the training
 /// path (forward, `train::head_loss`, backward) on both LSTM implementations.
 fn check_nll_case(path: &Path, lstm: LstmPath) -> Result<Vec<String>, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| e.to_string())?;
-    let meta = header.metadata().clone().ok_or("no metadata")?;
-    let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|e| e.to_string())?;
-    let distribution = Distribution::from_name(&meta["distribution"]).ok_or("unknown distribution")?;
+    let (meta, tensors, model) = read_case(path, lstm, |meta| {
+        let name = meta.get("distribution").ok_or("no distribution")?;
+        Distribution::from_name(name).ok_or_else(|| format!("unknown distribution {name}"))
+    })?;
+    let distribution = model.config.distribution;
     let (batch, horizon) = (meta_usize(&meta, "batch"), meta_usize(&meta, "horizon"));
-    let config = ModelConfig {
-        input_size: meta_usize(&meta, "input_size"),
-        hidden_size: meta_usize(&meta, "hidden_size"),
-        num_layers: meta_usize(&meta, "num_layers"),
-        horizon,
-        dropout: 0.0,
-        distribution,
-    };
-    let model = StockPredictor::from_tensors(&config, &tensors).map_err(|e| e.to_string())?.with_path(lstm);
     let input = Var::from_tensor(&tensors["input"]).unwrap();
     let (output, _) = model.forward_train(input.as_tensor(), |x| Ok(x.clone())).map_err(|e| e.to_string())?;
     let (loss, objective) = head_loss(distribution, &output, &tensors["target"], &[], batch * horizon)
@@ -221,12 +236,7 @@ fn check_nll_case(path: &Path, lstm: LstmPath) -> Result<Vec<String>, String> {
     }
     let as_tensor = |v: &[f64]| Tensor::from_slice(v, (batch, horizon), &Device::Cpu).unwrap();
     let mut checked = Vec::new();
-    let mut check = |name: &str, actual: &Tensor, tolerance: f64| -> Result<(), String> {
-        let expected = tensors.get(name).ok_or_else(|| format!("case has no {name}"))?;
-        compare(name, actual, expected, tolerance)?;
-        checked.push(name.to_string());
-        Ok(())
-    };
+    let mut check = checker(&tensors, &mut checked);
     check("expected.mu", &as_tensor(&params[0]), OUTPUT_TOLERANCE)?;
     check("expected.sigma", &as_tensor(&params[1]), OUTPUT_TOLERANCE)?;
     if distribution == Distribution::StudentT {
@@ -234,6 +244,7 @@ fn check_nll_case(path: &Path, lstm: LstmPath) -> Result<Vec<String>, String> {
     }
     check("expected.loss", &Tensor::from_slice(&[loss], 1, &Device::Cpu).unwrap(), OUTPUT_TOLERANCE)?;
     check_gradients(&mut check, &grads, &input, &model)?;
+    drop(check);
     Ok(checked)
 }
 

@@ -3,7 +3,7 @@
 
 use super::load_series;
 use crate::cli::{Format, ScoreArgs};
-use crate::interval_metrics::display_name;
+use crate::interval_metrics::{comparison, display_name};
 use crate::ledger::{self, ModelScore};
 use crate::output::{csv, print_json, print_text};
 use serde::Serialize;
@@ -68,16 +68,8 @@ fn render(r: &ScoreReport) -> String {
                 baselines.join("; ")
             );
             if let Some(b) = l.baselines.iter().find(|b| b.method == "garch-t").or(l.baselines.first()) {
-                let skill = 1.0 - l.interval_score / b.interval_score;
-                let name = display_name(&b.method);
-                let _ = match skill > 0.0 {
-                    true => writeln!(s, "    better than {name} by {:.1}% interval score", skill * 100.0),
-                    false => writeln!(
-                        s,
-                        "    worse than {name} by {:.1}% interval score: use {name}",
-                        -skill * 100.0
-                    ),
-                };
+                let _ =
+                    writeln!(s, "    {}", comparison(1.0 - l.interval_score / b.interval_score, &b.method));
             }
         }
     }

@@ -7,6 +7,29 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+/// Small, quick library settings for tests that fit in process: a 1-layer LSTM of 8, seq-len 10,
+/// horizon 1, 3 epochs, the squared-error head.
+pub fn small_settings() -> forecast::train::Settings {
+    forecast::train::Settings {
+        seq_len: 10,
+        horizon: 1,
+        levels: vec![0.9],
+        hidden: 8,
+        layers: 1,
+        dropout: 0.0,
+        distribution: Default::default(),
+        train: forecast::train::TrainConfig {
+            epochs: 3,
+            batch_size: 32,
+            lr: 1e-3,
+            val_fraction: 0.1,
+            patience: 5,
+            seed: 9,
+            clip_norm: 1.0,
+        },
+    }
+}
+
 /// Small, quick training flags for tests (the defaults are exercised by the README command).
 pub const FAST: &[&str] =
     &["--hidden", "8", "--layers", "1", "--epochs", "3", "--seq-len", "10", "--threads", "1"];
