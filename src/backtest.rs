@@ -1,27 +1,32 @@
-//! Expanding-window walk-forward evaluation.
+//! Expanding-window walk-forward evaluation, of one series or of a watchlist.
 //!
-//! The last `folds × test_size` forecastable days are cut into `folds` consecutive test spans. For
-//! each fold, a model (and its scaler) is fitted by [`train_on`] on the series truncated just
-//! before the fold's first test day — so nothing of the test span can reach it — then every test
-//! day is forecast, in one batch, from the real history before it. Naive, drift and moving-average
+//! The last `folds × test_size` forecastable dates are cut into `folds` consecutive test spans
+//! (for a watchlist, the dates of all series together: one calendar of folds). For each fold, a
+//! model (and each series' scaler) is fitted by `forecaster::fit` on every series truncated just
+//! before the fold's first test date — so nothing of the test span of any series can reach it —
+//! then every test day of every series is forecast, in one batch, from the real history before
+//! it. A watchlist's metrics are given per series (in its prices) and pooled (closes rebased to
+//! 100 at each origin, so errors are in percent of the last close); `--compare-local` fits one
+//! model per series on the same folds beside the global one. Naive, drift and moving-average
 //! baselines are scored on the same days. With a horizon of N days, each test day is a forecast
 //! origin and every step 1…N is scored; intervals are calibrated on the fold's own validation
 //! span (inside its history) and their coverage measured on its test span.
 
-use crate::calendar::Calendar;
-use crate::data::{LoadOptions, Series, WindowSpec};
+use crate::data::{Series, WindowSpec};
 use crate::distribution::Distribution;
 use crate::error::DataError;
-use crate::forecaster::{fit, Source, Trained};
+use crate::forecaster::{fit, Trained, TrainingSeries};
 use crate::inference::StepForecasts;
 use crate::interval_baselines::{IntervalBaselines, METHODS};
 use crate::interval_metrics::{self, DayPrediction, MethodScores, ScoredDay};
 use crate::intervals::{coverage, pool, Coverage, Interval};
 use crate::metrics::{
-    drift_forecasts, mae, moving_average_forecasts, naive_mae, point_metrics, skill, PointMetrics,
+    drift_forecasts, mae, moving_average_forecasts, naive_mae, point_metrics, relative_naive_mae, skill,
+    PointMetrics,
 };
 use crate::runtime::Runtime;
 use crate::train::{EpochReport, Settings};
+use chrono::NaiveDate;
 use serde::Serialize;
 use std::ops::Range;
 use std::path::Path;
@@ -41,9 +46,11 @@ pub struct SpanMetrics {
     pub skill: f64,
 }
 
-/// One day's forecasts, for one step.
+/// One day's forecasts of one series, for one step.
 #[derive(Debug, Clone, Serialize)]
 pub struct DayForecast {
+    /// The series' id.
+    pub series: String,
     pub date: String,
     pub fold: usize,
     pub step: usize,
@@ -55,10 +62,33 @@ pub struct DayForecast {
     /// The EWMA volatility known at the origin: what days are ranked by for the calm and
     /// turbulent fifths.
     pub ranking_volatility: f64,
+    /// The MASE denominator: the naive MAE over the fold's training closes of the series…
+    #[serde(skip)]
+    pub scale: f64,
+    /// …and the same in percent of the previous close, for closes rebased to 100.
+    #[serde(skip)]
+    pub relative_scale: f64,
     /// Each interval method's prediction, in [`METHODS`] order (GARCH missing when its fit
     /// failed).
     #[serde(skip)]
     pub intervals: Vec<DayPrediction>,
+}
+
+impl DayForecast {
+    /// The day with its closes rebased to 100 at the origin (errors in percent of the last close,
+    /// comparable across series; log-return predictions are unchanged).
+    pub fn rebased(&self) -> DayForecast {
+        let r = |v: f64| 100.0 * v / self.naive;
+        DayForecast {
+            actual: r(self.actual),
+            forecast: r(self.forecast),
+            naive: 100.0,
+            drift: r(self.drift),
+            moving_average: r(self.moving_average),
+            scale: self.relative_scale,
+            ..self.clone()
+        }
+    }
 }
 
 /// Interval scores of the model and every interval baseline for one step, over all test days.
@@ -84,18 +114,32 @@ pub struct Fold {
     pub test_days: usize,
     pub epochs_run: usize,
     pub best_epoch: usize,
-    /// Step 1's metrics (the keys `model`, `naive`, `drift`, `moving_average`, `skill`).
+    /// Step 1's metrics (the keys `model`, `naive`, `drift`, `moving_average`, `skill`); pooled
+    /// on rebased closes for a watchlist.
     #[serde(flatten)]
     pub metrics: SpanMetrics,
     /// Every step's metrics.
     pub steps: Vec<SpanMetrics>,
 }
 
+/// One series of a watchlist's backtest: its own metrics, in its prices.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesBacktest {
+    pub id: String,
+    /// Step-1 test days.
+    pub days: usize,
+    /// Step 1 over all its test days.
+    pub summary: SpanMetrics,
+    /// Its interval scores per step.
+    pub intervals: Vec<StepIntervalScores>,
+}
+
 /// The whole backtest.
 #[derive(Debug, Clone, Serialize)]
 pub struct Backtest {
     pub folds: Vec<Fold>,
-    /// Step 1 over all test days.
+    /// Step 1 over all test days (of every series, on closes rebased to 100 at each origin, for a
+    /// watchlist).
     pub summary: SpanMetrics,
     /// Every step over all test days.
     pub steps: Vec<SpanMetrics>,
@@ -107,6 +151,12 @@ pub struct Backtest {
     pub levels: Vec<f64>,
     /// Interval and distribution scores of the model and the interval baselines, per step.
     pub intervals: Vec<StepIntervalScores>,
+    /// A watchlist's series, each scored on its own (empty for one series).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<SeriesBacktest>,
+    /// `--compare-local`: the same folds and days with one model per series.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local: Option<Box<Backtest>>,
     #[serde(skip)]
     pub days: Vec<DayForecast>,
 }
@@ -132,58 +182,214 @@ pub enum Progress<'a> {
     Fold(&'a Fold),
 }
 
-/// Runs the walk-forward backtest over `folds` test spans of `test_size` days (default: together
-/// [`DEFAULT_TEST_SHARE`] of the forecastable days).
-pub fn run(
-    series: &Series,
-    settings: &Settings,
-    (folds, test_size): (usize, Option<usize>),
-    runtime: &Runtime,
-    csv: &Path,
-    mut progress: impl FnMut(Progress),
-) -> crate::error::Result<Backtest> {
-    let n_windows = spec(settings).windows_with_targets(series.len());
-    let spans = fold_spans(n_windows, folds, test_size);
+/// The test dates of each fold: the forecastable days (step-1 targets with every step's target in
+/// the data) of all series together, cut into `folds` spans of `test_size` dates (default: together
+/// [`DEFAULT_TEST_SHARE`] of them) ending with the last. For one series, the dates of its windows.
+fn fold_dates(
+    members: &[TrainingSeries],
+    spec: WindowSpec,
+    folds: usize,
+    test_size: Option<usize>,
+) -> crate::error::Result<Vec<(NaiveDate, NaiveDate)>> {
+    let mut dates: Vec<NaiveDate> = members
+        .iter()
+        .flat_map(|m| {
+            (0..spec.windows_with_targets(m.series.len())).map(move |j| m.series.dates[spec.target_day(j)])
+        })
+        .collect();
+    dates.sort_unstable();
+    dates.dedup();
+    let spans = fold_spans(dates.len(), folds, test_size);
     if spans.len() < folds || spans.first().is_some_and(|s| s.start == 0) {
+        let (path, rows) = match members {
+            [one] => (one.source.csv, format!("{} usable rows", one.series.len())),
+            _ => {
+                (members.first().map_or(Path::new(""), |m| m.source.csv), format!("{} series", members.len()))
+            }
+        };
         return Err(DataError::new(
-            csv,
-            format!(
-                "too few rows for {folds} folds: {} usable rows, {n_windows} forecastable days",
-                series.len()
-            ),
+            path,
+            format!("too few rows for {folds} folds: {rows}, {} forecastable days", dates.len()),
         )
         .with_hint("use fewer --folds, a smaller --test-size or a longer history")
         .into());
     }
-    let mut result_folds = Vec::new();
-    let mut days = Vec::new();
-    let mut scales = Vec::new();
-    let mut coverages = Vec::new();
-    for (k, span) in spans.iter().enumerate() {
-        let (fold, fold_days, scale, fold_coverage) =
-            run_fold(series, settings, k, span.clone(), runtime, csv, |e| {
-                progress(Progress::Epoch(k + 1, e))
-            })?;
+    Ok(spans.into_iter().map(|s| (dates[s.start], dates[s.end - 1])).collect())
+}
+
+/// Runs the walk-forward backtest of `members` (one series, or a watchlist sharing one global
+/// model per fold) over `folds` test spans of `test_size` days. With `compare_local` (a
+/// watchlist), one model per series is also fitted and scored on the same folds and days.
+pub fn run(
+    members: &[TrainingSeries],
+    settings: &Settings,
+    (folds, test_size): (usize, Option<usize>),
+    compare_local: bool,
+    runtime: &Runtime,
+    mut progress: impl FnMut(Progress),
+) -> crate::error::Result<Backtest> {
+    let spec = spec(settings);
+    let spans = fold_dates(members, spec, folds, test_size)?;
+    let mut global = Evaluation::default();
+    let mut local = Evaluation::default();
+    for (k, &(first, last)) in spans.iter().enumerate() {
+        let trained = fit_fold(members, settings, first, runtime, |e| progress(Progress::Epoch(k + 1, e)))?;
+        let fold = global.add_fold(members, &trained, k, (first, last), settings, runtime)?;
         progress(Progress::Fold(&fold));
-        result_folds.push(fold);
-        scales.extend(std::iter::repeat_n(scale, fold_days.len()));
-        days.extend(fold_days);
-        coverages.push(fold_coverage);
+        if compare_local {
+            for one in members.chunks(1) {
+                // A series too short to train alone in this fold is scored by the global model only.
+                let Ok(trained) = fit_fold(one, settings, first, runtime, |_| {}) else { continue };
+                local.add_fold(one, &trained, k, (first, last), settings, runtime)?;
+            }
+        }
     }
-    let steps = per_step_metrics(&days, &scales, settings.horizon);
-    let intervals = (1..=settings.horizon)
-        .map(|step| interval_scores(&days, step, &settings.levels, settings.distribution))
-        .collect();
-    Ok(Backtest {
-        folds: result_folds,
-        summary: steps[0].clone(),
-        steps,
-        coverage: pool(&coverages),
-        distribution: settings.distribution,
-        levels: settings.levels.clone(),
-        intervals,
-        days,
-    })
+    let watchlist = members.len() > 1;
+    let mut result = global.summarise(settings, watchlist);
+    if compare_local {
+        result.local = Some(Box::new(local.summarise(settings, watchlist)));
+    }
+    Ok(result)
+}
+
+/// The forecaster of the fold whose first test date is `first`: fitted (scalers, early stopping
+/// and interval calibration included) on every member's rows dated before `first` and nothing
+/// else.
+pub fn fit_fold(
+    members: &[TrainingSeries],
+    settings: &Settings,
+    first: NaiveDate,
+    runtime: &Runtime,
+    on_epoch: impl FnMut(&EpochReport),
+) -> crate::error::Result<Trained> {
+    let histories: Vec<Series> =
+        members.iter().map(|m| m.series.head(m.series.dates.partition_point(|d| *d < first))).collect();
+    let panel: Vec<TrainingSeries> =
+        members.iter().zip(&histories).map(|(m, h)| TrainingSeries { series: h, ..m.clone() }).collect();
+    fit(&panel, settings, runtime, on_epoch)
+}
+
+/// The test days gathered fold by fold.
+#[derive(Debug, Default)]
+struct Evaluation {
+    folds: Vec<Fold>,
+    days: Vec<DayForecast>,
+    coverages: Vec<Vec<Coverage>>,
+}
+
+impl Evaluation {
+    /// Scores fold `k`'s forecaster on every test day (step-1 target dated `first ..= last`) of
+    /// each series it was trained on, beside the baselines; returns the fold's record.
+    fn add_fold(
+        &mut self,
+        members: &[TrainingSeries],
+        trained: &Trained,
+        k: usize,
+        (first, last): (NaiveDate, NaiveDate),
+        settings: &Settings,
+        runtime: &Runtime,
+    ) -> crate::error::Result<Fold> {
+        let spec = spec(settings);
+        let Trained { forecaster, outcome, validation_forecasts, .. } = trained;
+        let mut fold_days = Vec::new();
+        let mut train_end = None::<NaiveDate>;
+        for (entry, validation) in forecaster.series.iter().zip(validation_forecasts) {
+            let Some(m) = members.iter().find(|m| m.id == entry.id) else { continue };
+            let series = m.series;
+            let test_days: Vec<usize> = (0..spec.windows_with_targets(series.len()))
+                .map(|j| spec.target_day(j))
+                .filter(|&d| (first..=last).contains(&series.dates[d]))
+                .collect();
+            let Some(&first_test_day) = test_days.first() else { continue };
+            train_end = train_end.max(Some(series.dates[first_test_day - 1]));
+            let steps = forecaster
+                .prepare(series, &entry.scaler, m.source.csv, m.source.csv)?
+                .score(&test_days, runtime)?;
+            let baselines = IntervalBaselines::new(&series.close, &settings.levels)
+                .with_garch(first_test_day)
+                .with_constant(validation);
+            let scales = (
+                naive_mae(&series.close[..first_test_day]),
+                relative_naive_mae(&series.close[..first_test_day]),
+            );
+            fold_days.extend(steps.iter().flat_map(|s| {
+                step_days(&entry.id, series, s, k + 1, scales, &forecaster.intervals, &baselines)
+            }));
+            self.coverages.push(coverage(&steps, &forecaster.intervals));
+        }
+        let watchlist = members.len() > 1;
+        let per_step = per_step_metrics(&fold_days, settings.horizon, watchlist);
+        let earliest = members.iter().filter_map(|m| m.series.dates.first()).min();
+        let date = |d: Option<&NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+        let fold = Fold {
+            fold: k + 1,
+            train_start: date(earliest),
+            train_end: date(train_end.as_ref()),
+            test_start: first.to_string(),
+            test_end: last.to_string(),
+            test_days: fold_days.iter().filter(|d| d.step == 1).count(),
+            epochs_run: outcome.epochs_run,
+            best_epoch: outcome.best_epoch,
+            metrics: per_step[0].clone(),
+            steps: per_step,
+        };
+        self.days.extend(fold_days);
+        // Local models add one fold record per series; only the global run keeps them.
+        if self.folds.last().is_none_or(|f| f.fold != k + 1) {
+            self.folds.push(fold.clone());
+        }
+        Ok(fold)
+    }
+
+    /// Metrics over every test day: pooled (on rebased closes for a watchlist) and, for a
+    /// watchlist, per series.
+    fn summarise(self, settings: &Settings, watchlist: bool) -> Backtest {
+        let steps = per_step_metrics(&self.days, settings.horizon, watchlist);
+        let pooled: Vec<DayForecast> =
+            if watchlist { self.days.iter().map(DayForecast::rebased).collect() } else { self.days.clone() };
+        let intervals = interval_scores_by_step(&pooled, settings);
+        let mut ids: Vec<&str> = Vec::new();
+        for d in &self.days {
+            if !ids.contains(&d.series.as_str()) {
+                ids.push(&d.series);
+            }
+        }
+        let series = if watchlist {
+            ids.iter()
+                .map(|id| {
+                    let mine: Vec<DayForecast> =
+                        self.days.iter().filter(|d| d.series == *id).cloned().collect();
+                    SeriesBacktest {
+                        id: id.to_string(),
+                        days: mine.iter().filter(|d| d.step == 1).count(),
+                        summary: per_step_metrics(&mine, 1, false).swap_remove(0),
+                        intervals: interval_scores_by_step(&mine, settings),
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Backtest {
+            folds: self.folds,
+            summary: steps[0].clone(),
+            steps,
+            coverage: pool(&self.coverages),
+            distribution: settings.distribution,
+            levels: settings.levels.clone(),
+            intervals,
+            series,
+            local: None,
+            days: self.days,
+        }
+    }
+}
+
+/// Every step's interval scores over `days`.
+fn interval_scores_by_step(days: &[DayForecast], settings: &Settings) -> Vec<StepIntervalScores> {
+    (1..=settings.horizon)
+        .map(|step| interval_scores(days, step, &settings.levels, settings.distribution))
+        .collect()
 }
 
 /// The interval scores of every method at `step` over `days`. A method missing on some day (a
@@ -222,13 +428,16 @@ fn interval_scores(
     StepIntervalScores { step, days: mine.len(), naive_mae, methods }
 }
 
-/// Metrics of each step 1…`horizon` over `days`.
-fn per_step_metrics(days: &[DayForecast], scales: &[f64], horizon: usize) -> Vec<SpanMetrics> {
+/// Metrics of each step 1…`horizon` over `days` (rebased to 100 at each origin when `rebase`).
+fn per_step_metrics(days: &[DayForecast], horizon: usize, rebase: bool) -> Vec<SpanMetrics> {
     (1..=horizon)
         .map(|step| {
-            let (mine, my_scales): (Vec<DayForecast>, Vec<f64>) =
-                days.iter().zip(scales).filter(|(d, _)| d.step == step).map(|(d, s)| (d.clone(), *s)).unzip();
-            span_metrics(step, &mine, &my_scales)
+            let mine: Vec<DayForecast> = days
+                .iter()
+                .filter(|d| d.step == step)
+                .map(|d| if rebase { d.rebased() } else { d.clone() })
+                .collect();
+            span_metrics(step, &mine)
         })
         .collect()
 }
@@ -237,68 +446,14 @@ fn spec(settings: &Settings) -> WindowSpec {
     WindowSpec { seq_len: settings.seq_len, horizon: settings.horizon }
 }
 
-/// The forecaster of the fold that tests `span` (window indices): fitted, scaler, early stopping
-/// and interval calibration included, on the rows before its first test day and nothing else.
-pub fn fit_fold(
-    series: &Series,
-    settings: &Settings,
-    span: &Range<usize>,
-    runtime: &Runtime,
-    csv: &Path,
-    on_epoch: impl FnMut(&EpochReport),
-) -> crate::error::Result<Trained> {
-    let history = series.head(spec(settings).target_day(span.start));
-    let source = Source { csv, load_options: LoadOptions::default(), calendar: Calendar::Weekdays };
-    fit(&history, settings, runtime, &source, on_epoch)
-}
-
-/// Fits fold `k` on the history before `span` and forecasts the span. Returns the fold, its days
-/// (every step), its MASE scale (the naive MAE over its training closes) and its coverage.
-fn run_fold(
-    series: &Series,
-    settings: &Settings,
-    k: usize,
-    span: Range<usize>,
-    runtime: &Runtime,
-    csv: &Path,
-    on_epoch: impl FnMut(&EpochReport),
-) -> crate::error::Result<(Fold, Vec<DayForecast>, f64, Vec<Coverage>)> {
-    let spec = spec(settings);
-    let first_test_day = spec.target_day(span.start);
-    let Trained { forecaster, outcome, validation_forecasts, .. } =
-        fit_fold(series, settings, &span, runtime, csv, on_epoch)?;
-    let test_days: Vec<usize> = span.clone().map(|j| spec.target_day(j)).collect();
-    let steps = forecaster.prepare(series, csv, csv)?.score(&test_days, runtime)?;
-    let baselines = IntervalBaselines::new(&series.close, &settings.levels)
-        .with_garch(first_test_day)
-        .with_constant(&validation_forecasts);
-    let day_forecasts: Vec<DayForecast> =
-        steps.iter().flat_map(|s| step_days(series, s, k + 1, &forecaster.intervals, &baselines)).collect();
-    let scale = naive_mae(&series.close[..first_test_day]);
-    let scales = vec![scale; day_forecasts.len()];
-    let per_step = per_step_metrics(&day_forecasts, &scales, settings.horizon);
-    let date = |i: usize| series.dates[i].to_string();
-    let fold = Fold {
-        fold: k + 1,
-        train_start: date(0),
-        train_end: date(first_test_day - 1),
-        test_start: date(first_test_day),
-        test_end: date(spec.target_day(span.end - 1)),
-        test_days: span.len(),
-        epochs_run: outcome.epochs_run,
-        best_epoch: outcome.best_epoch,
-        metrics: per_step[0].clone(),
-        steps: per_step,
-    };
-    Ok((fold, day_forecasts, scale, coverage(&steps, &forecaster.intervals)))
-}
-
 /// One step's forecasts as days, with the point and interval baselines from the same origins;
 /// `intervals` are the fold model's calibrated intervals.
 fn step_days(
+    id: &str,
     series: &Series,
     s: &StepForecasts,
     fold: usize,
+    (scale, relative_scale): (f64, f64),
     intervals: &[Interval],
     baselines: &IntervalBaselines,
 ) -> Vec<DayForecast> {
@@ -322,6 +477,7 @@ fn step_days(
             let mut predictions = vec![model, constant, baselines.ewma(origins[i], s.step)];
             predictions.extend(baselines.garch(origins[i], s.step));
             DayForecast {
+                series: id.to_string(),
                 date: s.dates[i].to_string(),
                 fold,
                 step: s.step,
@@ -331,20 +487,23 @@ fn step_days(
                 drift: drift[i],
                 moving_average: moving[i],
                 ranking_volatility: baselines.ewma_volatility(origins[i]),
+                scale,
+                relative_scale,
                 intervals: predictions,
             }
         })
         .collect()
 }
 
-/// Metrics of the model and the baselines over `days`; `scales[i]` is day i's MASE denominator.
-fn span_metrics(step: usize, days: &[DayForecast], scales: &[f64]) -> SpanMetrics {
+/// Metrics of the model and the baselines over `days`, MASE with each day's own scale.
+fn span_metrics(step: usize, days: &[DayForecast]) -> SpanMetrics {
     let column = |f: fn(&DayForecast) -> f64| days.iter().map(f).collect::<Vec<f64>>();
     let (actual, naive) = (column(|d| d.actual), column(|d| d.naive));
     let score = |forecast: &[f64]| {
         let mut m = point_metrics(&naive, forecast, &actual, 1.0);
         // MASE with each day's own fold scale: the mean of |error| / scale.
-        let scaled: f64 = forecast.iter().zip(&actual).zip(scales).map(|((f, a), s)| (f - a).abs() / s).sum();
+        let scaled: f64 =
+            forecast.iter().zip(&actual).zip(days).map(|((f, a), d)| (f - a).abs() / d.scale).sum();
         m.mase = scaled / days.len().max(1) as f64;
         m
     };

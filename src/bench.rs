@@ -73,7 +73,7 @@ fn random_windows(case: &BenchCase, samples: usize, rng: &mut ChaCha8Rng) -> (Wi
     let features: Vec<f64> = (0..rows * case.features).map(|_| rng.random_range(-2.0..2.0)).collect();
     let returns: Vec<f64> = (0..rows).map(|_| rng.random_range(-2.0..2.0)).collect();
     let windows = Windows::new(&features, case.features, &returns, case.seq_len, 1);
-    let split = Split { train: 0..samples, val: samples..samples + 1 };
+    let split = Split { train: (0..samples).collect(), val: vec![samples] };
     (windows, split)
 }
 
@@ -107,6 +107,7 @@ pub fn run_case(
         patience: repeats + 2,
         seed: 1,
         clip_norm: 1.0,
+        windows_per_epoch: None,
     };
     let runtime = Runtime { device: device.clone(), threads };
     let outcome = fit(&model, &windows, &split, &train, &mut rng, &runtime, |_| {})?;

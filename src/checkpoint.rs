@@ -6,19 +6,29 @@
 //! | key | value |
 //! |---|---|
 //! | `format` | `forecast-model` |
-//! | `format_version` | `1` |
+//! | `format_version` | `1` for a model of one series, `2` for a global model of several |
 //! | `crate_version` | version of forecast that wrote the file |
 //! | `model` | JSON [`ModelConfig`] |
 //! | `training` | JSON [`TrainConfig`] |
 //! | `features` | JSON list of input feature names, in column order |
 //! | `target` | what the head predicts (`next_log_return_close`) |
-//! | `scaler` | JSON [`Scaler`] fitted on the training span |
 //! | `seq_len` | window length in days |
-//! | `data` | JSON [`DataInfo`]: training CSV's absolute path, date range, rows |
-//! | `load_options` | JSON of the CSV load flags training used; predict reuses them |
 //! | `validation` | JSON [`Validation`]: the validation span and metrics vs naive |
 //! | `intervals` | JSON list of [`Interval`]: conformal half-widths per level and step |
+//!
+//! Version 1 (one series) then has, for its series:
+//!
+//! | key | value |
+//! |---|---|
+//! | `series_id` | the series' id (ticker or file stem; files written before it derive it) |
+//! | `scaler` | JSON [`Scaler`] fitted on the training span |
+//! | `data` | JSON [`DataInfo`]: training CSV's absolute path, date range, rows |
+//! | `load_options` | JSON of the CSV load flags training used; predict reuses them |
 //! | `calendar` | the trading calendar of forecast dates: `weekdays`, `nyse` or `crypto` |
+//!
+//! Version 2 (a global model) has instead `series`: a JSON list of [`SeriesEntry`], each with
+//! `id`, `data`, `load_options`, `scaler` and `calendar` as above (ids unique, at most
+//! [`limits::MAX_SERIES`]).
 //! | `checksum` | `sha256:` + hex SHA-256 of every other metadata entry and the tensor bytes |
 //!
 //! Loading validates every field before anything runs (sizes within `limits`, shapes consistent
@@ -28,12 +38,11 @@
 //! run gives the same bytes; it is replaced atomically.
 
 use crate::atomic::write_atomic;
-use crate::calendar::Calendar;
 use crate::data::features::{training_feature_names, TARGET};
 use crate::data::{LoadOptions, Scaler};
 use crate::distribution::Distribution;
 use crate::error::{Error, ModelFileError, Result};
-use crate::forecaster::{DataInfo, Forecaster, Validation};
+use crate::forecaster::{DataInfo, Forecaster, SeriesEntry, Validation};
 use crate::intervals::Interval;
 use crate::limits;
 use crate::model::{parameter_shapes, ModelConfig, StockPredictor};
@@ -48,7 +57,10 @@ use std::io::Read;
 use std::path::Path;
 
 pub const FORMAT: &str = "forecast-model";
+/// The version of a model of one series; older forecasts read it.
 pub const FORMAT_VERSION: u32 = 1;
+/// The version of a global model (several series).
+pub const PANEL_FORMAT_VERSION: u32 = 2;
 const CHECKSUM: &str = "checksum";
 
 /// A model file's forecaster, and whether its checksum was there to verify (files written before
@@ -65,22 +77,32 @@ fn json<T: Serialize>(value: &T) -> Result<String> {
 
 /// The metadata map of `f`, without the checksum.
 fn metadata(f: &Forecaster) -> Result<BTreeMap<String, String>> {
-    Ok(BTreeMap::from([
+    let mut map = BTreeMap::from([
         ("format".to_string(), FORMAT.to_string()),
-        ("format_version".to_string(), FORMAT_VERSION.to_string()),
         ("crate_version".to_string(), f.crate_version.clone()),
         ("model".to_string(), json(&f.network.config)?),
         ("training".to_string(), json(&f.training)?),
         ("features".to_string(), json(&f.features)?),
         ("target".to_string(), TARGET.to_string()),
-        ("scaler".to_string(), json(&f.scaler)?),
         ("seq_len".to_string(), f.seq_len.to_string()),
-        ("data".to_string(), json(&f.data)?),
-        ("load_options".to_string(), f.load_options.to_json()),
         ("validation".to_string(), json(&f.validation)?),
         ("intervals".to_string(), json(&f.intervals)?),
-        ("calendar".to_string(), json(&f.calendar)?),
-    ]))
+    ]);
+    match f.series.as_slice() {
+        [one] => map.extend([
+            ("format_version".to_string(), FORMAT_VERSION.to_string()),
+            ("series_id".to_string(), one.id.clone()),
+            ("scaler".to_string(), json(&one.scaler)?),
+            ("data".to_string(), json(&one.data)?),
+            ("load_options".to_string(), one.load_options.to_json()),
+            ("calendar".to_string(), json(&one.calendar)?),
+        ]),
+        many => map.extend([
+            ("format_version".to_string(), PANEL_FORMAT_VERSION.to_string()),
+            ("series".to_string(), json(&many)?),
+        ]),
+    }
+    Ok(map)
 }
 
 /// SHA-256 over every metadata entry but the checksum (sorted by key) and the tensor bytes.
@@ -211,33 +233,25 @@ pub fn from_bytes(bytes: &[u8], path: &Path, device: &Device) -> Result<Loaded, 
     if target != TARGET {
         return Err(fail(format!("metadata \"target\" is {}, expected {TARGET}", quote(target))));
     }
-    let scaler: Scaler = fields.parse("scaler")?;
-    check_scaler(&scaler, features.len()).map_err(|e| fail(format!("metadata \"scaler\": {e}")))?;
     let intervals: Vec<Interval> = fields.parse("intervals")?;
     check_intervals(&intervals, &config).map_err(|e| fail(format!("metadata \"intervals\": {e}")))?;
     let training: TrainConfig = fields.parse("training")?;
     check_training(&training).map_err(|e| fail(format!("metadata \"training\": {e}")))?;
-    let load_options = LoadOptions::from_json(fields.get("load_options")?).map_err(|e| {
-        fail(format!(
-            "metadata \"load_options\" cannot be read ({}); the file is damaged",
-            quote(&e.to_string())
-        ))
-    })?;
-    let calendar: Calendar = fields.parse("calendar")?;
+    let series = match fields.version()? {
+        FORMAT_VERSION => vec![fields.single_series(features.len())?],
+        _ => fields.panel_series(features.len())?,
+    };
     let network = network(bytes, &config, path, device)?;
     Ok(Loaded {
         forecaster: Forecaster {
             network,
             features,
-            scaler,
             seq_len,
             intervals,
-            calendar,
-            load_options,
             training,
-            data: fields.parse::<DataInfo>("data")?,
             validation: fields.parse::<Validation>("validation")?,
             crate_version: fields.get("crate_version")?.clone(),
+            series,
         },
         checksum_verified,
     })
@@ -269,6 +283,63 @@ impl Fields<'_> {
         })
     }
 
+    fn fail(&self, message: String) -> ModelFileError {
+        ModelFileError::new(self.path, message)
+    }
+
+    /// The format version, already checked by [`Fields::check_format`].
+    fn version(&self) -> Result<u32, ModelFileError> {
+        Ok(self.get("format_version")?.parse::<u32>().unwrap_or(FORMAT_VERSION))
+    }
+
+    /// The series of a version-1 file, from its top-level keys (its id derived from its ticker
+    /// or CSV name when the file predates `series_id`).
+    fn single_series(&self, width: usize) -> Result<SeriesEntry, ModelFileError> {
+        let scaler: Scaler = self.parse("scaler")?;
+        check_scaler(&scaler, width).map_err(|e| self.fail(format!("metadata \"scaler\": {e}")))?;
+        let load_options = LoadOptions::from_json(self.get("load_options")?).map_err(|e| {
+            self.fail(format!(
+                "metadata \"load_options\" cannot be read ({}); the file is damaged",
+                quote(&e.to_string())
+            ))
+        })?;
+        let data: DataInfo = self.parse("data")?;
+        let id = match self.map.get("series_id") {
+            Some(id) => id.clone(),
+            None => load_options.ticker.clone().unwrap_or_else(|| crate::paths::stem(Path::new(&data.csv))),
+        };
+        check_id(&id).map_err(|e| self.fail(format!("metadata \"series_id\": {e}")))?;
+        Ok(SeriesEntry { id, data, load_options, scaler, calendar: self.parse("calendar")? })
+    }
+
+    /// The series of a version-2 (global) file: each with a valid id, scaler and options.
+    fn panel_series(&self, width: usize) -> Result<Vec<SeriesEntry>, ModelFileError> {
+        let text = self.get("series")?;
+        let series: Vec<SeriesEntry> = serde_json::from_str(text).map_err(|e| {
+            self.fail(format!(
+                "metadata \"series\" cannot be read ({}); the file is damaged",
+                quote(&e.to_string())
+            ))
+        })?;
+        if series.is_empty() || series.len() > limits::MAX_SERIES {
+            return Err(self.fail(format!(
+                "metadata \"series\" lists {} series, must be 1 to {}",
+                series.len(),
+                limits::MAX_SERIES
+            )));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, entry) in series.iter().enumerate() {
+            let at = |e: String| self.fail(format!("metadata \"series\"[{i}]: {e}"));
+            check_id(&entry.id).map_err(at)?;
+            if !seen.insert(entry.id.as_str()) {
+                return Err(at(format!("id {} is listed twice", quote(&entry.id))));
+            }
+            check_scaler(&entry.scaler, width).map_err(|e| at(format!("scaler: {e}")))?;
+        }
+        Ok(series)
+    }
+
     fn check_format(&self) -> Result<(), ModelFileError> {
         let format = self.get("format")?;
         if format != FORMAT {
@@ -278,7 +349,7 @@ impl Fields<'_> {
             ));
         }
         let version = self.get("format_version")?;
-        if version.parse::<u32>().ok() != Some(FORMAT_VERSION) {
+        if !matches!(version.parse::<u32>(), Ok(FORMAT_VERSION | PANEL_FORMAT_VERSION)) {
             let version = match version.parse::<u32>() {
                 Ok(n) => n.to_string(),
                 Err(_) => quote(version),
@@ -286,7 +357,7 @@ impl Fields<'_> {
             return Err(ModelFileError::new(
                 self.path,
                 format!(
-                    "unknown model format version {version} (this forecast reads version {FORMAT_VERSION}); retrain the model with this version"
+                    "unknown model format version {version} (this forecast reads versions {FORMAT_VERSION} and {PANEL_FORMAT_VERSION}); retrain the model with this version"
                 ),
             ));
         }
@@ -304,6 +375,16 @@ fn in_range(name: &str, value: usize, max: usize) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("\"{name}\" is {value}, must be between 1 and {max}"))
+    }
+}
+
+/// A series id: 1 to [`limits::MAX_ID_CHARS`] printable characters.
+fn check_id(id: &str) -> Result<(), String> {
+    let printable = !id.is_empty() && id.chars().all(|c| !c.is_control());
+    if printable && id.chars().count() <= limits::MAX_ID_CHARS {
+        Ok(())
+    } else {
+        Err(format!("id {} must be 1 to {} printable characters", quote(id), limits::MAX_ID_CHARS))
     }
 }
 

@@ -8,6 +8,7 @@
 //! ([`TrainArgs::check_paths`] and its siblings). [`error_line`] makes clap's own errors one line.
 
 use crate::calendar::Calendar;
+use crate::data::load::TickerChoice;
 use crate::data::LoadOptions;
 use crate::distribution::Distribution;
 use crate::error::{Error, Result};
@@ -175,9 +176,12 @@ impl RuntimeArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
-    /// CSV of daily prices (Date, Open, High, Low, Close, [Volume]).
-    #[arg(long)]
-    pub csv: PathBuf,
+    /// CSV of daily prices (Date, Open, High, Low, Close, [Volume]). Repeat it, or give a quoted
+    /// glob ('prices/*.csv'), to train one global model on a watchlist.
+    #[arg(long, required = true)]
+    pub csv: Vec<PathBuf>,
+    #[command(flatten)]
+    pub tickers: TickersArgs,
     /// Model file to write (atomically: an existing file is replaced only on success).
     #[arg(long, default_value = "model.safetensors")]
     pub out: PathBuf,
@@ -210,13 +214,38 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
-    /// Refuses, before any work, outputs that are inputs (`--out` or `--plot` the `--csv`), the
-    /// same file twice, or in a missing folder (usage error, exit 2).
-    pub fn check_paths(&self) -> Result<()> {
+    /// Refuses, before any work, outputs that are inputs (`--out` or `--plot` one of the CSV
+    /// `files`), the same file twice, or in a missing folder (usage error, exit 2).
+    pub fn check_paths(&self, files: &[PathBuf]) -> Result<()> {
         let mut outputs = vec![("--out", self.out.as_path())];
         outputs.extend(self.plot.as_deref().map(|p| ("--plot", p)));
-        check_outputs(&outputs, &[("--csv", &self.csv)])
+        check_outputs(&outputs, &csv_inputs(files))
     }
+}
+
+/// The CSV files as named inputs, for [`check_outputs`].
+fn csv_inputs(files: &[PathBuf]) -> Vec<(&'static str, &std::path::Path)> {
+    files.iter().map(|f| ("--csv", f.as_path())).collect()
+}
+
+/// Which instruments of a file that holds several tickers to read.
+#[derive(Debug, Clone, Args)]
+pub struct TickersArgs {
+    /// Read several instruments of each file with a ticker column: `all`, or a comma-separated
+    /// list (AAPL,MSFT); each becomes one series of the watchlist. (--ticker reads one.)
+    #[arg(long, value_name = "all|LIST", value_parser = tickers, conflicts_with = "ticker")]
+    pub tickers: Option<TickerChoice>,
+}
+
+fn tickers(s: &str) -> Result<TickerChoice, String> {
+    if s.trim() == "all" {
+        return Ok(TickerChoice::All);
+    }
+    let names: Vec<String> = s.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+    if names.is_empty() || names.len() > MAX_SERIES {
+        return Err(format!("must be all or a list of 1 to {MAX_SERIES} tickers such as AAPL,MSFT"));
+    }
+    Ok(TickerChoice::Listed(names))
 }
 
 /// The model's shape and how to train it: shared by train and backtest.
@@ -269,6 +298,10 @@ pub struct ModelArgs {
     /// Largest L2 norm of the gradients (clipped above it), in (0, 1000000].
     #[arg(long, default_value_t = DEFAULT_CLIP_NORM, value_parser = real(Bound::Open(0.0), Bound::Closed(MAX_CLIP_NORM)), allow_hyphen_values = true)]
     pub clip_norm: f64,
+    /// Training windows drawn per epoch (seeded, without replacement), for large watchlists
+    /// whose full epoch is long; default: every training window.
+    #[arg(long, value_name = "N", value_parser = whole(1, MAX_WINDOWS_PER_EPOCH), allow_negative_numbers = true)]
+    pub windows_per_epoch: Option<usize>,
 }
 
 impl ModelArgs {
@@ -290,6 +323,7 @@ impl ModelArgs {
                 patience: self.patience,
                 seed: self.seed,
                 clip_norm: self.clip_norm,
+                windows_per_epoch: self.windows_per_epoch,
             },
         }
     }
@@ -300,9 +334,12 @@ pub struct ScoreArgs {
     /// The forecast ledger written by `predict --log`.
     #[arg(long)]
     pub log: PathBuf,
-    /// Prices with the actual closes.
-    #[arg(long)]
-    pub csv: PathBuf,
+    /// Prices with the actual closes; for a watchlist's ledger, repeat it or give a glob, and
+    /// each series is scored against the file with its id.
+    #[arg(long, required = true)]
+    pub csv: Vec<PathBuf>,
+    #[command(flatten)]
+    pub tickers: TickersArgs,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -311,9 +348,16 @@ pub struct ScoreArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct BacktestArgs {
-    /// CSV of daily prices.
+    /// CSV of daily prices; repeat it or give a quoted glob to backtest a global model over a
+    /// watchlist (per-series and pooled metrics).
+    #[arg(long, required = true)]
+    pub csv: Vec<PathBuf>,
+    #[command(flatten)]
+    pub tickers: TickersArgs,
+    /// With a watchlist: also fit one model per series on the same folds, and show global
+    /// against per-series against naive.
     #[arg(long)]
-    pub csv: PathBuf,
+    pub compare_local: bool,
     /// Number of consecutive test spans (each fold retrains on everything before its span).
     #[arg(long, default_value_t = DEFAULT_FOLDS, value_parser = whole(1, MAX_FOLDS), allow_negative_numbers = true)]
     pub folds: usize,
@@ -342,13 +386,13 @@ pub struct BacktestArgs {
 }
 
 impl BacktestArgs {
-    /// Refuses, before any work, `--predictions` or `--plot` that is the `--csv`, the two being
-    /// the same file, or either in a missing folder (usage error, exit 2).
-    pub fn check_paths(&self) -> Result<()> {
+    /// Refuses, before any work, `--predictions` or `--plot` that is one of the CSV `files`, the
+    /// two being the same file, or either in a missing folder (usage error, exit 2).
+    pub fn check_paths(&self, files: &[PathBuf]) -> Result<()> {
         let mut outputs = Vec::new();
         outputs.extend(self.predictions.as_deref().map(|p| ("--predictions", p)));
         outputs.extend(self.plot.as_deref().map(|p| ("--plot", p)));
-        check_outputs(&outputs, &[("--csv", &self.csv)])
+        check_outputs(&outputs, &csv_inputs(files))
     }
 }
 
@@ -357,9 +401,13 @@ pub struct PredictArgs {
     /// Model file written by `forecast train`.
     #[arg(long, default_value = "model.safetensors")]
     pub model: PathBuf,
-    /// CSV to forecast from (default: the training CSV recorded in the model file).
+    /// CSV to forecast from (default: each series' training CSV recorded in the model file).
+    /// With a global model, repeat it or give a glob: a series the model knows uses its stored
+    /// scaler, a new one (cold start) a scaler fitted on its own history.
     #[arg(long)]
-    pub csv: Option<PathBuf>,
+    pub csv: Vec<PathBuf>,
+    #[command(flatten)]
+    pub tickers: TickersArgs,
     /// Fail with exit code 5 when the data's last date is more than DAYS calendar days before
     /// today (or before --as-of); at most 1000000.
     #[arg(long, value_name = "DAYS", value_parser = max_age, allow_negative_numbers = true)]
@@ -386,10 +434,10 @@ impl PredictArgs {
     /// Refuses, before any work, a `--log` that is the `--model` or the `--csv`, or in a missing
     /// folder (usage error, exit 2). (A `--log` that is the CSV recorded in the model is refused
     /// by the ledger: it is not one.)
-    pub fn check_paths(&self) -> Result<()> {
+    pub fn check_paths(&self, files: &[PathBuf]) -> Result<()> {
         let Some(log) = &self.log else { return Ok(()) };
         let mut inputs = vec![("--model", self.model.as_path())];
-        inputs.extend(self.csv.as_deref().map(|c| ("--csv", c)));
+        inputs.extend(csv_inputs(files));
         check_outputs(&[("--log", log)], &inputs)
     }
 }

@@ -47,6 +47,10 @@ pub enum Error {
     /// Exit 1: a bug, or training that diverged.
     #[error("{0}")]
     Internal(String),
+    /// Some series of a watchlist failed (the others were forecast): the exit code is the most
+    /// severe of theirs, the message says how many and that error.
+    #[error("{1}")]
+    Series(Exit, String),
 }
 
 impl Error {
@@ -63,6 +67,7 @@ impl Error {
             Error::Output(_) => Exit::Output,
             Error::BrokenPipe => Exit::Ok,
             Error::Internal(_) => Exit::Internal,
+            Error::Series(code, _) => *code,
         }
     }
 

@@ -1,23 +1,27 @@
 //! The trained forecaster: one value that owns everything a forecast needs — the network, the
-//! feature list, the scaler fitted on the training span, the window length and horizon, the
-//! interval calibration, the calendar and the CSV load options — built by [`fit`] (training) or
-//! by `checkpoint::load` (a model file, validated field by field).
+//! feature list, the window length and horizon, the interval calibration, and per series it was
+//! trained on (one, or a whole watchlist for a global model) the scaler fitted on that series'
+//! training span, the calendar and the CSV load options — built by [`fit`] (training) or by
+//! `checkpoint::load` (a model file, validated field by field).
 //!
 //! Predict, score, backtest and the promotion gate all go through it:
 //!
 //! ```text
-//! Forecaster::prepare(series) ─▶ Prepared (features → stored scaler → windows; nothing refitted)
+//! Forecaster::prepare(series, scaler) ─▶ Prepared (features → stored scaler → windows; nothing refitted)
 //!     ├─▶ Prepared::forecast(calendar)  the next `horizon` closes after the last day, with intervals
 //!     └─▶ Prepared::score(days)         forecasts of past days from the history before each
 //! ```
 
 use crate::calendar::Calendar;
+use crate::data::dataset::{fit_inference_scaler, Member};
 use crate::data::{prepare_inference, prepare_training, LoadOptions, Scaler, Series, Windows};
 use crate::distribution::Distribution;
 use crate::error::{DataError, Error, Result};
-use crate::inference::{price_forecasts, return_path, Forecast, ForecastStep, StepForecasts, StepInterval};
+use crate::inference::{
+    pool, price_forecasts, return_path, Forecast, ForecastStep, StepForecasts, StepInterval,
+};
 use crate::intervals::{band, calibrate, Interval};
-use crate::metrics::{compare, naive_mae, Comparison};
+use crate::metrics::{compare, naive_mae, relative_naive_mae, Comparison};
 use crate::model::{ModelConfig, StockPredictor};
 use crate::runtime::Runtime;
 use crate::train::{fit as fit_network, EpochReport, FitOutcome, Settings, TrainConfig};
@@ -30,7 +34,7 @@ use std::path::Path;
 /// What the head predicts: the next days' log returns of the close.
 pub const TARGET: &str = crate::data::features::TARGET;
 
-/// Where the training data came from.
+/// Where a series' training data came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataInfo {
     /// Absolute path of the training CSV; predict re-reads it when --csv is not given.
@@ -41,7 +45,9 @@ pub struct DataInfo {
 }
 
 /// The validation span (target dates of step 1) and the model's metrics on it beside naive's:
-/// `metrics` for step 1, `steps` for every step of the horizon.
+/// `metrics` for step 1, `steps` for every step of the horizon. For a model of several series
+/// these are pooled over them, on closes rebased to 100 at each forecast origin (so errors are in
+/// percent of the last close), and `series` has each series' own step-1 metrics in its prices.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Validation {
     pub start: String,
@@ -49,6 +55,30 @@ pub struct Validation {
     pub windows: usize,
     pub metrics: Comparison,
     pub steps: Vec<Comparison>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<SeriesValidation>,
+}
+
+/// One series' step-1 validation metrics in a model of several series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesValidation {
+    pub id: String,
+    pub windows: usize,
+    pub metrics: Comparison,
+}
+
+/// One series a forecaster was trained on: its id, where its data is, how to read it, its scaler
+/// (fitted on its own training span) and the calendar its forecast dates follow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesEntry {
+    /// The ticker (from the file's ticker column, else the file name's stem).
+    pub id: String,
+    pub data: DataInfo,
+    /// The flags its CSV was read with; predict reuses them.
+    pub load_options: LoadOptions,
+    /// Fitted on the series' training span; never refitted.
+    pub scaler: Scaler,
+    pub calendar: Calendar,
 }
 
 /// A trained model and everything needed to forecast with it.
@@ -58,27 +88,23 @@ pub struct Forecaster {
     pub network: StockPredictor,
     /// Input feature names, in column order (`network.config.input_size` of them).
     pub features: Vec<String>,
-    /// Fitted on the training span; never refitted.
-    pub scaler: Scaler,
     /// Days of history per input window.
     pub seq_len: usize,
-    /// Split-conformal half-widths per level, one per step.
+    /// Split-conformal half-widths per level, one per step (pooled over the series).
     pub intervals: Vec<Interval>,
-    /// The calendar forecast dates follow.
-    pub calendar: Calendar,
-    /// The flags training read its CSV with; predict reuses them.
-    pub load_options: LoadOptions,
     /// How it was trained.
     pub training: TrainConfig,
-    /// The data it was trained on.
-    pub data: DataInfo,
     /// How it did on its validation span.
     pub validation: Validation,
     /// The forecast version that trained it.
     pub crate_version: String,
+    /// The series it was trained on, at least one: a global model has several, each with its own
+    /// scaler, and one network for all.
+    pub series: Vec<SeriesEntry>,
 }
 
-/// Where a forecaster's training data came from and how forecasts are dated: recorded in it.
+/// Where a series' training data came from and how its forecasts are dated: recorded in the
+/// forecaster.
 #[derive(Debug, Clone)]
 pub struct Source<'a> {
     /// The CSV (absolute path), named in errors and stored in the model file.
@@ -87,35 +113,50 @@ pub struct Source<'a> {
     pub calendar: Calendar,
 }
 
+/// One series to train on: its id, its rows and where they came from.
+#[derive(Debug, Clone)]
+pub struct TrainingSeries<'a> {
+    pub id: String,
+    pub series: &'a Series,
+    pub source: Source<'a>,
+}
+
 /// A freshly trained forecaster with what its training did.
 #[derive(Debug)]
 pub struct Trained {
     pub forecaster: Forecaster,
     pub outcome: FitOutcome,
-    /// Training windows (the validation windows are `forecaster.validation.windows`).
+    /// Training windows over all series (the validation windows are
+    /// `forecaster.validation.windows`).
     pub train_windows: usize,
-    /// Every step's forecasts of the validation span (for plots and the promotion gate).
-    pub validation_forecasts: Vec<StepForecasts>,
+    /// Per series trained on (in `forecaster.series` order): every step's forecasts of its
+    /// validation span (for plots, interval baselines and the promotion gate).
+    pub validation_forecasts: Vec<Vec<StepForecasts>>,
+    /// The first step-1 target date of validation, the same for every series.
+    pub cutoff: NaiveDate,
+    /// Series left out of training (too short), with why: (id, reason).
+    pub skipped: Vec<(String, String)>,
 }
 
-/// Trains a forecaster on `series`: features, chronological split, scaler on the training span,
-/// seeded initialisation, training with early stopping, then validation metrics beside naive and
-/// interval calibration on the validation span. Training that ends with non-finite forecasts is
-/// an error, so no unusable model is ever written.
+/// Trains one forecaster on `members` (one series, or a panel sharing one network): features,
+/// one cut-off date splitting every series chronologically, each series' scaler on its own
+/// training span, seeded initialisation, training with early stopping on minibatches that mix
+/// series, then validation metrics beside naive and interval calibration on the validation span.
+/// Training that ends with non-finite forecasts is an error, so no unusable model is ever written.
 pub fn fit(
-    series: &Series,
+    members: &[TrainingSeries],
     settings: &Settings,
     runtime: &Runtime,
-    source: &Source,
     on_epoch: impl FnMut(&EpochReport),
 ) -> Result<Trained> {
+    let panel: Vec<Member> =
+        members.iter().map(|m| Member { series: m.series, path: m.source.csv }).collect();
     let prepared = prepare_training(
-        series,
+        &panel,
         settings.seq_len,
         settings.horizon,
         settings.train.val_fraction,
         settings.distribution != Distribution::None,
-        source.csv,
     )?;
     let config = ModelConfig {
         input_size: prepared.feature_names.len(),
@@ -136,51 +177,115 @@ pub fn fit(
         runtime,
         on_epoch,
     )?;
-    let val: Vec<usize> = prepared.split.val.clone().collect();
-    let steps = price_forecasts(&network, &prepared.windows, &prepared.scaler, series, &val, runtime)
-        .map_err(|e| Error::from(e).context("scoring the validation span"))?;
-    if steps.iter().flat_map(|s| &s.forecast).any(|f| !f.is_finite() || *f <= 0.0) {
-        return Err(Error::Internal(
-            "training diverged: the validation forecasts are not finite positive prices; try a smaller --lr"
-                .into(),
-        ));
+    let mut per_series = Vec::new();
+    let mut entries = Vec::new();
+    let mut val_by_series: Vec<Vec<usize>> = vec![Vec::new(); prepared.kept.len()];
+    for &g in &prepared.split.val {
+        let (s, j) = prepared.windows.locate(g);
+        val_by_series[s].push(j);
     }
-    let last_training_day = prepared.windows.spec().target_day(prepared.split.train.end.saturating_sub(1));
-    let scale = naive_mae(&series.close[..=last_training_day.min(series.len() - 1)]);
-    let per_step: Vec<Comparison> =
-        steps.iter().map(|s| compare(&s.previous, &s.forecast, &s.actual, scale)).collect();
-    let date = |d: Option<&NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
-    let validation = Validation {
-        start: date(steps[0].dates.first()),
-        end: date(steps[0].dates.last()),
-        windows: val.len(),
-        metrics: per_step[0],
-        steps: per_step,
-    };
+    for ((s, &i), val) in prepared.kept.iter().enumerate().zip(val_by_series) {
+        let m = &members[i];
+        let windows = &prepared.windows.series[s];
+        let steps = price_forecasts(&network, windows, &prepared.scalers[s], m.series, &val, runtime)
+            .map_err(|e| Error::from(e).context("scoring the validation span"))?;
+        if steps.iter().flat_map(|s| &s.forecast).any(|f| !f.is_finite() || *f <= 0.0) {
+            return Err(Error::Internal(
+                "training diverged: the validation forecasts are not finite positive prices; try a smaller --lr"
+                    .into(),
+            ));
+        }
+        let last_training_day = windows.spec().target_day(prepared.train_windows[s].saturating_sub(1));
+        let training_closes = &m.series.close[..=last_training_day.min(m.series.len() - 1)];
+        per_series.push(SeriesScores {
+            steps,
+            scale: naive_mae(training_closes),
+            relative_scale: relative_naive_mae(training_closes),
+            windows: val.len(),
+        });
+        entries.push(SeriesEntry {
+            id: m.id.clone(),
+            data: DataInfo {
+                csv: m.source.csv.display().to_string(),
+                first_date: date(m.series.dates.first()),
+                last_date: date(m.series.dates.last()),
+                rows: m.series.len(),
+            },
+            load_options: m.source.load_options.clone(),
+            scaler: prepared.scalers[s].clone(),
+            calendar: m.source.calendar,
+        });
+    }
+    let validation = validation(&per_series, &entries);
+    let validation_forecasts: Vec<Vec<StepForecasts>> = per_series.into_iter().map(|p| p.steps).collect();
     let forecaster = Forecaster {
         network,
         features: prepared.feature_names.clone(),
-        scaler: prepared.scaler.clone(),
         seq_len: settings.seq_len,
-        intervals: calibrate(&steps, &settings.levels),
-        calendar: source.calendar,
-        load_options: source.load_options.clone(),
+        intervals: calibrate(&pool(validation_forecasts.clone()), &settings.levels),
         training: settings.train.clone(),
-        data: DataInfo {
-            csv: source.csv.display().to_string(),
-            first_date: date(series.dates.first()),
-            last_date: date(series.dates.last()),
-            rows: series.len(),
-        },
         validation,
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
+        series: entries,
     };
     Ok(Trained {
         forecaster,
         outcome,
         train_windows: prepared.split.train.len(),
-        validation_forecasts: steps,
+        validation_forecasts,
+        cutoff: prepared.cutoff,
+        skipped: prepared.skipped.iter().map(|(i, why)| (members[*i].id.clone(), why.clone())).collect(),
     })
+}
+
+fn date(d: Option<&NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// One series' validation forecasts, for the validation record.
+struct SeriesScores {
+    steps: Vec<StepForecasts>,
+    /// Naive MAE over its training closes: its MASE scale in prices…
+    scale: f64,
+    /// …and in percent of the previous close, for pooled metrics.
+    relative_scale: f64,
+    windows: usize,
+}
+
+/// The validation record: for one series its metrics in its prices; for several, the pooled
+/// metrics on closes rebased to 100 at each origin (MASE against the mean of the series' naive
+/// MAE in percent) and each series' own.
+fn validation(scores: &[SeriesScores], entries: &[SeriesEntry]) -> Validation {
+    let comparisons = |steps: &[StepForecasts], scale: f64| -> Vec<Comparison> {
+        steps.iter().map(|s| compare(&s.previous, &s.forecast, &s.actual, scale)).collect()
+    };
+    let dates: Vec<NaiveDate> = scores.iter().flat_map(|p| p.steps[0].dates.iter().copied()).collect();
+    let (steps, series) = match scores {
+        [one] => (comparisons(&one.steps, one.scale), Vec::new()),
+        _ => {
+            let rebased =
+                pool(scores.iter().map(|p| p.steps.iter().map(StepForecasts::rebased).collect()).collect());
+            let scale = scores.iter().map(|p| p.relative_scale).sum::<f64>() / scores.len() as f64;
+            let series = scores
+                .iter()
+                .zip(entries)
+                .map(|(p, e)| SeriesValidation {
+                    id: e.id.clone(),
+                    windows: p.windows,
+                    metrics: comparisons(&p.steps, p.scale)[0],
+                })
+                .collect();
+            (comparisons(&rebased, scale), series)
+        }
+    };
+    Validation {
+        start: date(dates.iter().min()),
+        end: date(dates.iter().max()),
+        windows: scores.iter().map(|p| p.windows).sum(),
+        metrics: steps[0],
+        steps,
+        series,
+    }
 }
 
 impl Forecaster {
@@ -189,20 +294,31 @@ impl Forecaster {
         self.network.config.horizon
     }
 
-    /// The series' features scaled with the stored scaler, cut into windows. A series too short
-    /// for the window is a data error naming `csv`; a series that lacks a feature the model needs
-    /// is a model-file error naming `model`.
-    pub fn prepare<'a>(&'a self, series: &'a Series, csv: &Path, model: &Path) -> Result<Prepared<'a>> {
-        let windows = prepare_inference(
-            series,
-            &self.features,
-            &self.scaler,
-            self.seq_len,
-            self.horizon(),
-            csv,
-            model,
-        )?;
-        Ok(Prepared { forecaster: self, series, windows, csv: csv.to_path_buf() })
+    /// The series with this id, if the forecaster was trained on it.
+    pub fn entry(&self, id: &str) -> Option<&SeriesEntry> {
+        self.series.iter().find(|e| e.id == id)
+    }
+
+    /// The series' features scaled with `scaler` (a trained series' stored one, or
+    /// [`Forecaster::cold_start_scaler`]'s), cut into windows. A series too short for the window is
+    /// a data error naming `csv`; a series that lacks a feature the model needs is a model-file
+    /// error naming `model`.
+    pub fn prepare<'a>(
+        &'a self,
+        series: &'a Series,
+        scaler: &Scaler,
+        csv: &Path,
+        model: &Path,
+    ) -> Result<Prepared<'a>> {
+        let windows =
+            prepare_inference(series, &self.features, scaler, self.seq_len, self.horizon(), csv, model)?;
+        Ok(Prepared { forecaster: self, series, scaler: scaler.clone(), windows, csv: csv.to_path_buf() })
+    }
+
+    /// A scaler for a series the forecaster never saw (a cold start), fitted on all of its
+    /// history: at forecast time all of it is the past.
+    pub fn cold_start_scaler(&self, series: &Series, csv: &Path, model: &Path) -> Result<Scaler> {
+        fit_inference_scaler(series, &self.features, self.seq_len, self.horizon(), csv, model)
     }
 }
 
@@ -211,6 +327,7 @@ impl Forecaster {
 pub struct Prepared<'a> {
     forecaster: &'a Forecaster,
     series: &'a Series,
+    scaler: Scaler,
     windows: Windows,
     csv: std::path::PathBuf,
 }
@@ -224,7 +341,7 @@ impl Prepared<'_> {
         // `prepare` refused a series too short for one window.
         let last = self.series.len() - 1;
         let j = self.windows.last_window();
-        let path = return_path(&f.network, &self.windows, &f.scaler, j, f.network.fc_weight.device())?;
+        let path = return_path(&f.network, &self.windows, &self.scaler, j, f.network.fc_weight.device())?;
         let last_close = self.series.close[last];
         let dates = calendar.next_trading_days(self.series.dates[last], f.horizon());
         let forecasts: Vec<ForecastStep> = (0..f.horizon())
@@ -277,7 +394,7 @@ impl Prepared<'_> {
                 )
             })?;
         let f = self.forecaster;
-        Ok(price_forecasts(&f.network, &self.windows, &f.scaler, self.series, &windows, runtime)?)
+        Ok(price_forecasts(&f.network, &self.windows, &self.scaler, self.series, &windows, runtime)?)
     }
 
     /// The series days of the dates in `dates` (which must all be in the series).

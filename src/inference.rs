@@ -97,12 +97,45 @@ impl StepForecasts {
         self.sigma.get(i).copied().unwrap_or(1.0)
     }
 
+    /// The same forecasts with every day's closes rebased to 100 at its origin: errors in percent
+    /// of the last close, comparable across series (log returns and scales are unchanged).
+    pub fn rebased(&self) -> StepForecasts {
+        let rebase = |values: &[f64]| -> Vec<f64> {
+            values.iter().zip(&self.previous).map(|(v, p)| 100.0 * v / p).collect()
+        };
+        StepForecasts {
+            previous: vec![100.0; self.previous.len()],
+            forecast: rebase(&self.forecast),
+            actual: rebase(&self.actual),
+            ..self.clone()
+        }
+    }
+
     /// Day `i`'s predicted distribution of the log return from the origin (None for a
     /// squared-error head).
     pub fn distribution(&self, i: usize) -> Option<LocationScale> {
         let sigma = *self.sigma.get(i)?;
         Some(LocationScale { mu: self.forecast_return(i), sigma, nu: self.nu.get(i).copied() })
     }
+}
+
+/// Several series' forecasts as one: each step's days of every part, part after part (their `days`
+/// then index different series).
+pub fn pool(parts: Vec<Vec<StepForecasts>>) -> Vec<StepForecasts> {
+    let mut parts = parts.into_iter();
+    let mut pooled = parts.next().unwrap_or_default();
+    for part in parts {
+        for (all, s) in pooled.iter_mut().zip(part) {
+            all.days.extend(s.days);
+            all.dates.extend(s.dates);
+            all.previous.extend(s.previous);
+            all.forecast.extend(s.forecast);
+            all.actual.extend(s.actual);
+            all.sigma.extend(s.sigma);
+            all.nu.extend(s.nu);
+        }
+    }
+    pooled
 }
 
 /// The predicted distribution of the cumulative log return from the origin to each step of one

@@ -4,9 +4,10 @@
 //! Columns: `run_time` (UTC, RFC 3339), `model` (path), `model_hash` (first 16 hex digits of the
 //! model file's SHA-256), `as_of`, `date` (the day forecast), `step`, `close`, `lower`, `upper`,
 //! `level`, `last_close` (the close on `as_of`: naive's forecast), `sigma` (the scale of the log
-//! return from `last_close` to the step's close, for a distributional model; ledgers written
-//! before it have no such column and still read). A rerun for the same `as_of`
-//! and model adds no rows. The file is locked while it is rewritten, and replaced atomically; a
+//! return from `last_close` to the step's close, for a distributional model), `series` (the
+//! series' id: a global model logs every series of its watchlist); ledgers written before the
+//! last two have no such columns and still read. A rerun for the same `as_of`, model and series
+//! adds no rows. The file is locked while it is rewritten, and replaced atomically; a
 //! file that is not a ledger (its first line is not [`HEADER`]) is never written to. CSV through
 //! the csv crate, so a model path with a comma or a quote reads back as it was.
 
@@ -41,12 +42,15 @@ pub struct Entry {
     pub last_close: f64,
     #[serde(default)]
     pub sigma: Option<f64>,
+    /// The series forecast (its ticker or file stem); absent in ledgers written before it.
+    #[serde(default)]
+    pub series: Option<String>,
 }
 
 impl Entry {
     /// Rows with the same key are the same forecast.
-    fn key(&self) -> (&str, &str, usize, Option<u64>) {
-        (&self.model_hash, &self.as_of, self.step, self.level.map(f64::to_bits))
+    fn key(&self) -> (&str, Option<&str>, &str, usize, Option<u64>) {
+        (&self.model_hash, self.series.as_deref(), &self.as_of, self.step, self.level.map(f64::to_bits))
     }
 }
 
@@ -55,8 +59,8 @@ pub fn model_hash(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-/// The ledger rows of one forecast.
-pub fn entries(forecast: &Forecast, model: &Path, hash: &str, run_time: &str) -> Vec<Entry> {
+/// The ledger rows of one forecast of series `series`.
+pub fn entries(forecast: &Forecast, series: &str, model: &Path, hash: &str, run_time: &str) -> Vec<Entry> {
     let mut rows = Vec::new();
     for step in &forecast.forecasts {
         let base = Entry {
@@ -72,6 +76,7 @@ pub fn entries(forecast: &Forecast, model: &Path, hash: &str, run_time: &str) ->
             level: None,
             last_close: forecast.last_close,
             sigma: step.sigma,
+            series: Some(series.to_string()),
         };
         for band in &step.intervals {
             rows.push(Entry {
@@ -88,13 +93,17 @@ pub fn entries(forecast: &Forecast, model: &Path, hash: &str, run_time: &str) ->
     rows
 }
 
-/// The ledger's header line: a file whose first line is anything else (or [`OLD_HEADER`]) is not
-/// a ledger.
-pub const HEADER: &str = "run_time,model,model_hash,as_of,date,step,close,lower,upper,level,last_close,sigma";
+/// The ledger's header line: a file whose first line is anything else (or one of [`OLD_HEADERS`])
+/// is not a ledger.
+pub const HEADER: &str =
+    "run_time,model,model_hash,as_of,date,step,close,lower,upper,level,last_close,sigma,series";
 
-/// The header of ledgers written before the `sigma` column: read, and rewritten with [`HEADER`]
-/// when rows are appended.
-pub const OLD_HEADER: &str = "run_time,model,model_hash,as_of,date,step,close,lower,upper,level,last_close";
+/// The headers of ledgers written before the `sigma` and `series` columns: read, and rewritten
+/// with [`HEADER`] when rows are appended.
+pub const OLD_HEADERS: [&str; 2] = [
+    "run_time,model,model_hash,as_of,date,step,close,lower,upper,level,last_close",
+    "run_time,model,model_hash,as_of,date,step,close,lower,upper,level,last_close,sigma",
+];
 
 /// Characters of a foreign first line quoted in an error.
 const QUOTED: usize = 80;
@@ -107,7 +116,7 @@ fn check_header(path: &Path, bytes: &[u8], consequence: &str) -> Result<()> {
     }
     let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line == HEADER.as_bytes() || line == OLD_HEADER.as_bytes() {
+    if line == HEADER.as_bytes() || OLD_HEADERS.iter().any(|h| line == h.as_bytes()) {
         return Ok(());
     }
     let text = String::from_utf8_lossy(line);
@@ -226,11 +235,14 @@ pub struct LevelScore {
     pub baselines: Vec<BaselineScore>,
 }
 
-/// One model's realised accuracy.
+/// One model's realised accuracy on one series.
 #[derive(Debug, Serialize)]
 pub struct ModelScore {
     pub model: String,
     pub model_hash: String,
+    /// The series (absent for rows of ledgers written before the `series` column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
     /// Forecasts whose day has an actual close now.
     pub scored: usize,
     /// Forecasts still waiting for their day.
@@ -246,28 +258,39 @@ pub struct ModelScore {
     pub intervals: Vec<LevelScore>,
 }
 
-/// Each model's (by file hash) realised accuracy: the ledger's forecasts joined with the closes
-/// of `series` that have arrived, beside naive's, with interval coverage and what is pending.
-pub fn score(entries: &[Entry], series: &Series) -> Vec<ModelScore> {
-    let actual: HashMap<String, f64> =
-        series.dates.iter().zip(&series.close).map(|(d, c)| (d.to_string(), *c)).collect();
-    let mut by_model: BTreeMap<(String, String), Vec<&Entry>> = BTreeMap::new();
+/// Each model's (by file hash) realised accuracy per series: the ledger's forecasts joined with
+/// the closes that have arrived in the prices `prices_of` finds for the series (by id; None for
+/// rows without one), beside naive's, with interval coverage and what is pending. Series without
+/// prices are returned as the ids left unscored.
+pub fn score<'a>(
+    entries: &[Entry],
+    prices_of: impl Fn(Option<&str>) -> Option<&'a Series>,
+) -> (Vec<ModelScore>, Vec<String>) {
+    let mut groups: BTreeMap<(String, String, Option<String>), Vec<&Entry>> = BTreeMap::new();
     for e in entries {
-        by_model.entry((e.model_hash.clone(), e.model.clone())).or_default().push(e);
+        groups.entry((e.model_hash.clone(), e.model.clone(), e.series.clone())).or_default().push(e);
     }
-    by_model
-        .into_iter()
-        .map(|((hash, model), rows)| score_model(hash, model, &rows, &actual, series))
-        .collect()
+    let mut unscored = Vec::new();
+    let mut scores = Vec::new();
+    for ((hash, model, id), rows) in groups {
+        match prices_of(id.as_deref()) {
+            Some(series) => scores.push(score_model(hash, model, id, &rows, series)),
+            None => unscored.extend(id.filter(|i| !unscored.contains(i))),
+        }
+    }
+    (scores, unscored)
 }
 
 fn score_model(
     hash: String,
     model: String,
+    id: Option<String>,
     rows: &[&Entry],
-    actual: &HashMap<String, f64>,
     series: &Series,
 ) -> ModelScore {
+    let actual: HashMap<String, f64> =
+        series.dates.iter().zip(&series.close).map(|(d, c)| (d.to_string(), *c)).collect();
+    let actual = &actual;
     // One point forecast per (as_of, step); the level rows repeat it.
     let mut seen = HashSet::new();
     let (mut forecast, mut naive, mut realised, mut pending) = (vec![], vec![], vec![], 0);
@@ -289,6 +312,7 @@ fn score_model(
     ModelScore {
         model,
         model_hash: hash,
+        series: id,
         scored: realised.len(),
         pending,
         first_as_of: as_of.iter().min().map(|s| s.to_string()).unwrap_or_default(),
@@ -386,6 +410,7 @@ mod tests {
             level: Some(0.9),
             last_close: 101.0,
             sigma: Some(0.01),
+            series: Some("SYN".into()),
         }
     }
 
@@ -423,6 +448,7 @@ mod foreign_files {
             level: None,
             last_close: 101.0,
             sigma: None,
+            series: None,
         }
     }
 

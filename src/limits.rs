@@ -42,3 +42,9 @@ pub const MAX_BENCH_SAMPLES: usize = 1_000_000;
 pub const MAX_BENCH_REPEATS: usize = 1_000;
 /// `bench --case`: shapes measured in one run.
 pub const MAX_BENCH_CASES: usize = 64;
+/// Series in one global model (a watchlist).
+pub const MAX_SERIES: usize = 100_000;
+/// Characters of a series id (a ticker or a file name's stem).
+pub const MAX_ID_CHARS: usize = 100;
+/// `--windows-per-epoch`.
+pub const MAX_WINDOWS_PER_EPOCH: usize = 1 << 30;

@@ -74,6 +74,13 @@ pub fn naive_mae(closes: &[f64]) -> f64 {
     closes.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / n
 }
 
+/// [`naive_mae`] in percent of the previous close: mean of 100·|c_t − c_{t−1}| / c_{t−1}, the
+/// MASE scale of closes rebased to 100 at each origin.
+pub fn relative_naive_mae(closes: &[f64]) -> f64 {
+    let n = closes.len().saturating_sub(1).max(1) as f64;
+    closes.windows(2).map(|w| 100.0 * (w[1] - w[0]).abs() / w[0]).sum::<f64>() / n
+}
+
 /// Share of days where sign(forecast − previous) equals sign(actual − previous); days where the
 /// actual price did not move are left out.
 pub fn directional_accuracy(previous: &[f64], forecast: &[f64], actual: &[f64]) -> Option<f64> {

@@ -40,6 +40,12 @@ fn identity(path: &Path) -> Option<Identity> {
     Some(Identity::Planned(std::fs::canonicalize(folder_of(path)).ok()?.join(name)))
 }
 
+/// A file's name without its extension (`prices/AAPL.csv` → `AAPL`), lossily decoded: the id of
+/// a series read from a file that does not name its ticker.
+pub fn stem(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| shown(path))
+}
+
 /// Whether `a` and `b` name the same file (through `./`, `..`, symbolic and hard links).
 pub fn same_file(a: &Path, b: &Path) -> bool {
     match (identity(a), identity(b)) {

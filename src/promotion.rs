@@ -92,8 +92,19 @@ pub fn existing_score(
     runtime: &Runtime,
     metric: PromoteMetric,
 ) -> Result<f64> {
-    let prepared = existing.prepare(series, csv, model)?;
-    let dates = &trained.validation_forecasts[0].dates;
+    // The existing model's scaler of this series (a model of one series: its only one).
+    let id = &trained.forecaster.series[0].id;
+    let scaler = match existing.series.as_slice() {
+        [one] => &one.scaler,
+        _ => {
+            &existing
+                .entry(id)
+                .ok_or_else(|| crate::error::Error::Internal(format!("it has no series {id}")))?
+                .scaler
+        }
+    };
+    let prepared = existing.prepare(series, scaler, csv, model)?;
+    let dates = &trained.validation_forecasts[0][0].dates;
     let days = prepared.days_of(dates).unwrap_or_default();
     let steps = prepared.score(&days, runtime)?;
     match metric {
@@ -152,7 +163,7 @@ pub fn decide(trained: &Trained, series: &Series, existing: Option<f64>, metric:
     let (new, baseline, interval_scores) = match metric {
         PromoteMetric::Rmse => (new_rmse, naive_rmse, None),
         PromoteMetric::IntervalScore => {
-            let step = &trained.validation_forecasts[0];
+            let step = &trained.validation_forecasts[0][0];
             let level = first_level(trained);
             let new = interval_score(step, &trained.forecaster.intervals, level).unwrap_or(f64::NAN);
             let ewma = ewma_interval_score(step, series, level);

@@ -9,7 +9,7 @@
 //! depend on scheduling. Candle's own operations then run single-threaded (see
 //! `runtime::setup_runtime`).
 
-use crate::data::{Split, Windows};
+use crate::data::{Batches, Split};
 use crate::distribution::{batch_nll, Distribution};
 use crate::model::StockPredictor;
 use crate::runtime::Runtime;
@@ -34,6 +34,9 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Largest allowed L2 norm of all gradients together; larger ones are scaled down.
     pub clip_norm: f64,
+    /// Training windows drawn (seeded, without replacement) per epoch; all of them when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows_per_epoch: Option<usize>,
 }
 
 /// Everything about a model that is not data: its shape and how to train it.
@@ -90,7 +93,7 @@ const EVAL_CHUNK: usize = 1024;
 /// holding the weights of the best validation epoch. `on_epoch` sees each epoch as it ends.
 pub fn fit(
     model: &StockPredictor,
-    windows: &Windows,
+    windows: &impl Batches,
     split: &Split,
     config: &TrainConfig,
     rng: &mut ChaCha8Rng,
@@ -101,8 +104,9 @@ pub fn fit(
     let vars = model.vars();
     let params = ParamsAdamW { lr: config.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
     let mut optimizer = AdamW::new(vars.clone(), params)?;
-    let mut order: Vec<usize> = split.train.clone().collect();
-    let val: Vec<usize> = split.val.clone().collect();
+    let mut order: Vec<usize> = split.train.clone();
+    let val = &split.val;
+    let per_epoch = config.windows_per_epoch.unwrap_or(order.len()).min(order.len());
     let mut best = (f64::INFINITY, 0usize, snapshot(&vars)?);
     let mut history = Vec::new();
     let mut since_best = 0;
@@ -110,14 +114,14 @@ pub fn fit(
         let started = Instant::now();
         order.shuffle(rng);
         let mut loss_sum = 0.0;
-        for batch in order.chunks(config.batch_size) {
+        for batch in order[..per_epoch].chunks(config.batch_size) {
             let (loss, mut grads) = batch_gradients(model, windows, batch, rng, device, workers)?;
             clip_grad_norm(&mut grads, &vars, config.clip_norm)?;
             optimizer.step(&grads)?;
             loss_sum += loss * batch.len() as f64;
         }
-        let train_loss = loss_sum / order.len() as f64;
-        let val_loss = validation_loss(model, windows, &val, device, workers)?;
+        let train_loss = loss_sum / per_epoch.max(1) as f64;
+        let val_loss = validation_loss(model, windows, val, device, workers)?;
         if !train_loss.is_finite() || !val_loss.is_finite() {
             return Err(crate::error::Error::Internal(format!(
                 "training diverged at epoch {epoch} (loss is not finite); try a smaller --lr"
@@ -152,7 +156,7 @@ pub fn fit(
 /// seeded from `rng` in part order.
 pub fn batch_gradients(
     model: &StockPredictor,
-    windows: &Windows,
+    windows: &impl Batches,
     batch: &[usize],
     rng: &mut ChaCha8Rng,
     device: &Device,
@@ -203,7 +207,7 @@ pub fn batch_gradients(
 fn part_gradients(
     model: &StockPredictor,
     vars: &[Var],
-    windows: &Windows,
+    windows: &impl Batches,
     part: &[usize],
     batch_len: usize,
     seed: u64,
@@ -216,7 +220,7 @@ fn part_gradients(
     let (output, _) = model.forward_train(&inputs, |x| dropout(x, p, &mut rng))?;
     let bases = windows.base_scales_of(part);
     let (loss, objective) =
-        head_loss(model.config.distribution, &output, &targets, &bases, batch_len * windows.horizon)?;
+        head_loss(model.config.distribution, &output, &targets, &bases, batch_len * windows.horizon())?;
     let grads = objective.backward()?;
     let per_var = vars
         .iter()
@@ -294,7 +298,7 @@ pub fn clip_grad_norm(grads: &mut GradStore, vars: &[Var], max_norm: f64) -> Res
 /// horizon values per window (see [`StockPredictor::forward`]), window after window.
 pub fn forward_windows(
     model: &StockPredictor,
-    windows: &Windows,
+    windows: &impl Batches,
     indices: &[usize],
     device: &Device,
     workers: usize,
@@ -331,7 +335,7 @@ pub fn forward_windows(
 /// or the mean negative log-likelihood for a distributional head.
 fn validation_loss(
     model: &StockPredictor,
-    windows: &Windows,
+    windows: &impl Batches,
     indices: &[usize],
     device: &Device,
     workers: usize,
@@ -341,7 +345,7 @@ fn validation_loss(
     let distribution = model.config.distribution;
     if distribution != Distribution::None {
         let bases = windows.base_scales_of(indices);
-        return Ok(batch_nll(distribution, &predicted, &targets, &bases, windows.horizon, targets.len()).0);
+        return Ok(batch_nll(distribution, &predicted, &targets, &bases, windows.horizon(), targets.len()).0);
     }
     let sum: f64 = predicted.iter().zip(&targets).map(|(p, t)| ((p - t) as f64).powi(2)).sum();
     Ok(sum / predicted.len().max(1) as f64)
@@ -358,6 +362,7 @@ fn restore(vars: &[Var], values: &[Tensor]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Windows;
     use crate::model::ModelConfig;
 
     #[test]

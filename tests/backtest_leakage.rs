@@ -4,15 +4,38 @@
 mod common;
 use candle_core::Device;
 use forecast::backtest::{fit_fold, fold_spans};
+use forecast::calendar::Calendar;
 use forecast::data::synthetic::{self, SyntheticConfig};
-use forecast::data::{Series, WindowSpec};
-use forecast::forecaster::Trained;
+use forecast::data::{LoadOptions, Series, WindowSpec};
+use forecast::forecaster::{Source, Trained, TrainingSeries};
 use forecast::runtime::Runtime;
 use forecast::train::Settings;
 use std::path::Path;
 
 fn series(days: usize) -> Series {
     synthetic::series(&SyntheticConfig { days, ..SyntheticConfig::default() })
+}
+
+/// The fold of `series` (a watchlist of them) whose first test date is `first`.
+fn fold(series: &[&Series], first: chrono::NaiveDate, settings: &Settings, runtime: &Runtime) -> Trained {
+    let members: Vec<TrainingSeries> = series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| TrainingSeries {
+            id: format!("S{i}"),
+            series: s,
+            source: Source {
+                csv: Path::new("synthetic"),
+                load_options: LoadOptions::default(),
+                calendar: Calendar::Weekdays,
+            },
+        })
+        .collect();
+    fit_fold(&members, settings, first, runtime, |_| {}).unwrap()
+}
+
+fn scalers(fitted: &Trained) -> Vec<forecast::data::Scaler> {
+    fitted.forecaster.series.iter().map(|e| e.scaler.clone()).collect()
 }
 
 fn weights(fitted: &Trained) -> Vec<Vec<f32>> {
@@ -46,10 +69,10 @@ fn a_folds_model_never_sees_its_test_span() {
             v[d] *= 1000.0;
         }
     }
-    let csv = Path::new("synthetic");
-    let a = fit_fold(&original, &settings, &last, &runtime, csv, |_| {}).unwrap();
-    let b = fit_fold(&wild, &settings, &last, &runtime, csv, |_| {}).unwrap();
-    assert_eq!(a.forecaster.scaler, b.forecaster.scaler, "the scaler saw the test span");
+    let first = original.dates[first_test_day];
+    let a = fold(&[&original], first, &settings, &runtime);
+    let b = fold(&[&wild], first, &settings, &runtime);
+    assert_eq!(scalers(&a), scalers(&b), "the scaler saw the test span");
     assert_eq!(weights(&a), weights(&b), "the model saw the test span");
     let losses = |f: &Trained| -> Vec<(f64, f64)> {
         f.outcome.history.iter().map(|e| (e.train_loss, e.val_loss)).collect()
@@ -62,11 +85,42 @@ fn a_folds_model_never_sees_its_test_span() {
     // early-stopping validation), and one early in the history reaches the scaler and weights.
     let mut earlier = original.clone();
     earlier.close[first_test_day - 1] *= 1.5;
-    let c = fit_fold(&earlier, &settings, &last, &runtime, csv, |_| {}).unwrap();
+    let c = fold(&[&earlier], first, &settings, &runtime);
     assert_ne!(losses(&a), losses(&c));
     let mut early = original.clone();
     early.close[50] *= 1.5;
-    let d = fit_fold(&early, &settings, &last, &runtime, csv, |_| {}).unwrap();
-    assert_ne!(a.forecaster.scaler, d.forecaster.scaler);
+    let d = fold(&[&early], first, &settings, &runtime);
+    assert_ne!(scalers(&a), scalers(&d));
     assert_ne!(weights(&a), weights(&d));
+}
+
+#[test]
+fn a_watchlist_fold_never_sees_any_series_test_span() {
+    let settings = Settings { horizon: 2, ..common::small_settings() };
+    let runtime = Runtime { device: Device::Cpu, threads: 2 };
+    let a = series(400);
+    // A second series that starts later and ends later: its test span must not leak either.
+    let b = synthetic::series(&SyntheticConfig {
+        days: 380,
+        seed: 7,
+        start: a.dates[60],
+        start_price: 20.0,
+        ..SyntheticConfig::default()
+    });
+    let first = a.dates[330];
+    let base = fold(&[&a, &b], first, &settings, &runtime);
+    let mut wild_b = b.clone();
+    let from = wild_b.dates.partition_point(|d| *d < first);
+    for c in &mut wild_b.close[from..] {
+        *c *= 30.0;
+    }
+    let changed = fold(&[&a, &wild_b], first, &settings, &runtime);
+    assert_eq!(scalers(&base), scalers(&changed), "a scaler saw a test span");
+    assert_eq!(weights(&base), weights(&changed), "the global model saw a test span");
+    assert_eq!(base.forecaster.intervals, changed.forecaster.intervals);
+    // The check can fail: the day before the test span is validation, for either series.
+    let mut late_b = b.clone();
+    late_b.close[from - 1] *= 1.5;
+    let moved = fold(&[&a, &late_b], first, &settings, &runtime);
+    assert_ne!(base.forecaster.intervals, moved.forecaster.intervals);
 }

@@ -459,9 +459,9 @@ fn a_model_path_with_a_comma_and_a_quote_round_trips_through_the_ledger_and_scor
     let table =
         forecast(tmp.path(), &["score", "--log", "l.csv", "--csv", s(&sample), "--format", "csv"]).ok();
     let mut reader = csv::Reader::from_reader(table.stdout.as_bytes());
-    assert_eq!(reader.headers().unwrap().len(), 9);
+    assert_eq!(reader.headers().unwrap().len(), 10);
     let row = reader.records().next().unwrap().unwrap();
-    assert_eq!((&row[0], row.len()), (model, 9), "{table}");
+    assert_eq!((&row[0], &row[2], row.len()), (model, "sample", 10), "{table}");
 }
 
 /// Runs `sh -c SCRIPT` with the binary as $0 in `dir`.

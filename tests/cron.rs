@@ -142,7 +142,7 @@ fn the_ledger_keeps_each_forecast_once_and_score_joins_the_actuals() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "run_time,model,model_hash,as_of,date,step,close,lower,upper,level,last_close,sigma"
+        "run_time,model,model_hash,as_of,date,step,close,lower,upper,level,last_close,sigma,series"
     );
     assert_eq!(lines.len(), 4, "{text}");
     assert!(lines[1].contains(",2024-12-20,2024-12-23,1,"), "{text}");
@@ -194,8 +194,21 @@ fn the_ledger_keeps_each_forecast_once_and_score_joins_the_actuals() {
         interval["baselines"].as_array().unwrap().iter().map(|b| b["method"].as_str().unwrap()).collect();
     assert_eq!(baselines, ["ewma", "garch-t"], "{out}");
 
-    // A ledger from before the sigma column still scores, and a new forecast rewrites it whole.
-    let old: String = text.lines().map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n").collect();
+    // Ledgers from before the series column, and before the sigma column, still score, and a new
+    // forecast rewrites them whole.
+    let without = |columns: usize| -> String {
+        text.lines()
+            .map(|l| (0..columns).fold(l, |l, _| l.rsplit_once(',').unwrap().0).to_string() + "\n")
+            .collect()
+    };
+    let sigma_era = without(1);
+    assert!(sigma_era
+        .starts_with("run_time,model,model_hash,as_of,date,step,close,lower,upper,level,last_close,sigma\n"));
+    std::fs::write(tmp.path().join("sigma.csv"), &sigma_era).unwrap();
+    let scored =
+        forecast(tmp.path(), &["score", "--log", "sigma.csv", "--csv", s(&sample), "--format", "json"]);
+    assert_eq!(scored.ok().json()["models"][0]["scored"], 2);
+    let old = without(2);
     assert!(old.starts_with("run_time,model,model_hash,as_of,date,step,close,lower,upper,level,last_close\n"));
     std::fs::write(tmp.path().join("old.csv"), &old).unwrap();
     let again = forecast(tmp.path(), &["score", "--log", "old.csv", "--csv", s(&sample), "--format", "json"])

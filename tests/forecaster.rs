@@ -11,7 +11,7 @@ use forecast::calendar::Calendar;
 use forecast::data::synthetic::{series, SyntheticConfig};
 use forecast::data::{LoadOptions, Series};
 use forecast::exit::Exit;
-use forecast::forecaster::{fit, Source};
+use forecast::forecaster::{fit, Source, TrainingSeries};
 use forecast::runtime::Runtime;
 use std::path::Path;
 
@@ -73,7 +73,8 @@ fn a_diverging_train_fails_and_keeps_the_old_model() {
         load_options: LoadOptions::default(),
         calendar: Calendar::Weekdays,
     };
-    let err = fit(&series, &settings, &runtime, &source, |_| {}).expect_err("a diverging fit gave a model");
+    let members = [TrainingSeries { id: "synthetic".into(), series: &series, source }];
+    let err = fit(&members, &settings, &runtime, |_| {}).expect_err("a diverging fit gave a model");
     assert_eq!(err.exit_code(), Exit::Internal);
     assert!(err.to_string().contains("diverged"), "{err}");
 }

@@ -16,6 +16,16 @@ const TEST_DATA: &[(&str, u64, u64, &str, &str, f64, f64)] = &[
     ("LTC-USD_yahoo_nulls.csv", 2628, 2624, "2014-09-17", "2021-11-26", 5.05855, 216.675461),
 ];
 
+/// The long-format file in tests/data (several tickers, one `stock symbol` column): each ticker's
+/// (first close, last close) of its 700 rows, 2020-03-23 → 2022-12-29; the adjusted close is modelled.
+const LONG: &str = "big_tech_long.csv";
+const LONG_TICKERS: &[(&str, f64, f64)] = &[
+    ("MSFT", 132.558441, 241.009995),
+    ("NVDA", 53.020721, 146.029999),
+    ("IBM", 78.906219, 141.059998),
+    ("AAPL", 55.082973, 129.610001),
+];
+
 #[test]
 fn test_data_files_are_read_right_and_documented() {
     let tmp = tempfile::tempdir().unwrap();
@@ -37,13 +47,34 @@ fn test_data_files_are_read_right_and_documented() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         assert!(
-            name == "README.md" || TEST_DATA.iter().any(|e| e.0 == name),
+            name == "README.md" || name == LONG || TEST_DATA.iter().any(|e| e.0 == name),
             "tests/data/{name} has no expectation here"
         );
     }
     // The format quirks the trimming kept: CRLF and no newline after the last row (AAPL).
     let aapl = std::fs::read(test_data("AAPL_kaggle-huge_aapl.us.txt")).unwrap();
     assert!(aapl.ends_with(b"113.6,113.99,31078121,0") && aapl.windows(2).any(|w| w == b"\r\n"));
+}
+
+#[test]
+fn long_format_file_is_refused_without_ticker_and_read_right_with_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = test_data(LONG);
+    let readme = std::fs::read_to_string(test_data("README.md")).unwrap();
+    assert!(readme.contains(&format!("`{LONG}`")), "tests/data/README.md does not describe {LONG}");
+    forecast(tmp.path(), &["inspect", "--csv", s(&csv)])
+        .fails_with(3, &["4 tickers in column \"stock symbol\" (MSFT, NVDA, IBM, AAPL)", "--ticker"]);
+    for &(ticker, first_close, last_close) in LONG_TICKERS {
+        let args = ["inspect", "--csv", s(&csv), "--ticker", ticker, "--format", "json"];
+        let run = forecast(tmp.path(), &args).ok();
+        let out = run.json();
+        assert_eq!(out["rows_read"], 700, "{run}");
+        assert_eq!(out["rows"], 700, "{run}");
+        assert_eq!(out["first_date"], "2020-03-23", "{run}");
+        assert_eq!(out["last_date"], "2022-12-29", "{run}");
+        assert_eq!(out["first_close"].as_f64(), Some(first_close), "{run}");
+        assert_eq!(out["last_close"].as_f64(), Some(last_close), "{run}");
+    }
 }
 
 /// Trains on `name`, predicts from the recorded CSV and checks as_of, last close and forecast.

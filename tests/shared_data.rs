@@ -395,7 +395,8 @@ fn multi_ticker_files_are_refused_naming_the_tickers_and_the_flag() {
 
 /// tests/data holds cuts of ../shared/data files, as tests/data/README.md says: the header line,
 /// then a run of whole rows from the start (newest-first files) or the end of the original, bytes
-/// unchanged (line endings and a missing final newline included), or the whole file.
+/// unchanged (line endings and a missing final newline included), or the whole file; for the
+/// long-format big_tech_long.csv, such a run from the end of each of four tickers' blocks.
 #[test]
 fn test_data_files_are_cuts_of_the_shared_originals() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
@@ -406,6 +407,27 @@ fn test_data_files_are_cuts_of_the_shared_originals() {
             continue;
         }
         let cut = std::fs::read(dir.join(&name)).unwrap();
+        if name == "big_tech_long.csv" {
+            // The long-format cut: the header, then the last 700 rows of each of four tickers' blocks
+            // of MULTI_big_tech_stock_prices.csv, in the original's order.
+            let original = std::fs::read_to_string(shared_data("MULTI_big_tech_stock_prices.csv")).unwrap();
+            let mut lines = original.split_inclusive('\n');
+            let mut expected = lines.next().expect("a header line").to_string();
+            let mut blocks: Vec<(&str, Vec<&str>)> = Vec::new();
+            for line in lines {
+                let ticker = line.split(',').next().unwrap();
+                match blocks.last_mut() {
+                    Some((t, rows)) if *t == ticker => rows.push(line),
+                    _ => blocks.push((ticker, vec![line])),
+                }
+            }
+            for (_, rows) in blocks.iter().filter(|(t, _)| ["AAPL", "MSFT", "NVDA", "IBM"].contains(t)) {
+                expected.extend(rows[rows.len() - 700..].iter().copied());
+            }
+            assert!(cut == expected.as_bytes(), "{name} is not the cut of MULTI_big_tech_stock_prices.csv");
+            checked += 1;
+            continue;
+        }
         let original = std::fs::read(shared_data(&name)).unwrap();
         let header = cut.iter().position(|&b| b == b'\n').expect("a header line") + 1;
         assert_eq!(cut[..header], original[..header], "{name}: header differs");
@@ -416,5 +438,5 @@ fn test_data_files_are_cuts_of_the_shared_originals() {
         assert!(from_start || from_end, "{name} is not a cut of ../shared/data/{name}");
         checked += 1;
     }
-    assert_eq!(checked, 5, "tests/data should hold 5 price files");
+    assert_eq!(checked, 6, "tests/data should hold 6 price files");
 }

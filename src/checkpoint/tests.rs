@@ -13,19 +13,17 @@ fn forecaster(config: &ModelConfig, seed: u64) -> Forecaster {
     let network = StockPredictor::init(config, &mut rng, &Device::Cpu).unwrap();
     let metrics = compare(&[1.0, 2.0], &[1.5, 2.5], &[2.0, 3.0], 1.0);
     let features = default_feature_names(false)[..config.input_size].to_vec();
+    let scaler = Scaler {
+        mean: vec![0.0; features.len()],
+        std: vec![1.0; features.len()],
+        target_mean: 0.0,
+        target_std: 0.01,
+    };
     Forecaster {
         network,
-        scaler: Scaler {
-            mean: vec![0.0; features.len()],
-            std: vec![1.0; features.len()],
-            target_mean: 0.0,
-            target_std: 0.01,
-        },
         features,
         seq_len: 3,
         intervals: vec![Interval { level: 0.9, half_widths: vec![0.02; config.horizon] }],
-        calendar: Calendar::Weekdays,
-        load_options: LoadOptions::default(),
         training: TrainConfig {
             epochs: 1,
             batch_size: 1,
@@ -34,12 +32,7 @@ fn forecaster(config: &ModelConfig, seed: u64) -> Forecaster {
             patience: 1,
             seed: 1,
             clip_norm: 1.0,
-        },
-        data: DataInfo {
-            csv: "x.csv".into(),
-            first_date: "2020-01-01".into(),
-            last_date: "2020-02-01".into(),
-            rows: 9,
+            windows_per_epoch: None,
         },
         validation: Validation {
             start: "a".into(),
@@ -47,8 +40,21 @@ fn forecaster(config: &ModelConfig, seed: u64) -> Forecaster {
             windows: 2,
             metrics,
             steps: vec![metrics],
+            series: vec![],
         },
         crate_version: "test".into(),
+        series: vec![SeriesEntry {
+            id: "x".into(),
+            data: DataInfo {
+                csv: "x.csv".into(),
+                first_date: "2020-01-01".into(),
+                last_date: "2020-02-01".into(),
+                rows: 9,
+            },
+            load_options: LoadOptions::default(),
+            scaler,
+            calendar: crate::calendar::Calendar::Weekdays,
+        }],
     }
 }
 
@@ -219,7 +225,7 @@ fn crafted_metadata_is_refused_naming_the_field() {
             r#"{"epochs":1,"batch_size":1,"lr":-1,"val_fraction":0.1,"patience":1,"seed":1,"clip_norm":1}"#,
             &["\"training\"", "lr"],
         ),
-        ("format_version", "2", &["format version"]),
+        ("format_version", "3", &["format version"]),
         ("format", "other\n\u{1b}[31m", &["not a forecast model", "\\n"]),
         ("target", "price", &["\"target\""]),
         ("load_options", r#"{"tickr":"A"}"#, &["\"load_options\""]),

@@ -1,9 +1,12 @@
 //! `forecast backtest`: walk-forward evaluation against the naive, drift and moving-average
 //! baselines, with optional per-day predictions (CSV) and a plot.
 
-use super::{as_of, load_series};
+use super::{as_of, Watchlist};
 use crate::backtest::{self, Backtest, Progress, SpanMetrics, StepIntervalScores};
+use crate::calendar::Calendar;
 use crate::cli::{BacktestArgs, Format};
+use crate::data::Series;
+use crate::forecaster::{Source, TrainingSeries};
 use crate::interval_metrics::verdicts;
 use crate::output::{plot, print_json, print_text, table};
 use serde::Serialize;
@@ -25,29 +28,54 @@ struct BacktestReport<'a> {
 }
 
 pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
-    args.check_paths()?;
     let started = Instant::now();
     let log = args.output.log();
     let runtime = args.runtime.runtime()?;
-    let series = as_of(load_series(&args.csv, &args.load, &log)?, args.as_of, &args.csv)?;
+    let watch = Watchlist::load(
+        &args.csv,
+        args.tickers.tickers.as_ref(),
+        &args.load,
+        |files| args.check_paths(files),
+        &log,
+    )?;
+    watch.warn_failed(&log);
+    let histories: Vec<Series> = watch
+        .loaded
+        .iter()
+        .map(|l| as_of(l.series.clone(), args.as_of, &l.csv))
+        .collect::<crate::error::Result<_>>()?;
+    let members: Vec<TrainingSeries> = watch
+        .loaded
+        .iter()
+        .zip(&histories)
+        .map(|(l, series)| TrainingSeries {
+            id: l.id.clone(),
+            series,
+            source: Source {
+                csv: &l.csv,
+                load_options: l.load_options.clone(),
+                calendar: Calendar::Weekdays,
+            },
+        })
+        .collect();
     let settings = args.model.settings();
     let bar = log.bar(args.folds as u64, "folds");
-    let result =
-        backtest::run(&series, &settings, (args.folds, args.test_size), &runtime, &args.csv, |p| match p {
-            Progress::Epoch(fold, e) => log.progress(&format!(
-                "fold {fold}/{}  epoch {:>3}  train {:.5}  val {:.5}  {:.2}s",
-                args.folds, e.epoch, e.train_loss, e.val_loss, e.seconds
-            )),
-            Progress::Fold(f) => {
-                bar.suspend(|| {
-                    log.info(&format!(
-                        "fold {}/{}: {} → {}, {} days, skill {:+.4}",
-                        f.fold, args.folds, f.test_start, f.test_end, f.test_days, f.metrics.skill
-                    ))
-                });
-                bar.inc(1);
-            }
-        })?;
+    let folds = (args.folds, args.test_size);
+    let result = backtest::run(&members, &settings, folds, args.compare_local, &runtime, |p| match p {
+        Progress::Epoch(fold, e) => log.progress(&format!(
+            "fold {fold}/{}  epoch {:>3}  train {:.5}  val {:.5}  {:.2}s",
+            args.folds, e.epoch, e.train_loss, e.val_loss, e.seconds
+        )),
+        Progress::Fold(f) => {
+            bar.suspend(|| {
+                log.info(&format!(
+                    "fold {}/{}: {} → {}, {} days, skill {:+.4}",
+                    f.fold, args.folds, f.test_start, f.test_end, f.test_days, f.metrics.skill
+                ))
+            });
+            bar.inc(1);
+        }
+    })?;
     bar.finish_and_clear();
     if let Some(path) = &args.predictions {
         crate::output::csv::write_predictions(path, &result)?;
@@ -57,9 +85,10 @@ pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
         plot::backtest(path, &result)?;
         log.info(&format!("wrote {}", path.display()));
     }
+    let csv = watch.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ");
     let report = BacktestReport {
-        csv: args.csv.display().to_string(),
-        rows: series.len(),
+        csv,
+        rows: histories.iter().map(Series::len).sum(),
         seconds: started.elapsed().as_secs_f64(),
         verdict: verdict(&result.summary),
         interval_verdicts: result.intervals.first().map(interval_verdicts).unwrap_or_default(),
@@ -151,6 +180,72 @@ fn render(r: &BacktestReport) -> String {
         }
     }
     s += &render_intervals(&r.backtest.intervals);
+    s += &render_series(r.backtest);
+    s
+}
+
+/// The row of all series together, in percent of the last close.
+const POOLED: &str = "pooled %";
+
+/// A watchlist's per-series table: step-1 RMSE of the global model beside naive's, the
+/// per-series models' with `--compare-local`, and the interval score at the first level against
+/// the constant band and GARCH; then the pooled rows.
+fn render_series(b: &Backtest) -> String {
+    if b.series.is_empty() {
+        return String::new();
+    }
+    let local = b.local.as_deref();
+    let mut s =
+        String::from("by series (step 1; rmse in the series' prices; interval score at the first level)\n");
+    let _ = writeln!(
+        s,
+        "  {:<10} {:>5}  {:>10}  {:>10}  {:>8}  {:>10}  {:>8}  {:>10}  {:>10}  {:>10}",
+        "series",
+        "days",
+        "naive rmse",
+        "global",
+        "skill",
+        "local",
+        "skill",
+        "int.global",
+        "int.const",
+        "int.garch"
+    );
+    let level_score = |steps: &[StepIntervalScores], method: &str| {
+        steps
+            .first()
+            .and_then(|st| st.methods.iter().find(|m| m.method == method))
+            .and_then(|m| m.levels.first())
+            .map(|l| l.interval_score)
+    };
+    let cell = |v: Option<f64>, width: usize, signed: bool| match v {
+        Some(v) if signed => format!("{v:>+width$.4}"),
+        Some(v) => format!("{v:>width$.4}"),
+        None => format!("{:>width$}", "-"),
+    };
+    let rows = b.series.iter().map(|x| (x.id.as_str(), x.days, &x.summary, x.intervals.as_slice()));
+    let pooled_days = b.days.iter().filter(|d| d.step == 1).count();
+    let pooled = std::iter::once((POOLED, pooled_days, &b.summary, b.intervals.as_slice()));
+    for (id, days, m, intervals) in rows.chain(pooled) {
+        let mine = local.and_then(|l| match id {
+            POOLED => Some((&l.summary, l.intervals.as_slice())),
+            _ => l.series.iter().find(|x| x.id == id).map(|x| (&x.summary, x.intervals.as_slice())),
+        });
+        let _ = writeln!(
+            s,
+            "  {:<10} {:>5}  {:>10.4}  {:>10.4}  {:>+8.4}  {}  {}  {}  {}  {}",
+            crate::text::excerpt(id, 10),
+            days,
+            m.naive.rmse,
+            m.model.rmse,
+            m.skill,
+            cell(mine.map(|l| l.0.model.rmse), 10, false),
+            cell(mine.map(|l| l.0.skill), 8, true),
+            cell(level_score(intervals, "model"), 10, false),
+            cell(level_score(intervals, "constant"), 10, false),
+            cell(level_score(intervals, "garch-t"), 10, false),
+        );
+    }
     s
 }
 

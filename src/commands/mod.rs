@@ -9,11 +9,14 @@ pub mod score;
 pub mod train;
 
 use crate::calendar::Calendar;
+use crate::data::load::TickerChoice;
+use crate::data::watchlist::{self, Failed, Loaded};
 use crate::data::{load_csv, LoadOptions, Series};
-use crate::error::{DataError, Result};
+use crate::error::{DataError, Error, Result};
+use crate::exit::Exit;
 use crate::output::Log;
 use chrono::NaiveDate;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Loads a CSV with the given options, printing what was dropped and any warnings.
 pub fn load_series(path: &Path, opts: &LoadOptions, log: &Log) -> Result<Series> {
@@ -42,4 +45,68 @@ pub fn as_of(series: Series, date: Option<NaiveDate>, csv: &Path) -> Result<Seri
         return Err(DataError::new(csv, format!("no rows on or before --as-of {date}")).into());
     }
     Ok(cut)
+}
+
+/// A watchlist as a command reads it: the files `--csv` names (globs expanded), and each series
+/// loaded (in parallel) or failed. `single` is true for one plain file without `--tickers`: the
+/// command then behaves, prints and fails exactly as for one series.
+#[derive(Debug)]
+pub struct Watchlist {
+    pub files: Vec<PathBuf>,
+    pub loaded: Vec<Loaded>,
+    pub failed: Vec<Failed>,
+    pub single: bool,
+}
+
+impl Watchlist {
+    /// Expands `patterns`, lets `check` refuse the files (outputs that are inputs), then loads
+    /// every series, printing each load report. A lone file's failure is returned as the error;
+    /// with several, failures are kept for the caller, and only none loaded is an error (exit 3).
+    pub fn load(
+        patterns: &[PathBuf],
+        tickers: Option<&TickerChoice>,
+        opts: &LoadOptions,
+        check: impl FnOnce(&[PathBuf]) -> Result<()>,
+        log: &Log,
+    ) -> Result<Watchlist> {
+        let files = watchlist::expand(patterns)?;
+        check(&files)?;
+        let (loaded, mut failed) = watchlist::load(&files, opts, tickers)?;
+        for l in &loaded {
+            log.load_report(&l.report);
+        }
+        let single = files.len() == 1 && tickers.is_none();
+        if single && !failed.is_empty() {
+            return Err(failed.remove(0).error);
+        }
+        if loaded.is_empty() {
+            let first = failed.first().map(|f| f.error.to_string()).unwrap_or_default();
+            return Err(DataError::new(
+                files.first().map_or(Path::new(""), |f| f.as_path()),
+                format!("none of the {} series could be read; the first: {first}", failed.len()),
+            )
+            .into());
+        }
+        Ok(Watchlist { files, loaded, failed, single })
+    }
+
+    /// Says on stderr which series could not be read and are left out.
+    pub fn warn_failed(&self, log: &Log) {
+        for f in &self.failed {
+            log.warn(&format!("{}: left out: {}", f.id, f.error));
+        }
+    }
+}
+
+/// How bad an error is among several series' errors: the exit code of a run in which some series
+/// failed is the most severe one — an internal error, then a model-file error, then a data error,
+/// then stale data.
+pub fn severity(error: &Error) -> u8 {
+    match error.exit_code() {
+        Exit::Internal => 4,
+        Exit::Model => 3,
+        Exit::Data => 2,
+        Exit::Stale => 1,
+        _ => 0,
+    }
 }

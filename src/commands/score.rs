@@ -1,7 +1,7 @@
 //! `forecast score`: joins the forecast ledger (`predict --log`) with the actual closes that have
 //! arrived since, and reports each model's realised errors beside naive's ("tomorrow = today").
 
-use super::load_series;
+use super::Watchlist;
 use crate::cli::{Format, ScoreArgs};
 use crate::interval_metrics::{comparison, display_name};
 use crate::ledger::{self, ModelScore};
@@ -13,16 +13,33 @@ use std::fmt::Write;
 struct ScoreReport {
     log: String,
     csv: String,
+    /// One entry per model and series.
     models: Vec<ModelScore>,
 }
 
+/// Each model's forecasts of each series are scored against the prices of the `--csv` series with
+/// the same id; with one `--csv` and a ledger of one series (or of rows from before the `series`
+/// column), against that file whatever its name. Series with no prices given are said on stderr.
 pub fn run(args: &ScoreArgs) -> crate::error::Result<()> {
     let log = args.output.log();
     let entries = ledger::read(&args.log)?;
-    let series = load_series(&args.csv, &args.load, &log)?;
-    let models = ledger::score(&entries, &series);
-    let report =
-        ScoreReport { log: args.log.display().to_string(), csv: args.csv.display().to_string(), models };
+    let watch = Watchlist::load(&args.csv, args.tickers.tickers.as_ref(), &args.load, |_| Ok(()), &log)?;
+    watch.warn_failed(&log);
+    let mut ids: Vec<Option<&str>> = entries.iter().map(|e| e.series.as_deref()).collect();
+    ids.sort();
+    ids.dedup();
+    let only = match (watch.loaded.as_slice(), ids.iter().flatten().count()) {
+        ([one], 0 | 1) => Some(&one.series),
+        _ => None,
+    };
+    let (models, unscored) = ledger::score(&entries, |id| {
+        id.and_then(|id| watch.loaded.iter().find(|l| l.id == id)).map(|l| &l.series).or(only)
+    });
+    for id in unscored {
+        log.warn(&format!("{id}: no --csv with this series' prices; its forecasts are not scored"));
+    }
+    let csv = watch.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ");
+    let report = ScoreReport { log: args.log.display().to_string(), csv, models };
     match args.output.format {
         Format::Json => print_json(&report),
         Format::Table => print_text(&render(&report)),
@@ -40,9 +57,10 @@ fn render(r: &ScoreReport) -> String {
         } else {
             "NOT better than naive (tomorrow = today)"
         };
+        let series = m.series.as_deref().map(|id| format!(" {id}")).unwrap_or_default();
         let _ = writeln!(
             s,
-            "{} ({})  as of {} … {}: {} scored, {} pending\n  rmse {:.4} vs naive {:.4}, mae {:.4} vs {:.4}, skill {:+.4}: {verdict}",
+            "{} ({}){series}  as of {} … {}: {} scored, {} pending\n  rmse {:.4} vs naive {:.4}, mae {:.4} vs {:.4}, skill {:+.4}: {verdict}",
             m.model, m.model_hash, m.first_as_of, m.last_as_of, m.scored, m.pending, m.rmse, m.naive_rmse, m.mae, m.naive_mae, m.skill
         );
         for l in &m.intervals {
@@ -77,12 +95,23 @@ fn render(r: &ScoreReport) -> String {
 }
 
 fn render_csv(r: &ScoreReport) -> crate::error::Result<String> {
-    let header =
-        ["model", "model_hash", "scored", "pending", "rmse", "mae", "naive_rmse", "naive_mae", "skill"];
+    let header = [
+        "model",
+        "model_hash",
+        "series",
+        "scored",
+        "pending",
+        "rmse",
+        "mae",
+        "naive_rmse",
+        "naive_mae",
+        "skill",
+    ];
     let rows = r.models.iter().map(|m| {
         [
             m.model.clone(),
             m.model_hash.clone(),
+            m.series.clone().unwrap_or_default(),
             m.scored.to_string(),
             m.pending.to_string(),
             m.rmse.to_string(),

@@ -1,18 +1,20 @@
-//! `forecast train`: CSV → `forecaster::fit` (features, scaler on the training span, windows,
-//! training, validation metrics vs naive, intervals) → promotion gate → model file (atomic) →
-//! report and next-day forecast.
+//! `forecast train`: CSV(s) → `forecaster::fit` (features, each series' scaler on its training
+//! span, windows, training, validation metrics vs naive, intervals) → promotion gate → model file
+//! (atomic) → report and next-day forecast(s). One CSV trains a model of one series; several
+//! (repeated `--csv`, a glob, `--tickers`) one global model over the watchlist.
 
-use super::{choose_calendar, load_series};
+use super::{choose_calendar, Watchlist};
 use crate::checkpoint;
 use crate::cli::{Format, TrainArgs};
+use crate::data::watchlist::Loaded;
 use crate::data::Series;
 use crate::error::{Error, Result};
-use crate::forecaster::{self, Source, Trained};
+use crate::forecaster::{self, SeriesValidation, Source, Trained, TrainingSeries};
 use crate::inference::Forecast;
 use crate::lock::lock_model;
 use crate::metrics::Comparison;
 use crate::output::plot::{self, PlotDay};
-use crate::output::{print_json, print_text, table, Log};
+use crate::output::{print_json, print_text, table, Log, SeriesForecast};
 use crate::promotion::{self, PromoteMetric, Promotion};
 use crate::runtime::{memory_usage, Runtime};
 use crate::train::FitOutcome;
@@ -49,29 +51,51 @@ struct TrainReport {
 }
 
 pub fn run(args: &TrainArgs) -> Result<()> {
-    args.check_paths()?;
     let started = Instant::now();
     let log = args.output.log();
     let runtime = args.runtime.runtime()?;
+    let tickers = args.tickers.tickers.as_ref();
     // One writer per model path for the whole run (released however the process ends).
-    let _lock = lock_model(&args.out, args.wait)?;
-    // Recorded in the model file for predict: absolute and without `..`, so it works from anywhere.
-    let csv = std::fs::canonicalize(&args.csv)
-        .or_else(|_| std::path::absolute(&args.csv))
-        .unwrap_or_else(|_| args.csv.clone());
-    let load_options = args.load.clone();
-    let series = load_series(&csv, &load_options, &log)?;
+    let mut lock = None;
+    let watch = Watchlist::load(
+        &args.csv,
+        tickers,
+        &args.load,
+        |files| {
+            args.check_paths(files)?;
+            lock = Some(lock_model(&args.out, args.wait)?);
+            Ok(())
+        },
+        &log,
+    )?;
+    if !watch.single && (args.promote_if_better || args.plot.is_some()) {
+        return Err(Error::Usage(
+            "--promote-if-better and --plot work with one series; train a watchlist without them".into(),
+        ));
+    }
+    watch.warn_failed(&log);
     let settings = args.model.settings();
-    log.info(&format!(
-        "training on {} rows of {} (seq-len {})",
-        series.len(),
-        csv.display(),
-        args.model.seq_len
-    ));
-    let calendar = choose_calendar(args.calendar.calendar, &series, &log);
-    let source = Source { csv: &csv, load_options, calendar };
+    let members: Vec<TrainingSeries> = watch
+        .loaded
+        .iter()
+        .map(|l| TrainingSeries {
+            id: l.id.clone(),
+            series: &l.series,
+            source: Source {
+                csv: &l.csv,
+                load_options: l.load_options.clone(),
+                calendar: choose_calendar(args.calendar.calendar, &l.series, &log),
+            },
+        })
+        .collect();
+    let rows: usize = members.iter().map(|m| m.series.len()).sum();
+    let what = match members.as_slice() {
+        [one] if watch.single => one.source.csv.display().to_string(),
+        _ => format!("{} series", members.len()),
+    };
+    log.info(&format!("training on {rows} rows of {what} (seq-len {})", args.model.seq_len));
     let bar = log.bar(args.model.epochs as u64, "epochs");
-    let trained = forecaster::fit(&series, &settings, &runtime, &source, |e| {
+    let trained = forecaster::fit(&members, &settings, &runtime, |e| {
         bar.inc(1);
         bar.set_message(format!("train {:.5}  val {:.5}", e.train_loss, e.val_loss));
         let rss = memory_usage().map(|(now, _)| format!("  rss {} MB", now >> 20)).unwrap_or_default();
@@ -81,7 +105,144 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         ))
     })?;
     bar.finish_and_clear();
+    for (id, why) in &trained.skipped {
+        log.warn(&format!("{id}: left out of training: {why}"));
+    }
+    if watch.single {
+        return report_one(args, &trained, &watch.loaded[0], &runtime, &log, started);
+    }
+    checkpoint::save(&args.out, &trained.forecaster)?;
+    log.info(&format!("wrote {}", args.out.display()));
+    report_watchlist(args, &trained, &watch, &runtime, started)
+}
+
+/// What `train --format json` prints for a watchlist.
+#[derive(Debug, Serialize)]
+struct WatchlistReport<'a> {
+    model: String,
+    /// Series trained on.
+    series_trained: usize,
+    /// Series left out: could not be read, or too short (id and why).
+    skipped: Vec<Skipped>,
+    /// The first validation date, the same for every series.
+    cutoff: String,
+    train_windows: usize,
+    val_windows: usize,
+    val_start: &'a str,
+    val_end: &'a str,
+    epochs_run: usize,
+    best_epoch: usize,
+    stopped_early: bool,
+    seconds: f64,
+    seconds_per_epoch: f64,
+    /// Peak resident memory of the process, in MiB (Linux only).
+    peak_memory_mb: Option<f64>,
+    threads: usize,
+    /// Pooled over the series, on closes rebased to 100 at each origin.
+    validation: Comparison,
+    /// Each series' own step-1 validation metrics, in its prices.
+    validation_by_series: &'a [SeriesValidation],
+    /// The next forecast of every series trained on.
+    series: Vec<SeriesForecast>,
+}
+
+/// A series left out of a watchlist's training.
+#[derive(Debug, Serialize)]
+struct Skipped {
+    id: String,
+    reason: String,
+}
+
+fn report_watchlist(
+    args: &TrainArgs,
+    trained: &Trained,
+    watch: &Watchlist,
+    runtime: &Runtime,
+    started: Instant,
+) -> Result<()> {
     let f = &trained.forecaster;
+    let series: Vec<SeriesForecast> = f
+        .series
+        .iter()
+        .filter_map(|entry| {
+            let l = watch.loaded.iter().find(|l| l.id == entry.id)?;
+            let forecast = f
+                .prepare(&l.series, &entry.scaler, &l.csv, &args.out)
+                .and_then(|p| p.forecast(entry.calendar));
+            Some(SeriesForecast::new(&entry.id, &l.csv, false, forecast).0)
+        })
+        .collect();
+    let mut skipped: Vec<Skipped> =
+        watch.failed.iter().map(|x| Skipped { id: x.id.clone(), reason: x.error.to_string() }).collect();
+    skipped.extend(trained.skipped.iter().map(|(id, why)| Skipped { id: id.clone(), reason: why.clone() }));
+    let report = WatchlistReport {
+        model: args.out.display().to_string(),
+        series_trained: f.series.len(),
+        skipped,
+        cutoff: trained.cutoff.to_string(),
+        train_windows: trained.train_windows,
+        val_windows: f.validation.windows,
+        val_start: &f.validation.start,
+        val_end: &f.validation.end,
+        epochs_run: trained.outcome.epochs_run,
+        best_epoch: trained.outcome.best_epoch,
+        stopped_early: trained.outcome.stopped_early,
+        seconds: started.elapsed().as_secs_f64(),
+        seconds_per_epoch: mean_epoch_seconds(&trained.outcome),
+        peak_memory_mb: memory_usage().map(|(_, peak)| peak as f64 / (1 << 20) as f64),
+        threads: runtime.threads,
+        validation: f.validation.metrics,
+        validation_by_series: &f.validation.series,
+        series,
+    };
+    match args.output.format {
+        Format::Json => print_json(&report),
+        Format::Table => print_text(&render_watchlist(&report)),
+        Format::Csv => print_text(&crate::output::csv::watchlist(&report.series)?),
+    }
+}
+
+fn render_watchlist(r: &WatchlistReport) -> String {
+    let stop = if r.stopped_early { "early stop" } else { "epoch limit" };
+    let mut s = format!(
+        "model       {}\nseries      {} trained, {} left out\nwindows     {} train, {} validation (from {})\n\
+         epochs      {} run, best {} ({stop}), {:.2}s per epoch on {} thread(s)\n\
+         validation  {} → {} (next-day close), pooled in % of the last close\n{}",
+        r.model,
+        r.series_trained,
+        r.skipped.len(),
+        r.train_windows,
+        r.val_windows,
+        r.cutoff,
+        r.epochs_run,
+        r.best_epoch,
+        r.seconds_per_epoch,
+        r.threads,
+        r.val_start,
+        r.val_end,
+        table::comparison(&r.validation),
+    );
+    s += &table::series_validation(r.validation_by_series);
+    s += &table::watchlist(&r.series);
+    for x in &r.skipped {
+        s += &format!("left out    {}: {}\n", x.id, x.reason);
+    }
+    s
+}
+
+/// A single series' training report, written exactly as before watchlists existed: the plot,
+/// the forecast from the training data, the promotion gate, the model file.
+fn report_one(
+    args: &TrainArgs,
+    trained: &Trained,
+    loaded: &Loaded,
+    runtime: &Runtime,
+    log: &Log,
+    started: Instant,
+) -> Result<()> {
+    let (series, csv) = (&loaded.series, loaded.csv.as_path());
+    let f = &trained.forecaster;
+    let entry = &f.series[0];
     if let Some(path) = &args.plot {
         let title = format!(
             "validation {} to {}: skill {:+.2}% vs naive",
@@ -92,15 +253,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         plot::forecasts(
             path,
             &title,
-            &PlotDay::from_step(&trained.validation_forecasts[0], &trained.forecaster.intervals),
+            &PlotDay::from_step(&trained.validation_forecasts[0][0], &trained.forecaster.intervals),
             &[],
         )?;
         log.info(&format!("wrote {}", path.display()));
     }
-    let forecast = f.prepare(&series, &csv, &args.out)?.forecast(calendar)?;
+    let forecast = f.prepare(series, &entry.scaler, csv, &args.out)?.forecast(entry.calendar)?;
     let promotion = args
         .promote_if_better
-        .then(|| gate(&args.out, &trained, &series, &csv, &runtime, &log, args.promote_metric));
+        .then(|| gate(&args.out, trained, series, csv, runtime, log, args.promote_metric));
     let write = promotion.as_ref().is_none_or(|p| p.promoted);
     if write {
         checkpoint::save(&args.out, f)?;
@@ -108,10 +269,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     }
     let report = TrainReport {
         model: args.out.display().to_string(),
-        csv: f.data.csv.clone(),
+        csv: entry.data.csv.clone(),
         rows: series.len(),
-        first_date: f.data.first_date.clone(),
-        last_date: f.data.last_date.clone(),
+        first_date: entry.data.first_date.clone(),
+        last_date: entry.data.last_date.clone(),
         train_windows: trained.train_windows,
         val_windows: f.validation.windows,
         val_start: f.validation.start.clone(),

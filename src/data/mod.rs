@@ -8,10 +8,11 @@ pub mod load;
 pub mod scaler;
 pub mod series;
 pub mod synthetic;
+pub mod watchlist;
 pub mod windows;
 
 pub use dataset::{prepare_inference, prepare_training, Prepared, Split};
-pub use load::{load_csv, LastRow, LoadOptions};
+pub use load::{load_csv, load_csv_tickers, LastRow, LoadOptions, TickerChoice};
 pub use scaler::Scaler;
 pub use series::{Gap, LoadReport, Series};
-pub use windows::{WindowSpec, Windows};
+pub use windows::{Batches, PanelWindows, WindowSpec, Windows};

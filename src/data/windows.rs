@@ -161,6 +161,97 @@ impl Windows {
     }
 }
 
+/// What the training loop and batched scoring need of a set of windows: one series' [`Windows`]
+/// or a panel's ([`PanelWindows`]), each window named by one index.
+pub trait Batches: Sync {
+    /// Trading days of targets per window.
+    fn horizon(&self) -> usize;
+    /// The input tensor (batch, seq, feature) of the windows in `indices`.
+    fn inputs(&self, indices: &[usize], device: &Device) -> Result<Tensor>;
+    /// The scaled targets of window `index`, one per step (only windows with full targets).
+    fn targets_of(&self, index: usize) -> &[f32];
+    /// The base scales of the windows in `indices` (see [`Windows::base_scales`]).
+    fn base_scales_of(&self, indices: &[usize]) -> Vec<f32>;
+
+    /// The target tensor (batch, horizon) of the windows in `indices`.
+    fn target_tensor(&self, indices: &[usize], device: &Device) -> Result<Tensor> {
+        let data: Vec<f32> = indices.iter().flat_map(|&j| self.targets_of(j).iter().copied()).collect();
+        Tensor::from_vec(data, (indices.len(), self.horizon()), device)
+    }
+}
+
+impl Batches for Windows {
+    fn horizon(&self) -> usize {
+        self.horizon
+    }
+    fn inputs(&self, indices: &[usize], device: &Device) -> Result<Tensor> {
+        Windows::inputs(self, indices, device)
+    }
+    fn targets_of(&self, index: usize) -> &[f32] {
+        Windows::targets_of(self, index)
+    }
+    fn base_scales_of(&self, indices: &[usize]) -> Vec<f32> {
+        Windows::base_scales_of(self, indices)
+    }
+}
+
+/// The windows of several series (a panel), each series scaled with its own scaler, as one index
+/// space: panel window `offsets[s] + j` is window `j` of series `s`, for every window `j` up to
+/// that series' [`Windows::last_window`]. Nothing is copied: a batch gathers its windows' rows
+/// from each series' own features, so memory is the series' f32 features and targets.
+#[derive(Debug, Clone, Default)]
+pub struct PanelWindows {
+    /// One entry per series, in panel order; all have the same seq_len, width and horizon.
+    pub series: Vec<Windows>,
+    /// Panel index of each series' window 0, and the total number of windows at the end.
+    offsets: Vec<usize>,
+}
+
+impl PanelWindows {
+    /// The panel of `series` (in this order).
+    pub fn new(series: Vec<Windows>) -> PanelWindows {
+        let mut offsets = vec![0];
+        for w in &series {
+            offsets.push(offsets[offsets.len() - 1] + w.last_window() + 1);
+        }
+        PanelWindows { series, offsets }
+    }
+
+    /// The panel index of window `j` of series `s`.
+    pub fn index(&self, s: usize, j: usize) -> usize {
+        self.offsets[s] + j
+    }
+
+    /// The series and its window of panel index `index`.
+    pub fn locate(&self, index: usize) -> (usize, usize) {
+        let s = self.offsets.partition_point(|&o| o <= index) - 1;
+        (s, index - self.offsets[s])
+    }
+}
+
+impl Batches for PanelWindows {
+    fn horizon(&self) -> usize {
+        self.series.first().map_or(1, |w| w.horizon)
+    }
+    fn inputs(&self, indices: &[usize], device: &Device) -> Result<Tensor> {
+        let Some(first) = self.series.first() else {
+            return Tensor::zeros((0, 1, 1), candle_core::DType::F32, device);
+        };
+        let mut data = Vec::with_capacity(indices.len() * first.seq_len * first.width);
+        for (s, j) in indices.iter().map(|&g| self.locate(g)) {
+            data.extend_from_slice(self.series[s].window(j));
+        }
+        Tensor::from_vec(data, (indices.len(), first.seq_len, first.width), device)
+    }
+    fn targets_of(&self, index: usize) -> &[f32] {
+        let (s, j) = self.locate(index);
+        self.series[s].targets_of(j)
+    }
+    fn base_scales_of(&self, indices: &[usize]) -> Vec<f32> {
+        indices.iter().map(|&g| self.locate(g)).map(|(s, j)| self.series[s].base_scale(j)).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

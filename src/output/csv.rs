@@ -31,6 +31,12 @@ where
 /// One row per step and level: date,step,close,lower,upper,level,sigma (empty bounds when the
 /// model has no intervals; empty sigma for a squared-error head).
 pub fn forecast(forecast: &Forecast) -> Result<String> {
+    table(&FORECAST_COLUMNS, forecast_rows(forecast))
+}
+
+const FORECAST_COLUMNS: [&str; 7] = ["date", "step", "close", "lower", "upper", "level", "sigma"];
+
+fn forecast_rows(forecast: &Forecast) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for step in &forecast.forecasts {
         let base = [step.date.clone(), step.step.to_string(), step.close.to_string()];
@@ -43,7 +49,18 @@ pub fn forecast(forecast: &Forecast) -> Result<String> {
             rows.push([&base[..], &bounds, &sigma].concat());
         }
     }
-    table(&["date", "step", "close", "lower", "upper", "level", "sigma"], rows)
+    rows
+}
+
+/// A watchlist's forecasts: [`forecast`]'s rows with a first column `series`; a series without a
+/// forecast has no rows (its error is on stderr and in the exit code).
+pub fn watchlist(series: &[crate::output::SeriesForecast]) -> Result<String> {
+    let header: Vec<&str> = std::iter::once("series").chain(FORECAST_COLUMNS).collect();
+    let rows = series.iter().flat_map(|s| {
+        let id = s.id.clone();
+        s.forecast.iter().flat_map(forecast_rows).map(move |row| [vec![id.clone()], row].concat())
+    });
+    table(&header, rows)
 }
 
 /// `backtest --predictions` and `backtest --format csv`: one row per test day and step: date,

@@ -9,8 +9,10 @@ pub mod table;
 pub use log::Log;
 
 use crate::error::{Error, Result};
+use crate::inference::Forecast;
 use serde::Serialize;
 use std::io::Write;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Set when the process started with stdout closed (`forecast … >&-`). The Rust runtime then
@@ -45,4 +47,45 @@ pub fn print_text(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes()).map_err(Error::stdout)?;
     out.flush().map_err(Error::stdout)
+}
+
+/// One series' line of a watchlist's forecasts: its forecast, or the error that stopped it (with
+/// that error's exit code), so one bad file does not hide the others.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesForecast {
+    pub id: String,
+    pub csv: String,
+    /// True for a series the model was not trained on: its scaler was fitted on its own history.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cold_start: bool,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<Forecast>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<u8>,
+}
+
+impl SeriesForecast {
+    /// The line of one series, and its error (if any) kept whole for the exit code.
+    pub fn new(
+        id: &str,
+        csv: &Path,
+        cold_start: bool,
+        forecast: Result<Forecast>,
+    ) -> (SeriesForecast, Option<Error>) {
+        let (forecast, error) = match forecast {
+            Ok(f) => (Some(f), None),
+            Err(e) => (None, Some(e)),
+        };
+        let item = SeriesForecast {
+            id: id.to_string(),
+            csv: crate::paths::shown(csv),
+            cold_start,
+            forecast,
+            error: error.as_ref().map(|e| e.to_string()),
+            exit_code: error.as_ref().map(|e| e.exit_code() as u8),
+        };
+        (item, error)
+    }
 }

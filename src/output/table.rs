@@ -52,3 +52,53 @@ pub fn forecast(f: &Forecast) -> String {
     }
     s
 }
+
+/// A watchlist's forecasts, one line per series and step with the series first; a series that
+/// failed has one line with its error.
+pub fn watchlist(series: &[crate::output::SeriesForecast]) -> String {
+    let width = series.iter().map(|s| s.id.chars().count()).max().unwrap_or(6).clamp(6, 24);
+    let mut s = format!(
+        "{:<width$}  {:<10}  {:>4}  {:>12}  {:>8}  {:>27}  {:>7}\n",
+        "series", "date", "step", "close", "change", "interval", "σ"
+    );
+    for item in series {
+        let id = crate::text::excerpt(&item.id, 24);
+        let Some(f) = &item.forecast else {
+            let _ = writeln!(s, "{id:<width$}  error: {}", item.error.as_deref().unwrap_or("no forecast"));
+            continue;
+        };
+        for step in &f.forecasts {
+            let change = (step.close / f.last_close - 1.0) * 100.0;
+            let band = match (step.lower, step.upper, step.level) {
+                (Some(lo), Some(hi), Some(level)) => format!("{:.0}% {lo:.4} – {hi:.4}", level * 100.0),
+                _ => String::new(),
+            };
+            let sigma = step.sigma.map(|v| format!("{:.2}%", v * 100.0)).unwrap_or_default();
+            let cold = if item.cold_start { "  (cold start)" } else { "" };
+            let _ = writeln!(
+                s,
+                "{id:<width$}  {:<10}  {:>4}  {:>12.4}  {change:>+7.2}%  {band:>27}  {sigma:>7}{cold}",
+                step.date, step.step, step.close
+            );
+        }
+    }
+    s
+}
+
+/// Each series' step-1 validation RMSE beside naive's.
+pub fn series_validation(series: &[crate::forecaster::SeriesValidation]) -> String {
+    let mut s =
+        format!("{:<12}  {:>7}  {:>12}  {:>12}  {:>8}\n", "series", "windows", "rmse", "naive rmse", "skill");
+    for v in series {
+        let _ = writeln!(
+            s,
+            "{:<12}  {:>7}  {:>12.4}  {:>12.4}  {:>+8.4}",
+            crate::text::excerpt(&v.id, 24),
+            v.windows,
+            v.metrics.model.rmse,
+            v.metrics.naive.rmse,
+            v.metrics.skill
+        );
+    }
+    s
+}

@@ -26,6 +26,7 @@ pub fn small_settings() -> forecast::train::Settings {
             patience: 5,
             seed: 9,
             clip_norm: 1.0,
+            windows_per_epoch: None,
         },
     }
 }

@@ -11,10 +11,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::options::LoadOptions;
+use super::options::{LoadOptions, TickerChoice};
 use super::records::{Column, Record, Records};
 use super::show::{count_noun, excerpt, list, quoted_list, EXCERPT_CHARS};
-use super::symbols::choose;
+use super::symbols::{choose, instruments};
 use crate::error::DataError;
 
 /// What a column holds.
@@ -278,87 +278,176 @@ fn no_header_error(path: &Path, first: &Record, searched: usize) -> DataError {
     DataError::at(path, first.line, None, message).with_hint(hint)
 }
 
+/// One header of [`find_each`]: the ticker value(s) it was chosen for, as written (`None` for a
+/// file without yfinance's Ticker line), and the header or why it cannot be read.
+pub(super) type Found = (Option<String>, Result<Header, DataError>);
+
+/// The header of each instrument `choice` names, for `load_csv_tickers` (`opts.ticker` must be
+/// `None`). For yfinance's header with a Ticker line: one header per chosen ticker, with the ticker
+/// value(s) as written (a listed name that matches no ticker is that entry's error). For any other
+/// file: its one header, without a ticker (`None`), from which the ticker step picks the
+/// instruments. The error is for the file as a whole: no header.
+pub(super) fn find_each(
+    records: &Records,
+    opts: &LoadOptions,
+    choice: &TickerChoice,
+    path: &Path,
+) -> Result<Vec<Found>, DataError> {
+    let layout = Yfinance::read(records);
+    let tickers = layout.as_ref().map(Yfinance::tickers).unwrap_or_default();
+    let Some(layout) = layout.filter(|_| !tickers.is_empty()) else {
+        return Ok(vec![(None, Ok(find(records, opts, path)?))]);
+    };
+    let chosen: Vec<(String, Result<Vec<String>, DataError>)> = match choice {
+        TickerChoice::All => instruments(&tickers)
+            .iter()
+            .map(|positions| {
+                let values: Vec<String> = positions.iter().filter_map(|&p| tickers.get(p).cloned()).collect();
+                (values.first().cloned().unwrap_or_default(), Ok(values))
+            })
+            .collect(),
+        TickerChoice::Listed(names) => names
+            .iter()
+            .map(|name| match choose_side_by_side(&tickers, name, layout.line, path) {
+                Ok(values) => (values.first().cloned().unwrap_or_default(), Ok(values)),
+                Err(err) => (name.clone(), Err(err)),
+            })
+            .collect(),
+    };
+    Ok(chosen
+        .into_iter()
+        .map(|(id, values)| (Some(id), values.and_then(|values| layout.header(Some(values), opts, path))))
+        .collect())
+}
+
 /// yfinance's `download(...).to_csv()` header: a `Price` line with the field names, a `Ticker`
 /// line with the ticker of each column, and a `Date` line with nothing else; the dates are in the
 /// first column. Several tickers side by side need `--ticker`.
 fn yfinance(records: &Records, opts: &LoadOptions, path: &Path) -> Result<Option<Header>, DataError> {
-    let mut names_at = None;
-    let mut tickers_at = None;
-    let mut date_line = false;
-    let mut consumed = 0;
-    for (position, record) in records.starting_at(0).enumerate().take(3) {
-        match normalize(&record.lossy(0)).as_str() {
-            "price" if names_at.is_none() => names_at = Some(position),
-            "ticker" if tickers_at.is_none() => tickers_at = Some(position),
-            "date" if (1..record.len()).all(|index| record.lossy(index).is_empty()) => date_line = true,
-            _ => break,
-        }
-        consumed = position + 1;
-    }
-    let Some(names_record) = names_at.and_then(|position| records.get(position)) else {
+    let Some(layout) = Yfinance::read(records) else {
         return Ok(None);
     };
-    if tickers_at.is_none() && !date_line {
-        return Ok(None);
-    }
-    let mut names = names_record.names();
-    if let Some(first) = names.first_mut() {
-        *first = "Date".to_string();
-    }
-    let tickers: Vec<String> = tickers_at
-        .and_then(|position| records.get(position))
-        .map(|record| record.names())
-        .unwrap_or_default();
-    let (usable, ticker) = wide_ticker_columns(&names, &tickers, opts, names_record.line, path)?;
-    let columns = map_columns(&names, &usable, opts, names_record.line, path)?;
-    Ok(Some(Header { columns, line: names_record.line, data_start: consumed, ticker, warnings: Vec::new() }))
-}
-
-/// Which columns belong to the chosen ticker of a yfinance header (the date column always does).
-fn wide_ticker_columns(
-    names: &[String],
-    tickers: &[String],
-    opts: &LoadOptions,
-    line: u64,
-    path: &Path,
-) -> Result<(Vec<bool>, Option<String>), DataError> {
-    let ticker_of = |index: usize| tickers.get(index).map(String::as_str).unwrap_or_default();
-    let mut distinct: Vec<String> = Vec::new();
-    for index in 1..names.len() {
-        let value = ticker_of(index);
-        if !value.is_empty() && !distinct.iter().any(|seen| seen == value) {
-            distinct.push(value.to_string());
-        }
-    }
-    let chosen = match (&opts.ticker, distinct.len()) {
-        (None, 0) => return Ok((vec![true; names.len()], None)),
-        (None, 1) => distinct.clone(),
+    let tickers = layout.tickers();
+    let chosen = match (&opts.ticker, tickers.len()) {
+        (None, 0) => None,
+        (None, 1) => Some(tickers),
         (None, _) => {
             return Err(DataError::at(
                 path,
-                line,
+                layout.line,
                 None,
                 format!(
                     "the file holds {} tickers side by side (its Ticker line has {})",
-                    distinct.len(),
-                    list(&distinct)
+                    tickers.len(),
+                    list(&tickers)
                 ),
             )
             .with_hint(format!(
                 "choose one with --ticker SYMBOL, for example --ticker {}",
-                distinct.first().map_or(String::new(), |value| excerpt(value))
+                tickers.first().map_or(String::new(), |value| excerpt(value))
             )));
         }
-        (Some(wanted), _) => choose(&distinct, wanted).map_err(|message| {
-            DataError::at(path, line, None, message).with_hint("pass one of the tickers listed with --ticker")
-        })?,
+        (Some(wanted), _) => Some(choose_side_by_side(&tickers, wanted, layout.line, path)?),
     };
-    let usable = (0..names.len())
-        .map(|index| {
-            index == 0 || ticker_of(index).is_empty() || chosen.iter().any(|c| c == ticker_of(index))
+    layout.header(chosen, opts, path).map(Some)
+}
+
+/// The tickers of a yfinance Ticker line that `wanted` selects (see `symbols`).
+fn choose_side_by_side(
+    tickers: &[String],
+    wanted: &str,
+    line: u64,
+    path: &Path,
+) -> Result<Vec<String>, DataError> {
+    choose(tickers, wanted).map_err(|message| {
+        DataError::at(path, line, None, message).with_hint("pass one of the tickers listed with --ticker")
+    })
+}
+
+/// The lines of yfinance's header, when the file starts with them.
+struct Yfinance {
+    /// The field names of the Price line, the first one (above the dates) named `Date`.
+    names: Vec<String>,
+    /// The Ticker line (empty without one).
+    ticker_line: Vec<String>,
+    /// The line of the Price line.
+    line: u64,
+    /// How many records the header takes.
+    consumed: usize,
+}
+
+impl Yfinance {
+    fn read(records: &Records) -> Option<Yfinance> {
+        let mut names_at = None;
+        let mut tickers_at = None;
+        let mut date_line = false;
+        let mut consumed = 0;
+        for (position, record) in records.starting_at(0).enumerate().take(3) {
+            match normalize(&record.lossy(0)).as_str() {
+                "price" if names_at.is_none() => names_at = Some(position),
+                "ticker" if tickers_at.is_none() => tickers_at = Some(position),
+                "date" if (1..record.len()).all(|index| record.lossy(index).is_empty()) => date_line = true,
+                _ => break,
+            }
+            consumed = position + 1;
+        }
+        let names_record = names_at.and_then(|position| records.get(position))?;
+        if tickers_at.is_none() && !date_line {
+            return None;
+        }
+        let mut names = names_record.names();
+        if let Some(first) = names.first_mut() {
+            *first = "Date".to_string();
+        }
+        let ticker_line = tickers_at
+            .and_then(|position| records.get(position))
+            .map(|record| record.names())
+            .unwrap_or_default();
+        Some(Yfinance { names, ticker_line, line: names_record.line, consumed })
+    }
+
+    /// The ticker of column `index` (empty when none).
+    fn ticker_of(&self, index: usize) -> &str {
+        self.ticker_line.get(index).map(String::as_str).unwrap_or_default()
+    }
+
+    /// The distinct tickers of the Ticker line, in column order (the date column's cell is not one).
+    fn tickers(&self) -> Vec<String> {
+        let mut distinct: Vec<String> = Vec::new();
+        for index in 1..self.names.len() {
+            let value = self.ticker_of(index);
+            if !value.is_empty() && !distinct.iter().any(|seen| seen == value) {
+                distinct.push(value.to_string());
+            }
+        }
+        distinct
+    }
+
+    /// The header of the columns of the `chosen` tickers (and of columns without a ticker); of
+    /// every column when `None`.
+    fn header(
+        &self,
+        chosen: Option<Vec<String>>,
+        opts: &LoadOptions,
+        path: &Path,
+    ) -> Result<Header, DataError> {
+        let usable: Vec<bool> = (0..self.names.len())
+            .map(|index| {
+                let value = self.ticker_of(index);
+                index == 0
+                    || value.is_empty()
+                    || chosen.as_ref().is_none_or(|chosen| chosen.iter().any(|c| c == value))
+            })
+            .collect();
+        let columns = map_columns(&self.names, &usable, opts, self.line, path)?;
+        Ok(Header {
+            columns,
+            line: self.line,
+            data_start: self.consumed,
+            ticker: chosen.map(|chosen| list(&chosen)),
+            warnings: Vec::new(),
         })
-        .collect();
-    Ok((usable, Some(list(&chosen))))
+    }
 }
 
 /// The roles in the order they pick columns; the column flags are applied before any of them.

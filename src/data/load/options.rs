@@ -1,6 +1,7 @@
 //! What the user can tell the loader when detection gets a file wrong: column names, the modelled
 //! price, the date format, the delimiter, the ticker, and what to do with a possibly in-progress
-//! last row. Every field is optional; `None` means "detect it".
+//! last row. Every field is optional; `None` means "detect it". Also [`TickerChoice`], the
+//! instruments `load_csv_tickers` reads from a file that holds several.
 //!
 //! The options travel as JSON ([`LoadOptions::to_json`], [`LoadOptions::from_json`]) so that a model
 //! file can record how its training CSV was read and `predict` can read the refreshed file the same
@@ -163,6 +164,16 @@ impl fmt::Display for LastRow {
             LastRow::Drop => "drop",
         })
     }
+}
+
+/// Which instruments of a multi-ticker file `load_csv_tickers` reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TickerChoice {
+    /// Every instrument the file holds, in order of first appearance.
+    All,
+    /// The instruments named, in this order, each matched like `--ticker` (case-insensitive;
+    /// SPY also matches SPY.US, LMT also NYSE:LMT). An empty list reads none.
+    Listed(Vec<String>),
 }
 
 #[cfg(test)]

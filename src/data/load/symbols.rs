@@ -5,6 +5,9 @@
 //! `NYSE:LMT`). When no value matches exactly, a market suffix may follow (`SPY` selects `SPY.US`),
 //! but only when that picks one instrument (`BRK` with `BRK.A` and `BRK.B` is refused).
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+
 use super::show::{excerpt, list};
 
 /// The values of a ticker column that `wanted` selects, or a message saying why none can be.
@@ -38,6 +41,28 @@ pub(super) fn choose(values: &[String], wanted: &str) -> Result<Vec<String>, Str
     }
 }
 
+/// `values` grouped into the instruments [`choose`] tells apart: the positions of the values with
+/// the same symbol (`LMT` and `NYSE:LMT`, `aapl` and `AAPL`), in order of first appearance. Any of
+/// the values of one instrument selects exactly that instrument's values.
+pub(super) fn instruments(values: &[String]) -> Vec<Vec<usize>> {
+    let mut instruments: Vec<Vec<usize>> = Vec::new();
+    let mut by_symbol: HashMap<String, usize> = HashMap::new();
+    for (position, value) in values.iter().enumerate() {
+        match by_symbol.entry(symbol(value)) {
+            Entry::Occupied(entry) => {
+                if let Some(instrument) = instruments.get_mut(*entry.get()) {
+                    instrument.push(position);
+                }
+            }
+            Entry::Vacant(entry) => {
+                entry.insert(instruments.len());
+                instruments.push(vec![position]);
+            }
+        }
+    }
+    instruments
+}
+
 /// The symbol in upper case, without an exchange prefix such as `NYSE:`.
 fn symbol(value: &str) -> String {
     value.rsplit_once(':').map_or(value, |(_, symbol)| symbol).trim().to_uppercase()
@@ -68,6 +93,21 @@ mod tests {
         assert!(err.contains("matches several tickers (BRK.A, BRK.B)"), "{err}");
         assert_eq!(choose(&strings(&["BRK.A", "BRK.B"]), "brk.b"), Ok(strings(&["BRK.B"])));
         assert!(choose(&strings(&["SPYG"]), "SPY").is_err());
+    }
+
+    #[test]
+    fn values_with_one_symbol_are_one_instrument() {
+        let values = strings(&["LMT", "AAPL", "NYSE:LMT", "aapl", "SPY.US", "SPY"]);
+        assert_eq!(instruments(&values), vec![vec![0, 2], vec![1, 3], vec![4], vec![5]]);
+        for value in &values {
+            let chosen = choose(&values, value).unwrap_or_default();
+            let instrument = instruments(&values)
+                .into_iter()
+                .find(|positions| positions.iter().any(|&p| values[p] == *value));
+            let expected: Vec<String> =
+                instrument.unwrap_or_default().iter().map(|&p| values[p].clone()).collect();
+            assert_eq!(chosen, expected, "{value}");
+        }
     }
 
     #[test]

@@ -598,3 +598,235 @@ fn control_characters_from_the_file_are_escaped_in_messages_and_the_report() {
     assert_eq!(report.columns.get("volume").map(String::as_str), Some("Vol\\u{1b}[1mume"));
     assert_eq!(report.ticker.as_deref(), Some("A\\u{1b}[5m"));
 }
+
+// Many instruments of one file (`parse_csv_tickers_on`).
+
+const LONG_HEADER: &str = "Name,Date,Open,High,Low,Close,Volume\n";
+
+fn tickers_of(path: &str, text: &str, choice: &TickerChoice) -> Result<Vec<TickerLoad>, DataError> {
+    parse_csv_tickers_on(
+        text.as_bytes(),
+        Path::new(path),
+        &LoadOptions::default(),
+        choice,
+        date("2030-01-01"),
+    )
+}
+
+fn each(text: &str, choice: &TickerChoice) -> Vec<TickerLoad> {
+    match tickers_of("prices.csv", text, choice) {
+        Ok(loaded) => loaded,
+        Err(err) => panic!("expected the fixture to parse, got: {err}"),
+    }
+}
+
+fn ids(loaded: &[TickerLoad]) -> Vec<&str> {
+    loaded.iter().map(|(id, _)| id.as_str()).collect()
+}
+
+fn listed(names: &[&str]) -> TickerChoice {
+    TickerChoice::Listed(names.iter().map(|name| name.to_string()).collect())
+}
+
+fn loaded(entry: &TickerLoad) -> &(Series, LoadReport) {
+    match &entry.1 {
+        Ok(loaded) => loaded,
+        Err(err) => panic!("expected {} to load, got: {err}", entry.0),
+    }
+}
+
+fn failed(entry: &TickerLoad) -> &DataError {
+    match &entry.1 {
+        Ok((series, _)) => panic!("expected {} to fail, got {} rows", entry.0, series.len()),
+        Err(err) => err,
+    }
+}
+
+/// Two tickers, interleaved: BBB (closes 20, 21, 22) first, then AAA (closes 10, 11).
+const TWO_TICKERS: &str = "Name,Date,Open,High,Low,Close,Volume\n\
+    BBB,2020-01-02,20,20,20,20,1\n\
+    AAA,2020-01-02,10,10,10,10,1\n\
+    BBB,2020-01-03,21,21,21,21,1\n\
+    AAA,2020-01-03,11,11,11,11,1\n\
+    BBB,2020-01-06,22,22,22,22,1\n";
+
+#[test]
+fn every_ticker_loads_with_its_own_rows_in_order_of_first_appearance() {
+    let loaded_all = each(TWO_TICKERS, &TickerChoice::All);
+    assert_eq!(ids(&loaded_all), vec!["BBB", "AAA"]);
+    let (bbb, bbb_report) = loaded(&loaded_all[0]);
+    assert_eq!(bbb.close, vec![20.0, 21.0, 22.0]);
+    assert_eq!(bbb.dates, vec![date("2020-01-02"), date("2020-01-03"), date("2020-01-06")]);
+    assert_eq!(bbb_report.ticker.as_deref(), Some("BBB"));
+    assert_eq!(bbb_report.rows_read, 3);
+    let (aaa, aaa_report) = loaded(&loaded_all[1]);
+    assert_eq!(aaa.close, vec![10.0, 11.0]);
+    assert_eq!(aaa_report.ticker.as_deref(), Some("AAA"));
+    assert_eq!(aaa_report.rows_read, 2);
+    assert_eq!(aaa_report.columns.get("ticker").map(String::as_str), Some("Name"));
+}
+
+#[test]
+fn each_instrument_reads_as_parse_csv_reads_it_with_its_ticker() {
+    for (id, result) in each(TWO_TICKERS, &TickerChoice::All) {
+        let opts = LoadOptions { ticker: Some(id.clone()), ..LoadOptions::default() };
+        assert_eq!(result, parse_with(TWO_TICKERS.as_bytes(), &opts), "{id}");
+    }
+}
+
+#[test]
+fn listed_tickers_come_in_the_order_listed_and_an_unknown_one_is_its_own_error() {
+    let loaded_listed = each(TWO_TICKERS, &listed(&["aaa", "ZZZ", "BBB"]));
+    // The id is the file's value that matched, as written.
+    assert_eq!(ids(&loaded_listed), vec!["AAA", "ZZZ", "BBB"]);
+    assert_eq!(loaded(&loaded_listed[0]).0.close, vec![10.0, 11.0]);
+    assert_eq!(loaded(&loaded_listed[2]).0.close, vec![20.0, 21.0, 22.0]);
+    let err = failed(&loaded_listed[1]);
+    assert_eq!(err.message, "--ticker ZZZ: no such ticker; the file has 2 (BBB, AAA)");
+    assert_eq!(line_and_column(err), (1, Some((1, "Name".to_string()))));
+    assert!(each(TWO_TICKERS, &listed(&[])).is_empty());
+}
+
+#[test]
+fn the_ticker_option_is_not_used_when_reading_many() {
+    let opts = LoadOptions { ticker: Some("AAA".to_string()), ..LoadOptions::default() };
+    let loaded_all = parse_csv_tickers_on(
+        TWO_TICKERS.as_bytes(),
+        Path::new("prices.csv"),
+        &opts,
+        &TickerChoice::All,
+        date("2030-01-01"),
+    )
+    .expect("the fixture parses");
+    assert_eq!(ids(&loaded_all), vec!["BBB", "AAA"]);
+}
+
+#[test]
+fn a_file_without_a_ticker_column_is_one_instrument_named_after_its_stem() {
+    let text = format!("{HEADER}2020-01-02,1,2,1,2,1\n2020-01-03,2,3,2,3,1\n");
+    for choice in [TickerChoice::All, listed(&["AAPL", "MSFT"])] {
+        let loaded_one = tickers_of("data/AAPL_kaggle.csv", &text, &choice).expect("the fixture parses");
+        assert_eq!(ids(&loaded_one), vec!["AAPL_kaggle"], "{choice:?}");
+        let (series, report) = loaded(&loaded_one[0]);
+        assert_eq!(series.close, vec![2.0, 3.0]);
+        assert_eq!(report.ticker, None);
+        let warned = report.warnings.iter().any(|w| w.contains("AAPL, MSFT: the file names no ticker"));
+        assert_eq!(warned, choice != TickerChoice::All, "{:?}", report.warnings);
+    }
+}
+
+#[test]
+fn a_column_with_one_ticker_reads_as_parse_csv_reads_it() {
+    let text = format!("{LONG_HEADER}XOM,2020-01-02,1,2,1,2,1\n,2020-01-03,2,3,2,3,1\n");
+    let loaded_one = each(&text, &TickerChoice::All);
+    assert_eq!(ids(&loaded_one), vec!["XOM"]);
+    assert_eq!(loaded_one[0].1, parse(text.as_bytes()));
+}
+
+#[test]
+fn a_bad_instrument_is_its_own_error_while_the_others_load() {
+    let text = format!(
+        "{LONG_HEADER}GOOD,2020-01-02,1,2,1,2,1\nBADNUM,2020-01-02,1,x,1,2,1\nGOOD,2020-01-03,2,3,2,3,1\n\
+         NOROWS,2020-01-02,,,,,\nNOROWS,2020-01-03,null,null,null,null,0\n"
+    );
+    let loaded_each = each(&text, &TickerChoice::All);
+    assert_eq!(ids(&loaded_each), vec!["GOOD", "BADNUM", "NOROWS"]);
+    assert_eq!(loaded(&loaded_each[0]).0.close, vec![2.0, 3.0]);
+    let err = failed(&loaded_each[1]);
+    assert_eq!(line_and_column(err), (3, Some((4, "High".to_string()))));
+    let err = failed(&loaded_each[2]);
+    assert!(err.message.contains("no usable rows"), "{}", err.message);
+}
+
+#[test]
+fn each_instrument_detects_its_own_date_format() {
+    let text = format!(
+        "{LONG_HEADER}ISO,2020-01-02,1,2,1,2,1\nEU,13/01/2020,1,2,1,2,1\nISO,2020-01-03,1,2,1,2,1\n\
+         EU,14/01/2020,1,2,1,2,1\n"
+    );
+    let loaded_each = each(&text, &TickerChoice::All);
+    assert_eq!(loaded(&loaded_each[0]).1.date_format, "%Y-%m-%d");
+    assert_eq!(loaded(&loaded_each[1]).1.date_format, "%d/%m/%Y");
+    assert_eq!(loaded(&loaded_each[1]).0.dates, vec![date("2020-01-13"), date("2020-01-14")]);
+}
+
+#[test]
+fn yfinance_tickers_side_by_side_are_one_instrument_each() {
+    let text = "Price,Close,Close,High,High,Low,Low,Open,Open\n\
+                Ticker,AAPL,MSFT,AAPL,MSFT,AAPL,MSFT,AAPL,MSFT\n\
+                Date,,,,,,,,\n\
+                2020-01-02,2,20,3,30,1,10,2,20\n";
+    let loaded_all = each(text, &TickerChoice::All);
+    assert_eq!(ids(&loaded_all), vec!["AAPL", "MSFT"]);
+    assert_eq!(loaded(&loaded_all[0]).0.close, vec![2.0]);
+    assert_eq!(loaded(&loaded_all[1]).0.close, vec![20.0]);
+    assert_eq!(loaded(&loaded_all[1]).1.ticker.as_deref(), Some("MSFT"));
+    let loaded_listed = each(text, &listed(&["msft", "IBM"]));
+    assert_eq!(ids(&loaded_listed), vec!["MSFT", "IBM"]);
+    assert_eq!(loaded(&loaded_listed[0]).0.high, vec![30.0]);
+    let err = failed(&loaded_listed[1]);
+    assert_eq!(err.message, "--ticker IBM: no such ticker; the file has 2 (AAPL, MSFT)");
+}
+
+#[test]
+fn errors_of_the_whole_file_are_the_outer_error() {
+    for text in ["", "root:x:0:0\nbin:x:1:1\n", "\"Date,Open\n"] {
+        assert!(tickers_of("prices.csv", text, &TickerChoice::All).is_err(), "{text:?}");
+    }
+    let mut text = String::from(LONG_HEADER);
+    for i in 0..=MAX_TICKERS {
+        text.push_str(&format!("T{i},2020-01-02,1,1,1,1,1\n"));
+    }
+    let err = tickers_of("prices.csv", &text, &TickerChoice::All).err().map(|err| err.message);
+    assert_eq!(err, Some(format!("the file holds more than {MAX_TICKERS} tickers in column \"Name\"")));
+    let loaded_listed = each(&text, &listed(&["T7"]));
+    assert_eq!(loaded(&loaded_listed[0]).0.close, vec![1.0]);
+}
+
+#[test]
+fn garbage_bytes_never_panic_when_reading_many() {
+    let inputs: [&[u8]; 8] = [
+        b"\x00\x01\x02\x03",
+        b"\xFF\xFF\xFF\n\xC3\x28",
+        b"\"\"\"\n\"",
+        b",,,,\n,,,,",
+        b"Name,Date,Open,High,Low,Close\n\xFF,2020-01-02,1,2,1,2\n\xFE,2020-01-02,1,2,1,2\n,,,,,\n",
+        b"Name,Date,Open,High,Low,Close\nA\nB,\nC,2020-01-02\n\xE2\x82,x,1,2,1,2\n",
+        b"Price,Close,High\nTicker,\xFF,\nDate\n2020-01-02,1\n",
+        b"Price,Close,Close,High,Low,Open\nTicker,A,B\nDate,,,,,\n2020-01-02,1,2,3,4,5,6,7\n",
+    ];
+    for input in inputs {
+        for choice in [TickerChoice::All, listed(&["A", "", "\u{1b}"])] {
+            let result = std::panic::catch_unwind(|| {
+                parse_csv_tickers_on(
+                    input,
+                    Path::new("x.csv"),
+                    &LoadOptions::default(),
+                    &choice,
+                    date("2030-01-01"),
+                )
+            });
+            assert!(result.is_ok(), "panicked on {input:?}");
+        }
+    }
+}
+
+#[test]
+fn values_that_name_one_instrument_are_read_together() {
+    let text = format!(
+        "{LONG_HEADER}LMT,2020-01-02,1,1,1,1,1\nAAPL,2020-01-02,5,5,5,5,1\nNYSE:LMT,2020-01-03,2,2,2,2,1\n\
+         lmt,2020-01-06,3,3,3,3,1\n"
+    );
+    let loaded_all = each(&text, &TickerChoice::All);
+    assert_eq!(ids(&loaded_all), vec!["LMT", "AAPL"]);
+    let (lmt, report) = loaded(&loaded_all[0]);
+    assert_eq!(lmt.close, vec![1.0, 2.0, 3.0]);
+    assert_eq!(report.ticker.as_deref(), Some("LMT, NYSE:LMT, lmt"));
+    for (id, result) in &loaded_all {
+        let opts = LoadOptions { ticker: Some(id.clone()), ..LoadOptions::default() };
+        assert_eq!(*result, parse_with(text.as_bytes(), &opts), "{id}");
+    }
+    let loaded_listed = each(&text, &listed(&["nyse:lmt"]));
+    assert_eq!(ids(&loaded_listed), vec!["LMT"]);
+    assert_eq!(loaded_listed[0].1, loaded_all[0].1);
+}
