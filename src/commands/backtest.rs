@@ -6,6 +6,7 @@ use crate::backtest::{self, Backtest, Progress, SpanMetrics, StepIntervalScores}
 use crate::calendar::Calendar;
 use crate::cli::{BacktestArgs, Format};
 use crate::data::Series;
+use crate::error::Error;
 use crate::forecaster::{Source, TrainingSeries};
 use crate::interval_metrics::verdicts;
 use crate::output::{plot, print_json, print_text, table};
@@ -38,6 +39,9 @@ pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
         |files| args.check_paths(files),
         &log,
     )?;
+    if !watch.single && args.plot.is_some() {
+        return Err(Error::Usage("--plot shows one series; backtest a watchlist without it".into()));
+    }
     watch.warn_failed(&log);
     let histories: Vec<Series> = watch
         .loaded

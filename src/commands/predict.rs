@@ -122,6 +122,12 @@ fn run_watchlist(
     log: &Log,
 ) -> Result<()> {
     let mut results: Vec<(SeriesForecast, Option<Error>)> = Vec::new();
+    if files.is_empty() && args.load.ticker.is_some() {
+        return Err(Error::Usage(
+            "--ticker would read one ticker for every series of the model; name the files with --csv (and --tickers)"
+                .into(),
+        ));
+    }
     if files.is_empty() {
         let sources: Vec<Source> = forecaster
             .series

@@ -87,60 +87,50 @@ pub fn load(
     opts: &LoadOptions,
     tickers: Option<&TickerChoice>,
 ) -> Result<(Vec<Loaded>, Vec<Failed>)> {
-    let per_file: Vec<Vec<std::result::Result<Loaded, Failed>>> =
+    let per_file: Vec<(Vec<Loaded>, Vec<Failed>)> =
         files.par_iter().map(|file| load_file(file, opts, tickers)).collect();
     let (mut loaded, mut failed) = (Vec::new(), Vec::new());
-    for result in per_file.into_iter().flatten() {
-        match result {
-            Ok(l) => loaded.push(l),
-            Err(f) => failed.push(f),
-        }
+    for (l, f) in per_file {
+        loaded.extend(l);
+        failed.extend(f);
     }
     check_unique(loaded.iter().map(|l| (l.id.as_str(), l.csv.as_path())))?;
     Ok((loaded, failed))
 }
 
-/// The series of one file.
-fn load_file(
-    file: &Path,
-    opts: &LoadOptions,
-    tickers: Option<&TickerChoice>,
-) -> Vec<std::result::Result<Loaded, Failed>> {
+/// The series of one file: those loaded and those that failed.
+fn load_file(file: &Path, opts: &LoadOptions, tickers: Option<&TickerChoice>) -> (Vec<Loaded>, Vec<Failed>) {
     let csv = absolute(file);
     let Some(choice) = tickers else {
-        return vec![match load_csv(&csv, opts) {
+        return match load_csv(&csv, opts) {
             Ok((series, report)) => {
                 let id = report.ticker.clone().unwrap_or_else(|| stem(&csv));
-                Ok(Loaded { id, csv, load_options: opts.clone(), series, report })
+                (vec![Loaded { id, csv, load_options: opts.clone(), series, report }], vec![])
             }
             Err(e) => {
-                Err(Failed { id: opts.ticker.clone().unwrap_or_else(|| stem(&csv)), csv, error: e.into() })
+                let id = opts.ticker.clone().unwrap_or_else(|| stem(&csv));
+                (vec![], vec![Failed { id, csv, error: e.into() }])
             }
-        }];
+        };
     };
-    match load_csv_tickers(&csv, opts, choice) {
-        Err(e) => vec![Err(Failed { id: stem(&csv), csv, error: e.into() })],
-        Ok(entries) => {
-            let several = entries.len() > 1 || matches!(choice, TickerChoice::Listed(_));
-            entries
-                .into_iter()
-                .map(|(id, result)| {
-                    // A ticker of a multi-ticker file is read again by naming it.
-                    let load_options = if several {
-                        LoadOptions { ticker: Some(id.clone()), ..opts.clone() }
-                    } else {
-                        opts.clone()
-                    };
-                    match result {
-                        Ok((series, report)) => {
-                            Ok(Loaded { id, csv: csv.clone(), load_options, series, report })
-                        }
-                        Err(e) => Err(Failed { id, csv: csv.clone(), error: e.into() }),
-                    }
-                })
-                .collect()
+    let entries = match load_csv_tickers(&csv, opts, choice) {
+        Ok(entries) => entries,
+        Err(e) => return (vec![], vec![Failed { id: stem(&csv), csv, error: e.into() }]),
+    };
+    let several = entries.len() > 1 || matches!(choice, TickerChoice::Listed(_));
+    let (mut loaded, mut failed) = (Vec::new(), Vec::new());
+    for (id, result) in entries {
+        // A ticker of a multi-ticker file is read again by naming it.
+        let load_options =
+            if several { LoadOptions { ticker: Some(id.clone()), ..opts.clone() } } else { opts.clone() };
+        match result {
+            Ok((series, report)) => {
+                loaded.push(Loaded { id, csv: csv.clone(), load_options, series, report })
+            }
+            Err(e) => failed.push(Failed { id, csv: csv.clone(), error: e.into() }),
         }
     }
+    (loaded, failed)
 }
 
 /// Refuses two series with the same id, naming both sources.
@@ -163,9 +153,12 @@ pub fn check_unique<'a>(series: impl Iterator<Item = (&'a str, &'a Path)>) -> Re
     Ok(())
 }
 
+/// What reading one series gave.
+pub type Read = std::result::Result<(Series, LoadReport), Error>;
+
 /// Reads each source again (predict's refresh), in parallel: several tickers of one file from one
 /// parse of it. Results in the order of `sources`.
-pub fn reload(sources: &[Source]) -> Vec<std::result::Result<(Series, LoadReport), Error>> {
+pub fn reload(sources: &[Source]) -> Vec<Read> {
     // Tickers of the same file read with the same other options share one parse.
     let mut groups: Vec<(PathBuf, LoadOptions, Vec<usize>)> = Vec::new();
     for (i, s) in sources.iter().enumerate() {
@@ -176,26 +169,37 @@ pub fn reload(sources: &[Source]) -> Vec<std::result::Result<(Series, LoadReport
             None => groups.push((s.csv.clone(), s.load_options.clone(), vec![i])),
         }
     }
-    let loaded: Vec<Vec<(usize, std::result::Result<(Series, LoadReport), Error>)>> = groups
+    let read: Vec<Vec<(usize, Read)>> = groups
         .par_iter()
         .map(|(csv, opts, members)| {
-            if members.len() == 1 {
-                let i = members[0];
+            if let [i] = members[..] {
                 return vec![(i, load_csv(csv, &sources[i].load_options).map_err(Error::from))];
             }
             let names: Vec<String> =
                 members.iter().filter_map(|&i| sources[i].load_options.ticker.clone()).collect();
-            match load_csv_tickers(csv, opts, &TickerChoice::Listed(names)) {
-                Ok(entries) => {
-                    members.iter().zip(entries).map(|(&i, (_, r))| (i, r.map_err(Error::from))).collect()
-                }
-                Err(e) => members.iter().map(|&i| (i, Err(Error::from(e.clone())))).collect(),
-            }
+            let mut by_name: HashMap<String, Read> =
+                match load_csv_tickers(csv, opts, &TickerChoice::Listed(names)) {
+                    Ok(entries) => entries.into_iter().map(|(id, r)| (id, r.map_err(Error::from))).collect(),
+                    Err(e) => return members.iter().map(|&i| (i, Err(Error::from(e.clone())))).collect(),
+                };
+            members
+                .iter()
+                .map(|&i| {
+                    let name = sources[i].load_options.ticker.clone().unwrap_or_default();
+                    let read = by_name.remove(&name).unwrap_or_else(|| {
+                        Err(DataError::new(
+                            csv,
+                            format!("no ticker {} in the file", crate::text::excerpt(&name, 40)),
+                        )
+                        .into())
+                    });
+                    (i, read)
+                })
+                .collect()
         })
         .collect();
-    let mut out: Vec<Option<std::result::Result<(Series, LoadReport), Error>>> =
-        (0..sources.len()).map(|_| None).collect();
-    for (i, r) in loaded.into_iter().flatten() {
+    let mut out: Vec<Option<Read>> = (0..sources.len()).map(|_| None).collect();
+    for (i, r) in read.into_iter().flatten() {
         out[i] = Some(r);
     }
     out.into_iter()

@@ -153,12 +153,6 @@ impl Windows {
         }
         Tensor::from_vec(data, (indices.len(), self.seq_len, self.width), device)
     }
-
-    /// The target tensor (batch, horizon) for the windows in `indices`.
-    pub fn target_tensor(&self, indices: &[usize], device: &Device) -> Result<Tensor> {
-        let data: Vec<f32> = indices.iter().flat_map(|&j| self.targets_of(j).iter().copied()).collect();
-        Tensor::from_vec(data, (indices.len(), self.horizon), device)
-    }
 }
 
 /// What the training loop and batched scoring need of a set of windows: one series' [`Windows`]
@@ -304,5 +298,32 @@ mod tests {
         assert_eq!(w.window(4), &[4.0, 5.0]);
         let t = w.target_tensor(&[1], &Device::Cpu).unwrap();
         assert_eq!(t.dims(), &[1, 3]);
+    }
+
+    #[test]
+    fn a_panel_indexes_every_series_windows_without_copying_them() {
+        // Series a: 5 rows (windows 0..=2 with seq 3), series b: 4 rows (windows 0..=1).
+        let a = Windows::new(&[0.0, 1.0, 2.0, 3.0, 4.0], 1, &[0.0, 10.0, 20.0, 30.0, 40.0], 3, 1);
+        let b = Windows::new(&[100.0, 101.0, 102.0, 103.0], 1, &[0.0, 1.0, 2.0, 3.0], 3, 1)
+            .with_base_scales(vec![5.0, 6.0, 7.0, 8.0]);
+        let panel = PanelWindows::new(vec![a, b]);
+        assert_eq!(panel.index(1, 0), 3);
+        assert_eq!(panel.locate(2), (0, 2));
+        assert_eq!(panel.locate(3), (1, 0));
+        assert_eq!(panel.locate(4), (1, 1));
+        let x = panel.inputs(&[4, 0], &Device::Cpu).unwrap();
+        assert_eq!(x.dims(), &[2, 3, 1]);
+        assert_eq!(
+            x.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            vec![101.0, 102.0, 103.0, 0.0, 1.0, 2.0]
+        );
+        assert_eq!(panel.targets_of(3), &[3.0]);
+        assert_eq!(panel.targets_of(1), &[40.0]);
+        assert_eq!(panel.base_scales_of(&[0, 3]), vec![1.0, 7.0]);
+        let y = panel.target_tensor(&[3, 0], &Device::Cpu).unwrap();
+        assert_eq!(y.flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![3.0, 30.0]);
+        // The panel holds each series' rows once: no window is materialised.
+        let rows: usize = panel.series.iter().map(|w| w.features.len()).sum();
+        assert_eq!(rows, 9);
     }
 }

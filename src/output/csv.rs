@@ -63,7 +63,8 @@ pub fn watchlist(series: &[crate::output::SeriesForecast]) -> Result<String> {
     table(&header, rows)
 }
 
-/// `backtest --predictions` and `backtest --format csv`: one row per test day and step: date,
+/// `backtest --predictions` and `backtest --format csv`: one row per test day and step (for a
+/// watchlist, a first column `series`): date,
 /// fold, step, actual, forecast, naive, drift, moving_average; then the EWMA volatility the day is
 /// ranked by (`ranking_volatility`); the model's `sigma` and `df` (empty where its head has none)
 /// and `lower_<level>,upper_<level>` per level; then the same for each interval baseline, prefixed
@@ -83,6 +84,11 @@ pub fn backtest_predictions(result: &Backtest) -> Result<String> {
     ]
     .map(String::from)
     .to_vec();
+    // A watchlist's days say which series they are of.
+    let watchlist = !result.series.is_empty();
+    if watchlist {
+        header.insert(0, "series".to_string());
+    }
     for method in METHODS {
         let prefix = if method == "model" { String::new() } else { format!("{method}_") };
         header.push(format!("{prefix}sigma"));
@@ -105,6 +111,9 @@ pub fn backtest_predictions(result: &Backtest) -> Result<String> {
             d.moving_average.to_string(),
             d.ranking_volatility.to_string(),
         ];
+        if watchlist {
+            row.insert(0, d.series.clone());
+        }
         for (m, method) in METHODS.iter().enumerate() {
             let prediction = d.intervals.get(m);
             // The constant band (and a squared-error model, whose band it is) has no
