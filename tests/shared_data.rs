@@ -440,3 +440,25 @@ fn test_data_files_are_cuts_of_the_shared_originals() {
     }
     assert_eq!(checked, 6, "tests/data should hold 6 price files");
 }
+
+#[test]
+fn whole_long_files_train_a_global_model_or_say_that_no_ticker_is_long_enough() {
+    let tmp = tempfile::tempdir().unwrap();
+    // All 14 tickers of the big-tech file: one model, one forecast per ticker.
+    let big = shared_data("MULTI_big_tech_stock_prices.csv");
+    let train = ["train", "--csv", s(&big), "--tickers", "all", "--format", "json", "--epochs", "1"];
+    let train =
+        [&train[..], &["--hidden", "8", "--layers", "1", "--seq-len", "10", "--threads", "1"]].concat();
+    let run = forecast(tmp.path(), &train).ok();
+    let out = run.json();
+    assert_eq!(out["series_trained"], 14, "{run}");
+    let predict = forecast(tmp.path(), &["predict", "--format", "json"]).ok().json();
+    assert_eq!(predict["series"].as_array().unwrap().len(), 14);
+    // The 455 tickers of the all_stocks sample have 1 to 40 rows each: none can train, and the
+    // run says so with the data error's exit code.
+    let sample = shared_data("MULTI_all_stocks_5yr_sample.csv");
+    let train =
+        [&["train", "--csv", s(&sample), "--tickers", "all", "--out", "none.safetensors"][..], FAST].concat();
+    forecast(tmp.path(), &train).fails_with(3, &["no series has enough rows to train"]);
+    assert!(!tmp.path().join("none.safetensors").exists());
+}

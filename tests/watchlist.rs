@@ -172,6 +172,11 @@ fn tickers_of_a_long_file_train_one_model_and_predict_from_one_read() {
     ]
     .concat();
     forecast(dir.path(), &twice).fails_with(3, &["series IBM is also in", "big_tech_long.csv"]);
+    // Series too short for the window are left out; none left is a data error.
+    let short =
+        ["train", "--csv", s(&long), "--tickers", "all", "--out", "s.safetensors", "--seq-len", "690"];
+    let short = [&short[..], &["--hidden", "8", "--layers", "1", "--epochs", "1"]].concat();
+    forecast(dir.path(), &short).fails_with(3, &["no series has enough rows to train"]);
     // A glob that matches nothing is a usage error.
     forecast(dir.path(), &["train", "--csv", "nothing/*.csv"]).fails_with(2, &["matches no file"]);
 }

@@ -17,7 +17,6 @@ use crate::output::plot::{self, PlotDay};
 use crate::output::{print_json, print_text, table, Log, SeriesForecast};
 use crate::promotion::{self, PromoteMetric, Promotion};
 use crate::runtime::{memory_usage, Runtime};
-use crate::train::FitOutcome;
 use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
@@ -30,6 +29,18 @@ struct TrainReport {
     rows: usize,
     first_date: String,
     last_date: String,
+    #[serde(flatten)]
+    fit: FitSummary,
+    forecast: Forecast,
+    /// Whether the model file was written (false when --promote-if-better kept the old one).
+    written: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    promotion: Option<Promotion>,
+}
+
+/// How a training run went, in every train report.
+#[derive(Debug, Serialize)]
+struct FitSummary {
     train_windows: usize,
     val_windows: usize,
     val_start: String,
@@ -42,12 +53,49 @@ struct TrainReport {
     /// Peak resident memory of the process, in MiB (Linux only).
     peak_memory_mb: Option<f64>,
     threads: usize,
+    /// Step 1 on the validation span (for a watchlist, pooled on closes rebased to 100).
     validation: Comparison,
-    forecast: Forecast,
-    /// Whether the model file was written (false when --promote-if-better kept the old one).
-    written: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    promotion: Option<Promotion>,
+}
+
+impl FitSummary {
+    /// The windows, epochs and validation lines of the table, with `windows_note` after the
+    /// window counts and `validation_note` after the validation span.
+    fn render(&self, windows_note: &str, validation_note: &str) -> String {
+        let stop = if self.stopped_early { "early stop" } else { "epoch limit" };
+        format!(
+            "windows     {} train, {} validation{windows_note}\n\
+             epochs      {} run, best {} ({stop}), {:.2}s per epoch on {} thread(s)\n\
+             validation  {} → {} (next-day close){validation_note}\n{}",
+            self.train_windows,
+            self.val_windows,
+            self.epochs_run,
+            self.best_epoch,
+            self.seconds_per_epoch,
+            self.threads,
+            self.val_start,
+            self.val_end,
+            table::comparison(&self.validation),
+        )
+    }
+
+    fn new(trained: &Trained, runtime: &Runtime, started: Instant) -> FitSummary {
+        let v = &trained.forecaster.validation;
+        let history = &trained.outcome.history;
+        FitSummary {
+            train_windows: trained.train_windows,
+            val_windows: v.windows,
+            val_start: v.start.clone(),
+            val_end: v.end.clone(),
+            epochs_run: trained.outcome.epochs_run,
+            best_epoch: trained.outcome.best_epoch,
+            stopped_early: trained.outcome.stopped_early,
+            seconds: started.elapsed().as_secs_f64(),
+            seconds_per_epoch: history.iter().map(|e| e.seconds).sum::<f64>() / history.len().max(1) as f64,
+            peak_memory_mb: memory_usage().map(|(_, peak)| peak as f64 / (1 << 20) as f64),
+            threads: runtime.threads,
+            validation: v.metrics,
+        }
+    }
 }
 
 pub fn run(args: &TrainArgs) -> Result<()> {
@@ -126,20 +174,8 @@ struct WatchlistReport<'a> {
     skipped: Vec<Skipped>,
     /// The first validation date, the same for every series.
     cutoff: String,
-    train_windows: usize,
-    val_windows: usize,
-    val_start: &'a str,
-    val_end: &'a str,
-    epochs_run: usize,
-    best_epoch: usize,
-    stopped_early: bool,
-    seconds: f64,
-    seconds_per_epoch: f64,
-    /// Peak resident memory of the process, in MiB (Linux only).
-    peak_memory_mb: Option<f64>,
-    threads: usize,
-    /// Pooled over the series, on closes rebased to 100 at each origin.
-    validation: Comparison,
+    #[serde(flatten)]
+    fit: FitSummary,
     /// Each series' own step-1 validation metrics, in its prices.
     validation_by_series: &'a [SeriesValidation],
     /// The next forecast of every series trained on.
@@ -180,18 +216,7 @@ fn report_watchlist(
         series_trained: f.series.len(),
         skipped,
         cutoff: trained.cutoff.to_string(),
-        train_windows: trained.train_windows,
-        val_windows: f.validation.windows,
-        val_start: &f.validation.start,
-        val_end: &f.validation.end,
-        epochs_run: trained.outcome.epochs_run,
-        best_epoch: trained.outcome.best_epoch,
-        stopped_early: trained.outcome.stopped_early,
-        seconds: started.elapsed().as_secs_f64(),
-        seconds_per_epoch: mean_epoch_seconds(&trained.outcome),
-        peak_memory_mb: memory_usage().map(|(_, peak)| peak as f64 / (1 << 20) as f64),
-        threads: runtime.threads,
-        validation: f.validation.metrics,
+        fit: FitSummary::new(trained, runtime, started),
         validation_by_series: &f.validation.series,
         series,
     };
@@ -203,24 +228,12 @@ fn report_watchlist(
 }
 
 fn render_watchlist(r: &WatchlistReport) -> String {
-    let stop = if r.stopped_early { "early stop" } else { "epoch limit" };
     let mut s = format!(
-        "model       {}\nseries      {} trained, {} left out\nwindows     {} train, {} validation (from {})\n\
-         epochs      {} run, best {} ({stop}), {:.2}s per epoch on {} thread(s)\n\
-         validation  {} → {} (next-day close), pooled in % of the last close\n{}",
+        "model       {}\nseries      {} trained, {} left out\n{}",
         r.model,
         r.series_trained,
         r.skipped.len(),
-        r.train_windows,
-        r.val_windows,
-        r.cutoff,
-        r.epochs_run,
-        r.best_epoch,
-        r.seconds_per_epoch,
-        r.threads,
-        r.val_start,
-        r.val_end,
-        table::comparison(&r.validation),
+        r.fit.render(&format!(" (from {})", r.cutoff), ", pooled in % of the last close"),
     );
     s += &table::series_validation(r.validation_by_series);
     s += &table::watchlist(&r.series);
@@ -273,18 +286,7 @@ fn report_one(
         rows: series.len(),
         first_date: entry.data.first_date.clone(),
         last_date: entry.data.last_date.clone(),
-        train_windows: trained.train_windows,
-        val_windows: f.validation.windows,
-        val_start: f.validation.start.clone(),
-        val_end: f.validation.end.clone(),
-        epochs_run: trained.outcome.epochs_run,
-        best_epoch: trained.outcome.best_epoch,
-        stopped_early: trained.outcome.stopped_early,
-        seconds: started.elapsed().as_secs_f64(),
-        seconds_per_epoch: mean_epoch_seconds(&trained.outcome),
-        peak_memory_mb: memory_usage().map(|(_, peak)| peak as f64 / (1 << 20) as f64),
-        threads: runtime.threads,
-        validation: f.validation.metrics,
+        fit: FitSummary::new(trained, runtime, started),
         forecast,
         written: write,
         promotion: promotion.clone(),
@@ -332,31 +334,15 @@ fn gate(
     promotion::decide(trained, series, existing_score, metric)
 }
 
-fn mean_epoch_seconds(outcome: &FitOutcome) -> f64 {
-    let total: f64 = outcome.history.iter().map(|e| e.seconds).sum();
-    total / outcome.history.len().max(1) as f64
-}
-
 fn render_table(r: &TrainReport) -> String {
-    let stop = if r.stopped_early { "early stop" } else { "epoch limit" };
     format!(
-        "model       {}\ndata        {}  {} → {}  ({} rows)\nwindows     {} train, {} validation\n\
-         epochs      {} run, best {} ({stop}), {:.2}s per epoch on {} thread(s)\n\
-         validation  {} → {} (next-day close)\n{}{}",
+        "model       {}\ndata        {}  {} → {}  ({} rows)\n{}{}",
         r.model,
         r.csv,
         r.first_date,
         r.last_date,
         r.rows,
-        r.train_windows,
-        r.val_windows,
-        r.epochs_run,
-        r.best_epoch,
-        r.seconds_per_epoch,
-        r.threads,
-        r.val_start,
-        r.val_end,
-        table::comparison(&r.validation),
+        r.fit.render("", ""),
         table::forecast(&r.forecast),
     ) + &r
         .promotion
