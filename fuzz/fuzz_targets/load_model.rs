@@ -1,6 +1,6 @@
-//! Fuzzes model-file loading: bytes that are a real model file damaged in fuzzer-chosen ways
-//! (raw bytes; bit flips; one metadata entry replaced, with the checksum removed as a crafted file
-//! would) must give either a `ModelFileError` or a forecaster whose every field is within bounds
+//! Fuzzes model-file loading: bytes that are a real model file — of one series (format 1) or of a
+//! watchlist (format 2) — damaged in fuzzer-chosen ways (raw bytes; bit flips; one metadata entry
+//! replaced, with the checksum removed as a crafted file would) must give either a `ModelFileError` or a forecaster whose every field is within bounds
 //! and whose forecast on a real-looking series is a finite positive price or an error. Any panic,
 //! abort or non-number is a bug; crashes found here become tests in src/checkpoint/tests.rs.
 #![no_main]
@@ -14,7 +14,7 @@ use forecast::checkpoint::{from_bytes, to_bytes};
 use forecast::data::features::training_feature_names;
 use forecast::data::synthetic::{self, SyntheticConfig};
 use forecast::data::{LoadOptions, Scaler, Series};
-use forecast::forecaster::{DataInfo, Forecaster, Validation};
+use forecast::forecaster::{DataInfo, Forecaster, SeriesEntry, Validation};
 use forecast::intervals::Interval;
 use forecast::limits;
 use forecast::metrics::compare;
@@ -25,7 +25,9 @@ use libfuzzer_sys::fuzz_target;
 use rand::SeedableRng;
 
 /// Metadata keys a crafted file may change.
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 15] = [
+    "series",
+    "series_id",
     "model",
     "training",
     "features",
@@ -41,55 +43,68 @@ const KEYS: [&str; 13] = [
     "format_version",
 ];
 
-fn base() -> &'static Vec<u8> {
-    static BASE: OnceLock<Vec<u8>> = OnceLock::new();
-    BASE.get_or_init(|| {
-        // The default head, so the fuzzer reaches the scale and degrees-of-freedom tensors too.
-        let config = ModelConfig {
-            input_size: 7,
-            hidden_size: 4,
-            num_layers: 2,
-            horizon: 2,
-            dropout: 0.0,
-            distribution: Distribution::StudentT,
-        };
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        let network = StockPredictor::init(&config, &mut rng, &Device::Cpu).unwrap();
-        let metrics = compare(&[1.0, 2.0], &[1.5, 2.5], &[2.0, 3.0], 1.0);
-        let forecaster = Forecaster {
-            network,
-            features: training_feature_names(true, true),
-            scaler: Scaler { mean: vec![0.0; 7], std: vec![0.02; 7], target_mean: 0.0, target_std: 0.02 },
-            seq_len: 4,
-            intervals: vec![Interval { level: 0.9, half_widths: vec![0.03, 0.05] }],
-            calendar: Calendar::Nyse,
-            load_options: LoadOptions::default(),
-            training: TrainConfig {
-                epochs: 1,
-                batch_size: 1,
-                lr: 1e-3,
-                val_fraction: 0.1,
-                patience: 1,
-                seed: 1,
-                clip_norm: 1.0,
-            },
-            data: DataInfo {
-                csv: "x.csv".into(),
-                first_date: "2020-01-01".into(),
-                last_date: "2020-02-01".into(),
-                rows: 9,
-            },
-            validation: Validation {
-                start: "a".into(),
-                end: "b".into(),
-                windows: 2,
-                metrics,
-                steps: vec![metrics],
-            },
-            crate_version: "fuzz".into(),
-        };
-        to_bytes(&forecaster).unwrap()
-    })
+/// A series entry named `id`.
+fn entry(id: &str) -> SeriesEntry {
+    SeriesEntry {
+        id: id.into(),
+        data: DataInfo {
+            csv: format!("{id}.csv"),
+            first_date: "2020-01-01".into(),
+            last_date: "2020-02-01".into(),
+            rows: 9,
+        },
+        load_options: LoadOptions::default(),
+        scaler: Scaler { mean: vec![0.0; 7], std: vec![0.02; 7], target_mean: 0.0, target_std: 0.02 },
+        calendar: Calendar::Nyse,
+    }
+}
+
+/// The bytes of a real model file: of one series, or of a watchlist of two.
+fn base(watchlist: bool) -> &'static Vec<u8> {
+    static BASES: OnceLock<[Vec<u8>; 2]> = OnceLock::new();
+    &BASES.get_or_init(|| [make(&["X"]), make(&["X", "Y"])])[usize::from(watchlist)]
+}
+
+fn make(ids: &[&str]) -> Vec<u8> {
+    // The default head, so the fuzzer reaches the scale and degrees-of-freedom tensors too.
+    let config = ModelConfig {
+        input_size: 7,
+        hidden_size: 4,
+        num_layers: 2,
+        horizon: 2,
+        dropout: 0.0,
+        distribution: Distribution::StudentT,
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let network = StockPredictor::init(&config, &mut rng, &Device::Cpu).unwrap();
+    let metrics = compare(&[1.0, 2.0], &[1.5, 2.5], &[2.0, 3.0], 1.0);
+    let forecaster = Forecaster {
+        network,
+        features: training_feature_names(true, true),
+        seq_len: 4,
+        intervals: vec![Interval { level: 0.9, half_widths: vec![0.03, 0.05] }],
+        training: TrainConfig {
+            epochs: 1,
+            batch_size: 1,
+            lr: 1e-3,
+            val_fraction: 0.1,
+            patience: 1,
+            seed: 1,
+            clip_norm: 1.0,
+            windows_per_epoch: None,
+        },
+        validation: Validation {
+            start: "a".into(),
+            end: "b".into(),
+            windows: 2,
+            metrics,
+            steps: vec![metrics],
+            series: vec![],
+        },
+        crate_version: "fuzz".into(),
+        series: ids.iter().map(|id| entry(id)).collect(),
+    };
+    to_bytes(&forecaster).unwrap()
 }
 
 fn series() -> &'static Series {
@@ -98,8 +113,7 @@ fn series() -> &'static Series {
 }
 
 /// The base file with metadata `key` set to `value` and the checksum removed.
-fn crafted(key: &str, value: &str) -> Option<Vec<u8>> {
-    let bytes = base();
+fn crafted(bytes: &[u8], key: &str, value: &str) -> Option<Vec<u8>> {
     let n = u64::from_le_bytes(bytes[..8].try_into().ok()?) as usize;
     let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).ok()?;
     let meta = header.get_mut("__metadata__")?.as_object_mut()?;
@@ -122,15 +136,22 @@ fn check(bytes: &[u8]) {
     assert!((1..=limits::MAX_HIDDEN).contains(&c.hidden_size));
     assert!((1..=limits::MAX_LAYERS).contains(&c.num_layers));
     assert_eq!(f.features.len(), c.input_size);
-    assert_eq!(f.scaler.mean.len(), c.input_size);
-    assert!(f.scaler.std.iter().all(|s| s.is_finite() && *s > 0.0));
-    assert!(f.scaler.target_std.is_finite() && f.scaler.target_std > 0.0);
+    assert!((1..=limits::MAX_SERIES).contains(&f.series.len()));
+    for e in &f.series {
+        assert!(!e.id.is_empty() && e.id.chars().count() <= limits::MAX_ID_CHARS);
+        assert_eq!(e.scaler.mean.len(), c.input_size);
+        assert!(e.scaler.std.iter().all(|s| s.is_finite() && *s > 0.0));
+        assert!(e.scaler.target_std.is_finite() && e.scaler.target_std > 0.0);
+    }
     assert!(f.intervals.iter().all(|i| i.half_widths.len() == c.horizon));
     if f.seq_len > 50 {
         return;
     }
     let csv = Path::new("fuzz.csv");
-    if let Ok(forecast) = f.prepare(series(), csv, csv).and_then(|p| p.forecast(f.calendar)) {
+    for e in f.series.iter().take(3) {
+        let Ok(forecast) = f.prepare(series(), &e.scaler, csv, csv).and_then(|p| p.forecast(e.calendar)) else {
+            continue;
+        };
         for step in &forecast.forecasts {
             assert!(step.close.is_finite() && step.close > 0.0, "{step:?}");
             for band in &step.intervals {
@@ -143,10 +164,11 @@ fn check(bytes: &[u8]) {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else { return };
+    let base = base(mode / 3 % 2 == 1);
     match mode % 3 {
         0 => check(rest),
         1 => {
-            let mut bytes = base().clone();
+            let mut bytes = base.clone();
             for flip in rest.chunks_exact(3) {
                 let pos = u16::from_le_bytes([flip[0], flip[1]]) as usize % bytes.len();
                 bytes[pos] ^= flip[2];
@@ -155,7 +177,7 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => {
             let Some((&key, value)) = rest.split_first() else { return };
-            if let Some(bytes) = crafted(KEYS[key as usize % KEYS.len()], &String::from_utf8_lossy(value)) {
+            if let Some(bytes) = crafted(base, KEYS[key as usize % KEYS.len()], &String::from_utf8_lossy(value)) {
                 check(&bytes);
             }
         }
