@@ -206,3 +206,37 @@ pub fn reload(sources: &[Source]) -> Vec<Read> {
         .map(|r| r.unwrap_or_else(|| Err(Error::Internal("a series was not read".into()))))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::Exit;
+
+    #[test]
+    fn globs_expand_sorted_plain_paths_pass_and_a_file_named_twice_is_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.csv", "a.csv", "c.txt"] {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        let glob = dir.path().join("*.csv");
+        let plain = dir.path().join("c.txt");
+        let files = expand(&[plain.clone(), glob.clone(), dir.path().join("a.csv")]).unwrap();
+        let names: Vec<String> = files.iter().map(|f| stem(f)).collect();
+        assert_eq!(names, ["c", "a", "b"]);
+        // A missing plain file passes (reading it says what is wrong); a glob with no match does not.
+        assert_eq!(expand(&[dir.path().join("missing.csv")]).unwrap().len(), 1);
+        let err = expand(&[dir.path().join("*.parquet")]).unwrap_err();
+        assert_eq!(err.exit_code(), Exit::Usage);
+        assert!(err.to_string().contains("matches no file"), "{err}");
+    }
+
+    #[test]
+    fn two_series_with_one_id_are_refused_naming_both_files() {
+        let (a, b) = (Path::new("x/AAPL.csv"), Path::new("y/big.csv"));
+        check_unique([("AAPL", a), ("MSFT", b)].into_iter()).unwrap();
+        let err = check_unique([("AAPL", a), ("AAPL", b)].into_iter()).unwrap_err();
+        assert_eq!(err.exit_code(), Exit::Data);
+        let message = err.to_string();
+        assert!(message.contains("y/big.csv") && message.contains("x/AAPL.csv"), "{message}");
+    }
+}
