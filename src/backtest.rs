@@ -112,6 +112,7 @@ pub struct Fold {
     pub test_start: String,
     pub test_end: String,
     pub test_days: usize,
+    /// The fold model's epochs (for `--compare-local`'s per-series models, summed over them).
     pub epochs_run: usize,
     pub best_epoch: usize,
     /// Step 1's metrics (the keys `model`, `naive`, `drift`, `moving_average`, `skill`); pooled
@@ -232,19 +233,23 @@ pub fn run(
     let spans = fold_dates(members, spec, folds, test_size)?;
     let mut global = Evaluation::default();
     let mut local = Evaluation::default();
+    let watchlist = members.len() > 1;
     for (k, &(first, last)) in spans.iter().enumerate() {
         let trained = fit_fold(members, settings, first, runtime, |e| progress(Progress::Epoch(k + 1, e)))?;
-        let fold = global.add_fold(members, &trained, k, (first, last), settings, runtime)?;
-        progress(Progress::Fold(&fold));
+        global.score(members, &trained, k, (first, last), settings, runtime)?;
+        let epochs = (trained.outcome.epochs_run, trained.outcome.best_epoch);
+        progress(Progress::Fold(global.close_fold(members, k, (first, last), epochs, settings, watchlist)));
         if compare_local {
+            let mut epochs = (0, 0);
             for one in members.chunks(1) {
                 // A series too short to train alone in this fold is scored by the global model only.
                 let Ok(trained) = fit_fold(one, settings, first, runtime, |_| {}) else { continue };
-                local.add_fold(one, &trained, k, (first, last), settings, runtime)?;
+                local.score(one, &trained, k, (first, last), settings, runtime)?;
+                epochs = (epochs.0 + trained.outcome.epochs_run, epochs.1 + trained.outcome.best_epoch);
             }
+            local.close_fold(members, k, (first, last), epochs, settings, watchlist);
         }
     }
-    let watchlist = members.len() > 1;
     let mut result = global.summarise(settings, watchlist);
     if compare_local {
         result.local = Some(Box::new(local.summarise(settings, watchlist)));
@@ -279,8 +284,8 @@ struct Evaluation {
 
 impl Evaluation {
     /// Scores fold `k`'s forecaster on every test day (step-1 target dated `first ..= last`) of
-    /// each series it was trained on, beside the baselines; returns the fold's record.
-    fn add_fold(
+    /// each series it was trained on, beside the baselines.
+    fn score(
         &mut self,
         members: &[TrainingSeries],
         trained: &Trained,
@@ -288,11 +293,9 @@ impl Evaluation {
         (first, last): (NaiveDate, NaiveDate),
         settings: &Settings,
         runtime: &Runtime,
-    ) -> crate::error::Result<Fold> {
+    ) -> crate::error::Result<()> {
         let spec = spec(settings);
-        let Trained { forecaster, outcome, validation_forecasts, .. } = trained;
-        let mut fold_days = Vec::new();
-        let mut train_end = None::<NaiveDate>;
+        let Trained { forecaster, validation_forecasts, .. } = trained;
         for (entry, validation) in forecaster.series.iter().zip(validation_forecasts) {
             let Some(m) = members.iter().find(|m| m.id == entry.id) else { continue };
             let series = m.series;
@@ -301,44 +304,52 @@ impl Evaluation {
                 .filter(|&d| (first..=last).contains(&series.dates[d]))
                 .collect();
             let Some(&first_test_day) = test_days.first() else { continue };
-            train_end = train_end.max(Some(series.dates[first_test_day - 1]));
             let steps = forecaster
                 .prepare(series, &entry.scaler, m.source.csv, m.source.csv)?
                 .score(&test_days, runtime)?;
             let baselines = IntervalBaselines::new(&series.close, &settings.levels)
                 .with_garch(first_test_day)
                 .with_constant(validation);
-            let scales = (
-                naive_mae(&series.close[..first_test_day]),
-                relative_naive_mae(&series.close[..first_test_day]),
-            );
-            fold_days.extend(steps.iter().flat_map(|s| {
+            let history = &series.close[..first_test_day];
+            let scales = (naive_mae(history), relative_naive_mae(history));
+            self.days.extend(steps.iter().flat_map(|s| {
                 step_days(&entry.id, series, s, k + 1, scales, &forecaster.intervals, &baselines)
             }));
             self.coverages.push(coverage(&steps, &forecaster.intervals));
         }
-        let watchlist = members.len() > 1;
-        let per_step = per_step_metrics(&fold_days, settings.horizon, watchlist);
-        let earliest = members.iter().filter_map(|m| m.series.dates.first()).min();
+        Ok(())
+    }
+
+    /// The record of fold `k` over the days scored for it: trained on `members`' rows before
+    /// `first`, `epochs` (run, best) those of its model (of its models together, per series).
+    fn close_fold(
+        &mut self,
+        members: &[TrainingSeries],
+        k: usize,
+        (first, last): (NaiveDate, NaiveDate),
+        (epochs_run, best_epoch): (usize, usize),
+        settings: &Settings,
+        watchlist: bool,
+    ) -> &Fold {
+        let days: Vec<DayForecast> = self.days.iter().filter(|d| d.fold == k + 1).cloned().collect();
+        let per_step = per_step_metrics(&days, settings.horizon, watchlist);
+        let dates = members.iter().map(|m| &m.series.dates);
+        let earliest = dates.clone().filter_map(|d| d.first()).min();
+        let train_end = dates.filter_map(|d| d[..d.partition_point(|x| *x < first)].last()).max();
         let date = |d: Option<&NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
-        let fold = Fold {
+        self.folds.push(Fold {
             fold: k + 1,
             train_start: date(earliest),
-            train_end: date(train_end.as_ref()),
+            train_end: date(train_end),
             test_start: first.to_string(),
             test_end: last.to_string(),
-            test_days: fold_days.iter().filter(|d| d.step == 1).count(),
-            epochs_run: outcome.epochs_run,
-            best_epoch: outcome.best_epoch,
+            test_days: days.iter().filter(|d| d.step == 1).count(),
+            epochs_run,
+            best_epoch,
             metrics: per_step[0].clone(),
             steps: per_step,
-        };
-        self.days.extend(fold_days);
-        // Local models add one fold record per series; only the global run keeps them.
-        if self.folds.last().is_none_or(|f| f.fold != k + 1) {
-            self.folds.push(fold.clone());
-        }
-        Ok(fold)
+        });
+        &self.folds[k]
     }
 
     /// Metrics over every test day: pooled (on rebased closes for a watchlist) and, for a

@@ -279,6 +279,7 @@ fn a_watchlist_backtest_reports_per_series_pooled_and_local_models() {
     let local = &out["local"];
     assert_eq!(ids(&local["series"]), TICKERS);
     assert!(local["summary"]["skill"].as_f64().is_some());
+    assert_eq!(local["folds"][1]["test_days"], 80, "a fold of the per-series models covers every series");
     let table = forecast(dir.path(), &args).ok();
     assert!(table.stdout.contains("pooled %") && table.stdout.contains("local"), "{table}");
 }
