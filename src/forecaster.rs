@@ -179,42 +179,19 @@ pub fn fit(
     )?;
     let mut per_series = Vec::new();
     let mut entries = Vec::new();
-    let mut val_by_series: Vec<Vec<usize>> = vec![Vec::new(); prepared.kept.len()];
-    for &g in &prepared.split.val {
-        let (s, j) = prepared.windows.locate(g);
-        val_by_series[s].push(j);
-    }
-    for ((s, &i), val) in prepared.kept.iter().enumerate().zip(val_by_series) {
-        let m = &members[i];
+    for ((s, &i), val) in prepared.kept.iter().enumerate().zip(prepared.validation_windows()) {
+        let (m, scaler) = (&members[i], &prepared.scalers[s]);
         let windows = &prepared.windows.series[s];
-        let steps = price_forecasts(&network, windows, &prepared.scalers[s], m.series, &val, runtime)
-            .map_err(|e| Error::from(e).context("scoring the validation span"))?;
-        if steps.iter().flat_map(|s| &s.forecast).any(|f| !f.is_finite() || *f <= 0.0) {
-            return Err(Error::Internal(
-                "training diverged: the validation forecasts are not finite positive prices; try a smaller --lr"
-                    .into(),
-            ));
-        }
-        let last_training_day = windows.spec().target_day(prepared.train_windows[s].saturating_sub(1));
-        let training_closes = &m.series.close[..=last_training_day.min(m.series.len() - 1)];
-        per_series.push(SeriesScores {
-            steps,
-            scale: naive_mae(training_closes),
-            relative_scale: relative_naive_mae(training_closes),
-            windows: val.len(),
-        });
-        entries.push(SeriesEntry {
-            id: m.id.clone(),
-            data: DataInfo {
-                csv: m.source.csv.display().to_string(),
-                first_date: date(m.series.dates.first()),
-                last_date: date(m.series.dates.last()),
-                rows: m.series.len(),
-            },
-            load_options: m.source.load_options.clone(),
-            scaler: prepared.scalers[s].clone(),
-            calendar: m.source.calendar,
-        });
+        per_series.push(score_validation(
+            &network,
+            windows,
+            scaler,
+            m.series,
+            &val,
+            prepared.train_windows[s],
+            runtime,
+        )?);
+        entries.push(SeriesEntry::new(m, scaler.clone()));
     }
     let validation = validation(&per_series, &entries);
     let validation_forecasts: Vec<Vec<StepForecasts>> = per_series.into_iter().map(|p| p.steps).collect();
@@ -236,6 +213,53 @@ pub fn fit(
         cutoff: prepared.cutoff,
         skipped: prepared.skipped.iter().map(|(i, why)| (members[*i].id.clone(), why.clone())).collect(),
     })
+}
+
+/// One series' validation forecasts (windows `val`, after its `train_windows` training windows)
+/// with its MASE scales; non-finite forecasts mean training diverged.
+fn score_validation(
+    network: &StockPredictor,
+    windows: &Windows,
+    scaler: &Scaler,
+    series: &Series,
+    val: &[usize],
+    train_windows: usize,
+    runtime: &Runtime,
+) -> Result<SeriesScores> {
+    let steps = price_forecasts(network, windows, scaler, series, val, runtime)
+        .map_err(|e| Error::from(e).context("scoring the validation span"))?;
+    if steps.iter().flat_map(|s| &s.forecast).any(|f| !f.is_finite() || *f <= 0.0) {
+        return Err(Error::Internal(
+            "training diverged: the validation forecasts are not finite positive prices; try a smaller --lr"
+                .into(),
+        ));
+    }
+    let last_training_day = windows.spec().target_day(train_windows.saturating_sub(1));
+    let training_closes = &series.close[..=last_training_day.min(series.len() - 1)];
+    Ok(SeriesScores {
+        steps,
+        scale: naive_mae(training_closes),
+        relative_scale: relative_naive_mae(training_closes),
+        windows: val.len(),
+    })
+}
+
+impl SeriesEntry {
+    /// The record of a series trained on, with the scaler fitted on its training span.
+    fn new(m: &TrainingSeries, scaler: Scaler) -> SeriesEntry {
+        SeriesEntry {
+            id: m.id.clone(),
+            data: DataInfo {
+                csv: m.source.csv.display().to_string(),
+                first_date: date(m.series.dates.first()),
+                last_date: date(m.series.dates.last()),
+                rows: m.series.len(),
+            },
+            load_options: m.source.load_options.clone(),
+            scaler,
+            calendar: m.source.calendar,
+        }
+    }
 }
 
 fn date(d: Option<&NaiveDate>) -> String {

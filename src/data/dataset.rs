@@ -128,6 +128,18 @@ pub fn prepare_training(
     Ok(Prepared { feature_names: names, kept, skipped, scalers, train_windows, windows, split, cutoff })
 }
 
+impl Prepared {
+    /// Each kept series' validation windows (its own window indices), in panel order.
+    pub fn validation_windows(&self) -> Vec<Vec<usize>> {
+        let mut by_series = vec![Vec::new(); self.kept.len()];
+        for &g in &self.split.val {
+            let (s, j) = self.windows.locate(g);
+            by_series[s].push(j);
+        }
+        by_series
+    }
+}
+
 /// The date from which `val_fraction` of `dates` (at least one) are on or after it; None when
 /// there are none.
 fn cutoff_date(mut dates: Vec<NaiveDate>, val_fraction: f64) -> Option<NaiveDate> {
