@@ -454,11 +454,23 @@ fn whole_long_files_train_a_global_model_or_say_that_no_ticker_is_long_enough() 
     assert_eq!(out["series_trained"], 14, "{run}");
     let predict = forecast(tmp.path(), &["predict", "--format", "json"]).ok().json();
     assert_eq!(predict["series"].as_array().unwrap().len(), 14);
-    // The 455 tickers of the all_stocks sample have 1 to 40 rows each: none can train, and the
-    // run says so with the data error's exit code.
+    // The 455 tickers of the all_stocks sample have 1 to 40 rows each, scattered over 2016: with
+    // --seq-len 10 the few longest train and the rest are left out, each with why; with the
+    // default 30 none can, and the run says so with the data error's exit code.
     let sample = shared_data("MULTI_all_stocks_5yr_sample.csv");
-    let train =
-        [&["train", "--csv", s(&sample), "--tickers", "all", "--out", "none.safetensors"][..], FAST].concat();
-    forecast(tmp.path(), &train).fails_with(3, &["no series has enough rows to train"]);
+    let few =
+        ["train", "--csv", s(&sample), "--tickers", "all", "--format", "json", "--out", "few.safetensors"];
+    let few = [&few[..], &["--hidden", "8", "--layers", "1", "--epochs", "1", "--seq-len", "10"]].concat();
+    let run = forecast(tmp.path(), &few).ok();
+    let out = run.json();
+    let trained = out["series_trained"].as_u64().unwrap();
+    let skipped = out["skipped"].as_array().unwrap();
+    assert!((1..=20).contains(&trained) && trained as usize + skipped.len() == 455, "{run}");
+    let reasons = skipped.iter().map(|x| x["reason"].as_str().unwrap());
+    assert!(reasons.clone().all(|r| r.contains("cut-off") || r.contains("too few for one window")), "{run}");
+    assert!(reasons.clone().any(|r| r.contains("no validation day")), "{run}");
+    let none =
+        ["train", "--csv", s(&sample), "--tickers", "all", "--out", "none.safetensors", "--epochs", "1"];
+    forecast(tmp.path(), &none).fails_with(3, &["no series has enough rows to train"]);
     assert!(!tmp.path().join("none.safetensors").exists());
 }
