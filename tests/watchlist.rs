@@ -177,6 +177,11 @@ fn tickers_of_a_long_file_train_one_model_and_predict_from_one_read() {
         ["train", "--csv", s(&long), "--tickers", "all", "--out", "s.safetensors", "--seq-len", "690"];
     let short = [&short[..], &["--hidden", "8", "--layers", "1", "--epochs", "1"]].concat();
     forecast(dir.path(), &short).fails_with(3, &["no series has enough rows to train"]);
+    // --compare-local needs a watchlist; a watchlist cannot be plotted.
+    let one = ["backtest", "--csv", "prices/IBM.csv", "--compare-local"];
+    forecast(dir.path(), &one).fails_with(2, &["--compare-local", "several series"]);
+    let plot = ["backtest", "--csv", s(&long), "--tickers", "all", "--plot", "p.png"];
+    forecast(dir.path(), &plot).fails_with(2, &["--plot shows one series"]);
     // A glob that matches nothing is a usage error.
     forecast(dir.path(), &["train", "--csv", "nothing/*.csv"]).fails_with(2, &["matches no file"]);
 }

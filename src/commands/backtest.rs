@@ -42,6 +42,11 @@ pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
     if !watch.single && args.plot.is_some() {
         return Err(Error::Usage("--plot shows one series; backtest a watchlist without it".into()));
     }
+    if watch.single && args.compare_local {
+        return Err(Error::Usage(
+            "--compare-local sets a watchlist's global model against one model per series; give several series".into(),
+        ));
+    }
     watch.warn_failed(&log);
     let histories: Vec<Series> = watch
         .loaded
