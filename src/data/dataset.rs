@@ -216,8 +216,7 @@ fn scale_series(
         .map_err(|missing| DataError::new(m.path, format!("cannot compute feature {missing}")))?;
     let returns = feats.close_returns();
     // Rows 0 ..= the last training target row are the training span.
-    let fit_rows = spec.rows_read_by(n_train);
-    let scaler = Scaler::fit(&feats.values, feats.width(), fit_rows, &returns[spec.seq_len..fit_rows]);
+    let scaler = fit_scaler(&feats, &returns, spec.rows_read_by(n_train), spec.seq_len);
     let windows = scale_into_windows(&feats, &scaler, &returns, spec.seq_len, spec.horizon);
     Ok((scaler, windows))
 }
@@ -318,8 +317,14 @@ pub fn fit_inference_scaler(
     model: &Path,
 ) -> crate::error::Result<Scaler> {
     let feats = inference_features(series, feature_names, seq_len, horizon, csv, model)?;
-    let returns = feats.close_returns();
-    Ok(Scaler::fit(&feats.values, feats.width(), feats.rows, &returns[seq_len.min(returns.len())..]))
+    Ok(fit_scaler(&feats, &feats.close_returns(), feats.rows, seq_len))
+}
+
+/// The scaler of the first `rows` feature rows, and of the targets among them (the returns of
+/// rows `seq_len ..`, the first a window can forecast): training's on its training span, a cold
+/// start's on all rows.
+fn fit_scaler(feats: &Features, returns: &[f64], rows: usize, seq_len: usize) -> Scaler {
+    Scaler::fit(&feats.values, feats.width(), rows, &returns[seq_len.min(rows)..rows])
 }
 
 #[cfg(test)]
