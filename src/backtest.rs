@@ -27,7 +27,7 @@ use crate::metrics::{
 use crate::runtime::Runtime;
 use crate::train::{EpochReport, Settings};
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::path::Path;
 
@@ -35,7 +35,7 @@ use std::path::Path;
 pub const DEFAULT_TEST_SHARE: f64 = 0.2;
 
 /// Metrics of the model and every baseline over one span, for one step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SpanMetrics {
     pub step: usize,
     pub model: PointMetrics,
@@ -43,11 +43,12 @@ pub struct SpanMetrics {
     pub drift: PointMetrics,
     pub moving_average: PointMetrics,
     /// 1 − rmse / naive rmse.
+    #[serde(with = "crate::metrics::nan_as_null")]
     pub skill: f64,
 }
 
 /// One day's forecasts of one series, for one step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DayForecast {
     /// The series' id.
     pub series: String,
@@ -63,14 +64,11 @@ pub struct DayForecast {
     /// turbulent fifths.
     pub ranking_volatility: f64,
     /// The MASE denominator: the naive MAE over the fold's training closes of the series…
-    #[serde(skip)]
     pub scale: f64,
     /// …and the same in percent of the previous close, for closes rebased to 100.
-    #[serde(skip)]
     pub relative_scale: f64,
     /// Each interval method's prediction, in [`METHODS`] order (GARCH missing when its fit
     /// failed).
-    #[serde(skip)]
     pub intervals: Vec<DayPrediction>,
 }
 
@@ -104,7 +102,7 @@ pub struct StepIntervalScores {
 }
 
 /// One fold: where it trained and tested, and how it did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Fold {
     pub fold: usize,
     pub train_start: String,
@@ -218,43 +216,185 @@ fn fold_dates(
     Ok(spans.into_iter().map(|s| (dates[s.start], dates[s.end - 1])).collect())
 }
 
+/// One unit of a backtest's work, the thing a shard is given: fold `k`'s model (the global
+/// model of a watchlist, or the model of the one series), or with `--compare-local` fold `k`'s
+/// model of the one series `members[series]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Unit {
+    Fold(usize),
+    Local { fold: usize, series: usize },
+}
+
+/// What a backtest will do: its fold dates and its units of work in their documented order —
+/// every fold (oldest first), then with `compare_local` each series (sorted by id) × fold.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub spans: Vec<(NaiveDate, NaiveDate)>,
+    pub units: Vec<Unit>,
+    pub scoring: Scoring,
+}
+
+/// What turns a backtest's parts into its report, besides the parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scoring {
+    pub folds: usize,
+    pub horizon: usize,
+    pub levels: Vec<f64>,
+    pub distribution: Distribution,
+    /// Several series: pooled metrics on rebased closes, and per-series metrics.
+    pub watchlist: bool,
+    pub compare_local: bool,
+}
+
+/// What one [`Unit`] produced: its test days (every step, with every baseline), its interval
+/// coverages, its model's epochs, and the dates its model trained on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Part {
+    pub unit: Unit,
+    pub test_start: String,
+    pub test_end: String,
+    /// The first and last dates trained on ("" when there were none).
+    pub train_start: String,
+    pub train_end: String,
+    /// (run, best); (0, 0) for a per-series model too short to train alone in this fold.
+    pub epochs: (usize, usize),
+    pub days: Vec<DayForecast>,
+    pub coverages: Vec<Vec<Coverage>>,
+}
+
+impl Part {
+    fn fold(&self) -> usize {
+        match self.unit {
+            Unit::Fold(k) | Unit::Local { fold: k, .. } => k,
+        }
+    }
+}
+
+/// The plan of a backtest of `members` over `folds` test spans of `test_size` days.
+pub fn plan(
+    members: &[TrainingSeries],
+    settings: &Settings,
+    (folds, test_size): (usize, Option<usize>),
+    compare_local: bool,
+) -> crate::error::Result<Plan> {
+    let spans = fold_dates(members, spec(settings), folds, test_size)?;
+    let mut units: Vec<Unit> = (0..spans.len()).map(Unit::Fold).collect();
+    if compare_local {
+        let mut by_id: Vec<usize> = (0..members.len()).collect();
+        by_id.sort_by(|&a, &b| members[a].id.cmp(&members[b].id));
+        units.extend(by_id.into_iter().flat_map(|series| (0..spans.len()).map(move |fold| Unit::Local { fold, series })));
+    }
+    let scoring = Scoring {
+        folds: spans.len(),
+        horizon: settings.horizon,
+        levels: settings.levels.clone(),
+        distribution: settings.distribution,
+        watchlist: members.len() > 1,
+        compare_local,
+    };
+    Ok(Plan { spans, units, scoring })
+}
+
 /// Runs the walk-forward backtest of `members` (one series, or a watchlist sharing one global
 /// model per fold) over `folds` test spans of `test_size` days. With `compare_local` (a
 /// watchlist), one model per series is also fitted and scored on the same folds and days.
 pub fn run(
     members: &[TrainingSeries],
     settings: &Settings,
-    (folds, test_size): (usize, Option<usize>),
+    folds: (usize, Option<usize>),
     compare_local: bool,
     runtime: &Runtime,
     mut progress: impl FnMut(Progress),
 ) -> crate::error::Result<Backtest> {
-    let spec = spec(settings);
-    let spans = fold_dates(members, spec, folds, test_size)?;
-    let mut global = Evaluation::default();
-    let mut local = Evaluation::default();
-    let watchlist = members.len() > 1;
-    for (k, &(first, last)) in spans.iter().enumerate() {
-        let trained = fit_fold(members, settings, first, runtime, |e| progress(Progress::Epoch(k + 1, e)))?;
-        global.score(members, &trained, k, (first, last), settings, runtime)?;
-        let epochs = (trained.outcome.epochs_run, trained.outcome.best_epoch);
-        progress(Progress::Fold(global.close_fold(members, k, (first, last), epochs, settings, watchlist)));
-        if compare_local {
-            let mut epochs = (0, 0);
-            for one in members.chunks(1) {
-                // A series too short to train alone in this fold is scored by the global model only.
-                let Ok(trained) = fit_fold(one, settings, first, runtime, |_| {}) else { continue };
-                local.score(one, &trained, k, (first, last), settings, runtime)?;
-                epochs = (epochs.0 + trained.outcome.epochs_run, epochs.1 + trained.outcome.best_epoch);
-            }
-            local.close_fold(members, k, (first, last), epochs, settings, watchlist);
+    let plan = plan(members, settings, folds, compare_local)?;
+    let parts = plan
+        .units
+        .iter()
+        .map(|&unit| run_unit(members, settings, &plan, unit, runtime, &mut progress))
+        .collect::<crate::error::Result<Vec<Part>>>()?;
+    Ok(assemble(parts, &plan.scoring))
+}
+
+/// Does one unit of `plan`: fits its model on the rows before its fold's first test date and
+/// scores it on every test day. A per-series model too short to train alone in its fold gives a
+/// part without days: that series is scored by the global model only.
+pub fn run_unit(
+    members: &[TrainingSeries],
+    settings: &Settings,
+    plan: &Plan,
+    unit: Unit,
+    runtime: &Runtime,
+    mut progress: impl FnMut(Progress),
+) -> crate::error::Result<Part> {
+    let (k, mine) = match unit {
+        Unit::Fold(k) => (k, members),
+        Unit::Local { fold, series } => (fold, &members[series..=series]),
+    };
+    let (first, last) = plan.spans[k];
+    let trained = fit_fold(mine, settings, first, runtime, |e| {
+        if matches!(unit, Unit::Fold(_)) {
+            progress(Progress::Epoch(k + 1, e))
         }
+    });
+    let dates = mine.iter().map(|m| &m.series.dates);
+    let date = |d: Option<&NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    let mut part = Part {
+        unit,
+        test_start: first.to_string(),
+        test_end: last.to_string(),
+        train_start: date(dates.clone().filter_map(|d| d.first()).min()),
+        train_end: date(dates.filter_map(|d| d[..d.partition_point(|x| *x < first)].last()).max()),
+        epochs: (0, 0),
+        days: Vec::new(),
+        coverages: Vec::new(),
+    };
+    let trained = match (trained, unit) {
+        (Ok(t), _) => t,
+        (Err(_), Unit::Local { .. }) => return Ok(part),
+        (Err(e), Unit::Fold(_)) => return Err(e),
+    };
+    (part.days, part.coverages) = score(mine, &trained, k, (first, last), settings, runtime)?;
+    part.epochs = (trained.outcome.epochs_run, trained.outcome.best_epoch);
+    if matches!(unit, Unit::Fold(_)) {
+        progress(Progress::Fold(&fold_record(&[&part], &plan.scoring)));
     }
-    let mut result = global.summarise(settings, watchlist);
-    if compare_local {
-        result.local = Some(Box::new(local.summarise(settings, watchlist)));
+    Ok(part)
+}
+
+/// The backtest report from every part of a plan (in any order: each is put in its place, so
+/// parts run by several shards give the same report, bit for bit, as one run).
+pub fn assemble(mut parts: Vec<Part>, scoring: &Scoring) -> Backtest {
+    // In the order one run makes them: folds in turn, and within a fold the series in order.
+    parts.sort_by_key(|p| match p.unit {
+        Unit::Fold(k) => (k, 0),
+        Unit::Local { fold, series } => (fold, series + 1),
+    });
+    let (global, local): (Vec<Part>, Vec<Part>) = parts.into_iter().partition(|p| matches!(p.unit, Unit::Fold(_)));
+    let mut result = summarise(&global, scoring);
+    if scoring.compare_local {
+        result.local = Some(Box::new(summarise(&local, scoring)));
     }
-    Ok(result)
+    result
+}
+
+/// The fold record of `parts` (all of one fold): the days scored for it, the dates trained on,
+/// the epochs of its model (of its models together, per series).
+fn fold_record(parts: &[&Part], scoring: &Scoring) -> Fold {
+    let days: Vec<DayForecast> = parts.iter().flat_map(|p| p.days.iter().cloned()).collect();
+    let per_step = per_step_metrics(&days, scoring.horizon, scoring.watchlist);
+    let first = parts[0];
+    Fold {
+        fold: first.fold() + 1,
+        train_start: parts.iter().map(|p| &p.train_start).filter(|d| !d.is_empty()).min().cloned().unwrap_or_default(),
+        train_end: parts.iter().map(|p| p.train_end.clone()).max().unwrap_or_default(),
+        test_start: first.test_start.clone(),
+        test_end: first.test_end.clone(),
+        test_days: days.iter().filter(|d| d.step == 1).count(),
+        epochs_run: parts.iter().map(|p| p.epochs.0).sum(),
+        best_epoch: parts.iter().map(|p| p.epochs.1).sum(),
+        metrics: per_step[0].clone(),
+        steps: per_step,
+    }
 }
 
 /// The forecaster of the fold whose first test date is `first`: fitted (scalers, early stopping
@@ -274,132 +414,99 @@ pub fn fit_fold(
     fit(&panel, settings, runtime, on_epoch)
 }
 
-/// The test days gathered fold by fold.
-#[derive(Debug, Default)]
-struct Evaluation {
-    folds: Vec<Fold>,
-    days: Vec<DayForecast>,
-    coverages: Vec<Vec<Coverage>>,
+/// Scores fold `k`'s forecaster on every test day (step-1 target dated `first ..= last`) of each
+/// series it was trained on, beside the baselines: the days, and each series' coverages.
+fn score(
+    members: &[TrainingSeries],
+    trained: &Trained,
+    k: usize,
+    (first, last): (NaiveDate, NaiveDate),
+    settings: &Settings,
+    runtime: &Runtime,
+) -> crate::error::Result<(Vec<DayForecast>, Vec<Vec<Coverage>>)> {
+    let spec = spec(settings);
+    let Trained { forecaster, validation_forecasts, .. } = trained;
+    let (mut days, mut coverages) = (Vec::new(), Vec::new());
+    for (entry, validation) in forecaster.series.iter().zip(validation_forecasts) {
+        let Some(m) = members.iter().find(|m| m.id == entry.id) else { continue };
+        let series = m.series;
+        let test_days: Vec<usize> = (0..spec.windows_with_targets(series.len()))
+            .map(|j| spec.target_day(j))
+            .filter(|&d| (first..=last).contains(&series.dates[d]))
+            .collect();
+        let Some(&first_test_day) = test_days.first() else { continue };
+        let steps =
+            forecaster.prepare(series, &entry.scaler, m.source.csv, m.source.csv)?.score(&test_days, runtime)?;
+        let baselines = IntervalBaselines::new(&series.close, &settings.levels)
+            .with_garch(first_test_day)
+            .with_constant(validation);
+        let history = &series.close[..first_test_day];
+        let scales = (naive_mae(history), relative_naive_mae(history));
+        days.extend(
+            steps
+                .iter()
+                .flat_map(|s| step_days(&entry.id, series, s, k + 1, scales, &forecaster.intervals, &baselines)),
+        );
+        coverages.push(coverage(&steps, &forecaster.intervals));
+    }
+    Ok((days, coverages))
 }
 
-impl Evaluation {
-    /// Scores fold `k`'s forecaster on every test day (step-1 target dated `first ..= last`) of
-    /// each series it was trained on, beside the baselines.
-    fn score(
-        &mut self,
-        members: &[TrainingSeries],
-        trained: &Trained,
-        k: usize,
-        (first, last): (NaiveDate, NaiveDate),
-        settings: &Settings,
-        runtime: &Runtime,
-    ) -> crate::error::Result<()> {
-        let spec = spec(settings);
-        let Trained { forecaster, validation_forecasts, .. } = trained;
-        for (entry, validation) in forecaster.series.iter().zip(validation_forecasts) {
-            let Some(m) = members.iter().find(|m| m.id == entry.id) else { continue };
-            let series = m.series;
-            let test_days: Vec<usize> = (0..spec.windows_with_targets(series.len()))
-                .map(|j| spec.target_day(j))
-                .filter(|&d| (first..=last).contains(&series.dates[d]))
-                .collect();
-            let Some(&first_test_day) = test_days.first() else { continue };
-            let steps = forecaster
-                .prepare(series, &entry.scaler, m.source.csv, m.source.csv)?
-                .score(&test_days, runtime)?;
-            let baselines = IntervalBaselines::new(&series.close, &settings.levels)
-                .with_garch(first_test_day)
-                .with_constant(validation);
-            let history = &series.close[..first_test_day];
-            let scales = (naive_mae(history), relative_naive_mae(history));
-            self.days.extend(steps.iter().flat_map(|s| {
-                step_days(&entry.id, series, s, k + 1, scales, &forecaster.intervals, &baselines)
-            }));
-            self.coverages.push(coverage(&steps, &forecaster.intervals));
+/// Metrics over every test day of `parts` (sorted by fold, then series): per fold, pooled (on
+/// rebased closes for a watchlist) and, for a watchlist, per series.
+fn summarise(parts: &[Part], scoring: &Scoring) -> Backtest {
+    let mut folds = Vec::new();
+    for k in 0..scoring.folds {
+        let mine: Vec<&Part> = parts.iter().filter(|p| p.fold() == k).collect();
+        if !mine.is_empty() {
+            folds.push(fold_record(&mine, scoring));
         }
-        Ok(())
     }
-
-    /// The record of fold `k` over the days scored for it: trained on `members`' rows before
-    /// `first`, `epochs` (run, best) those of its model (of its models together, per series).
-    fn close_fold(
-        &mut self,
-        members: &[TrainingSeries],
-        k: usize,
-        (first, last): (NaiveDate, NaiveDate),
-        (epochs_run, best_epoch): (usize, usize),
-        settings: &Settings,
-        watchlist: bool,
-    ) -> &Fold {
-        let days: Vec<DayForecast> = self.days.iter().filter(|d| d.fold == k + 1).cloned().collect();
-        let per_step = per_step_metrics(&days, settings.horizon, watchlist);
-        let dates = members.iter().map(|m| &m.series.dates);
-        let earliest = dates.clone().filter_map(|d| d.first()).min();
-        let train_end = dates.filter_map(|d| d[..d.partition_point(|x| *x < first)].last()).max();
-        let date = |d: Option<&NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
-        self.folds.push(Fold {
-            fold: k + 1,
-            train_start: date(earliest),
-            train_end: date(train_end),
-            test_start: first.to_string(),
-            test_end: last.to_string(),
-            test_days: days.iter().filter(|d| d.step == 1).count(),
-            epochs_run,
-            best_epoch,
-            metrics: per_step[0].clone(),
-            steps: per_step,
-        });
-        &self.folds[k]
+    let days: Vec<DayForecast> = parts.iter().flat_map(|p| p.days.iter().cloned()).collect();
+    let coverages: Vec<Vec<Coverage>> = parts.iter().flat_map(|p| p.coverages.iter().cloned()).collect();
+    let steps = per_step_metrics(&days, scoring.horizon, scoring.watchlist);
+    let pooled: Vec<DayForecast> =
+        if scoring.watchlist { days.iter().map(DayForecast::rebased).collect() } else { days.clone() };
+    let intervals = interval_scores_by_step(&pooled, scoring);
+    let mut ids: Vec<&str> = Vec::new();
+    for d in &days {
+        if !ids.contains(&d.series.as_str()) {
+            ids.push(&d.series);
+        }
     }
-
-    /// Metrics over every test day: pooled (on rebased closes for a watchlist) and, for a
-    /// watchlist, per series.
-    fn summarise(self, settings: &Settings, watchlist: bool) -> Backtest {
-        let steps = per_step_metrics(&self.days, settings.horizon, watchlist);
-        let pooled: Vec<DayForecast> =
-            if watchlist { self.days.iter().map(DayForecast::rebased).collect() } else { self.days.clone() };
-        let intervals = interval_scores_by_step(&pooled, settings);
-        let mut ids: Vec<&str> = Vec::new();
-        for d in &self.days {
-            if !ids.contains(&d.series.as_str()) {
-                ids.push(&d.series);
-            }
-        }
-        let series = if watchlist {
-            ids.iter()
-                .map(|id| {
-                    let mine: Vec<DayForecast> =
-                        self.days.iter().filter(|d| d.series == *id).cloned().collect();
-                    SeriesBacktest {
-                        id: id.to_string(),
-                        days: mine.iter().filter(|d| d.step == 1).count(),
-                        summary: per_step_metrics(&mine, 1, false).swap_remove(0),
-                        intervals: interval_scores_by_step(&mine, settings),
-                    }
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Backtest {
-            folds: self.folds,
-            summary: steps[0].clone(),
-            steps,
-            coverage: pool(&self.coverages),
-            distribution: settings.distribution,
-            levels: settings.levels.clone(),
-            intervals,
-            series,
-            local: None,
-            days: self.days,
-        }
+    let series = if scoring.watchlist {
+        ids.iter()
+            .map(|id| {
+                let mine: Vec<DayForecast> = days.iter().filter(|d| d.series == *id).cloned().collect();
+                SeriesBacktest {
+                    id: id.to_string(),
+                    days: mine.iter().filter(|d| d.step == 1).count(),
+                    summary: per_step_metrics(&mine, 1, false).swap_remove(0),
+                    intervals: interval_scores_by_step(&mine, scoring),
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Backtest {
+        folds,
+        summary: steps[0].clone(),
+        steps,
+        coverage: pool(&coverages),
+        distribution: scoring.distribution,
+        levels: scoring.levels.clone(),
+        intervals,
+        series,
+        local: None,
+        days,
     }
 }
 
 /// Every step's interval scores over `days`.
-fn interval_scores_by_step(days: &[DayForecast], settings: &Settings) -> Vec<StepIntervalScores> {
-    (1..=settings.horizon)
-        .map(|step| interval_scores(days, step, &settings.levels, settings.distribution))
+fn interval_scores_by_step(days: &[DayForecast], scoring: &Scoring) -> Vec<StepIntervalScores> {
+    (1..=scoring.horizon)
+        .map(|step| interval_scores(days, step, &scoring.levels, scoring.distribution))
         .collect()
 }
 

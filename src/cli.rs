@@ -16,6 +16,7 @@ use crate::exit::EXIT_CODES_HELP;
 use crate::limits::*;
 use crate::paths::check_outputs;
 use crate::promotion::PromoteMetric;
+use crate::shard::Shard;
 use crate::train::{Settings, TrainConfig};
 use chrono::NaiveDate;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -74,6 +75,11 @@ pub enum Command {
     /// that have arrived, and print each model's realised errors beside naive's.
     #[command(after_help = EXIT_CODES_HELP)]
     Score(ScoreArgs),
+    /// Combine the outputs of a sharded run (`--shard K/N`, or a Slurm or Kubernetes job array)
+    /// into what one unsharded run prints: backtest parts (`backtest --shard … --format json`),
+    /// predictions (`predict --format jsonl` or `json`), or forecast ledgers.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Merge(MergeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     #[command(after_help = EXIT_CODES_HELP)]
     Completions {
@@ -119,6 +125,19 @@ pub enum Format {
     Json,
     /// CSV rows (predict: date,step,close,lower,upper,level,sigma; backtest: one row per test day).
     Csv,
+    /// JSON Lines: one compact object per line (per series, for a watchlist's forecasts and
+    /// `train --each`), for streaming.
+    Jsonl,
+}
+
+/// Which part of the work this process does.
+#[derive(Debug, Clone, Args)]
+pub struct ShardArgs {
+    /// Do only shard K of N (1-based): the units of the sorted work list at positions K−1,
+    /// K−1+N, K−1+2N… Default: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or from
+    /// JOB_COMPLETION_INDEX with FORECAST_SHARD_COUNT; else all of it.
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
 }
 
 /// Output flags shared by every command.
@@ -185,6 +204,15 @@ pub struct TrainArgs {
     /// Model file to write (atomically: an existing file is replaced only on success).
     #[arg(long, default_value = "model.safetensors")]
     pub out: PathBuf,
+    /// One model per series instead of one global model: each written to --out-dir as
+    /// ID.safetensors; a series that fails does not stop the others.
+    #[arg(long, requires = "out_dir", conflicts_with_all = ["out", "promote_if_better", "plot"])]
+    pub each: bool,
+    /// Folder of --each's model files (made if missing).
+    #[arg(long, value_name = "DIR", requires = "each")]
+    pub out_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub shard: ShardArgs,
     /// Write the model only if it beats both the naive forecast and the existing --out model on
     /// the same latest validation span; otherwise keep the old file and exit with code 6.
     #[arg(long)]
@@ -358,6 +386,8 @@ pub struct BacktestArgs {
     /// against per-series against naive.
     #[arg(long)]
     pub compare_local: bool,
+    #[command(flatten)]
+    pub shard: ShardArgs,
     /// Number of consecutive test spans (each fold retrains on everything before its span).
     #[arg(long, default_value_t = DEFAULT_FOLDS, value_parser = whole(1, MAX_FOLDS), allow_negative_numbers = true)]
     pub folds: usize,
@@ -398,9 +428,12 @@ impl BacktestArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct PredictArgs {
-    /// Model file written by `forecast train`.
+    /// Model file written by `forecast train`; a quoted glob ('models/*.safetensors') or a
+    /// folder forecasts every model in it, in parallel.
     #[arg(long, default_value = "model.safetensors")]
     pub model: PathBuf,
+    #[command(flatten)]
+    pub shard: ShardArgs,
     /// CSV to forecast from (default: each series' training CSV recorded in the model file).
     /// With a global model, repeat it or give a glob: a series the model knows uses its stored
     /// scaler, a new one (cold start) a scaler fitted on its own history.
@@ -440,6 +473,19 @@ impl PredictArgs {
         inputs.extend(csv_inputs(files));
         check_outputs(&[("--log", log)], &inputs)
     }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// The shards' output files (quoted globs allowed), all of one kind.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Ledgers: append the merged rows to this ledger (rows it has are not added twice) instead
+    /// of printing them.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -94,7 +94,7 @@ fn sigmoid(x: f64) -> f64 {
 /// A location-scale distribution of a log return: normal, or Student-t with `nu` degrees of
 /// freedom. Used for one step's prediction (scaled or in log-return units) and for the
 /// baselines' predictive distributions.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LocationScale {
     pub mu: f64,
     pub sigma: f64,

@@ -47,6 +47,11 @@ impl Exit {
         Exit::Device,
         Exit::Output,
     ];
+
+    /// The exit with this code, if there is one.
+    pub fn from_code(code: u8) -> Option<Exit> {
+        Exit::ALL.into_iter().find(|e| *e as u8 == code)
+    }
 }
 
 /// The table printed by `--help`.

@@ -15,10 +15,10 @@ use crate::runtime::Runtime;
 use crate::train::forward_windows;
 use candle_core::{Device, Result};
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A prediction interval of one step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepInterval {
     pub level: f64,
     pub lower: f64,
@@ -26,7 +26,7 @@ pub struct StepInterval {
 }
 
 /// One forecast step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForecastStep {
     /// YYYY-MM-DD: the trading day forecast.
     pub date: String,
@@ -35,25 +35,25 @@ pub struct ForecastStep {
     pub close: f64,
     /// The scale of the log return from the last close to this step's close (absent for a
     /// squared-error head).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sigma: Option<f64>,
     /// Its degrees of freedom (a student-t head only).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub df: Option<f64>,
     /// The interval at the first --level (absent when the model has none).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lower: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upper: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<f64>,
     /// Every level's interval.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub intervals: Vec<StepInterval>,
 }
 
 /// The forecast from the latest data.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Forecast {
     /// Last date in the data (YYYY-MM-DD).
     pub as_of: String,

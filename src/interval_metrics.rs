@@ -22,7 +22,7 @@
 //! naive forecast's mean absolute error over the same days, which makes files comparable.
 
 use crate::distribution::LocationScale;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The quantiles the pinball loss averages over.
 pub const PINBALL_QUANTILES: [f64; 7] = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95];
@@ -31,7 +31,7 @@ pub const PINBALL_QUANTILES: [f64; 7] = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95];
 pub const VOLATILITY_FIFTH: f64 = 0.2;
 
 /// One method's prediction of one day.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DayPrediction {
     /// The predictive distribution of the log return from the origin.
     pub distribution: LocationScale,

@@ -29,7 +29,7 @@ pub fn band(forecast: f64, q: f64, scale: f64) -> (f64, f64) {
 }
 
 /// Empirical coverage and mean width of one level and step over a span.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Coverage {
     pub level: f64,
     pub step: usize,

@@ -52,6 +52,11 @@ impl Entry {
     fn key(&self) -> (&str, Option<&str>, &str, usize, Option<u64>) {
         (&self.model_hash, self.series.as_deref(), &self.as_of, self.step, self.level.map(f64::to_bits))
     }
+
+    fn key_owned(&self) -> (String, Option<String>, String, usize, Option<u64>) {
+        let (hash, series, as_of, step, level) = self.key();
+        (hash.to_string(), series.map(str::to_string), as_of.to_string(), step, level)
+    }
 }
 
 /// First 16 hex digits of the SHA-256 of the file's bytes.
@@ -203,15 +208,36 @@ pub fn append(path: &Path, rows: &[Entry]) -> Result<usize> {
     }
     let added = all.len() - before;
     if added > 0 {
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        for row in &all {
-            writer.serialize(row).map_err(|e| Error::Internal(format!("cannot encode a ledger row: {e}")))?;
-        }
-        let bytes =
-            writer.into_inner().map_err(|e| Error::Internal(format!("cannot encode the ledger: {e}")))?;
+        let bytes = encode(&all)?;
         write_atomic(path, &bytes).map_err(|e| Error::output(format!("ledger {}", shown(path)), e))?;
     }
     Ok(added)
+}
+
+/// `rows` as a ledger file: [`HEADER`], then one CSV record per row.
+pub fn encode(rows: &[Entry]) -> Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        writer.serialize(row).map_err(|e| Error::Internal(format!("cannot encode a ledger row: {e}")))?;
+    }
+    if rows.is_empty() {
+        writer.write_record(HEADER.split(',')).map_err(|e| Error::Internal(format!("cannot encode the ledger: {e}")))?;
+    }
+    writer.into_inner().map_err(|e| Error::Internal(format!("cannot encode the ledger: {e}")))
+}
+
+/// `ledgers` as one, the rows of each series together (a sharded run's ledgers give the rows
+/// its unsharded run logs, in that order), each forecast once.
+pub fn merge(ledgers: Vec<Vec<Entry>>) -> Vec<Entry> {
+    let mut rows: Vec<Entry> = Vec::new();
+    let mut seen = HashSet::new();
+    for row in ledgers.into_iter().flatten() {
+        if seen.insert(row.key_owned()) {
+            rows.push(row);
+        }
+    }
+    rows.sort_by(|a, b| (&a.series, &a.model).cmp(&(&b.series, &b.model)));
+    rows
 }
 
 /// A baseline's realised interval scores at one level, on the same forecasts.

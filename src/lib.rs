@@ -39,6 +39,7 @@ pub mod output;
 pub mod paths;
 pub mod promotion;
 pub mod runtime;
+pub mod shard;
 pub mod text;
 pub mod train;
 pub mod volatility;
@@ -53,6 +54,7 @@ pub fn run(cli: cli::Cli) -> error::Result<()> {
         cli::Command::Inspect(args) => commands::inspect::run(&args),
         cli::Command::Bench(args) => commands::bench::run(&args),
         cli::Command::Score(args) => commands::score::run(&args),
+        cli::Command::Merge(args) => commands::merge::run(&args),
         cli::Command::Completions { shell } => {
             // Generated into memory first: clap_complete panics on a write error (a closed pipe).
             let mut command = <cli::Cli as clap::CommandFactory>::command();

@@ -48,3 +48,9 @@ pub const MAX_SERIES: usize = 100_000;
 pub const MAX_ID_CHARS: usize = 100;
 /// `--windows-per-epoch`.
 pub const MAX_WINDOWS_PER_EPOCH: usize = 1 << 30;
+
+/// Most shards `--shard K/N` (or a job array) may split the work into.
+pub const MAX_SHARDS: usize = 100_000;
+
+/// Largest file `forecast merge` reads (a shard's backtest parts, forecasts or ledger).
+pub const MAX_MERGE_FILE_BYTES: u64 = 1 << 30;

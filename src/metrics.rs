@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// A metric that cannot be computed (MASE of a price that never moved, the skill of 0 / 0) is
 /// NaN in memory and `null` in JSON, both ways, so a model file that holds one still loads.
-mod nan_as_null {
+pub(crate) mod nan_as_null {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {

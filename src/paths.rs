@@ -104,6 +104,18 @@ pub fn check_outputs(outputs: &[(&str, &Path)], inputs: &[(&str, &Path)]) -> Res
     refuse_overwriting_inputs(outputs, inputs)
 }
 
+/// A file name for the series `id`: its letters, digits, `-`, `_`, `.` and `^` kept, anything
+/// else (a `/`, a space) as `_`, and a leading `.` as `_`, so no id names a hidden file or
+/// another folder.
+pub fn file_name_for(id: &str) -> String {
+    let mut name: String =
+        id.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.^".contains(c) { c } else { '_' }).collect();
+    if name.starts_with('.') || name.is_empty() {
+        name.insert(0, '_');
+    }
+    name
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +173,14 @@ mod tests {
     fn paths_in_messages_are_one_line() {
         let message = shown(Path::new("evil\nname\r.csv"));
         assert_eq!(message, "evil\\nname\\r.csv");
+    }
+
+    #[test]
+    fn series_ids_become_plain_file_names() {
+        assert_eq!(file_name_for("AAPL"), "AAPL");
+        assert_eq!(file_name_for("BRK/B"), "BRK_B");
+        assert_eq!(file_name_for("^GSPC"), "^GSPC");
+        assert_eq!(file_name_for(".."), "_..");
+        assert_eq!(file_name_for("a b\u{e9}"), "a_b_");
     }
 }

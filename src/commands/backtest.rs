@@ -1,16 +1,18 @@
 //! `forecast backtest`: walk-forward evaluation against the naive, drift and moving-average
-//! baselines, with optional per-day predictions (CSV) and a plot.
+//! baselines, with optional per-day predictions (CSV) and a plot. Sharded (`--shard K/N` or a
+//! job array), it does its units of the plan (see `backtest::plan`) and prints them as a
+//! [`ShardRecord`] for `forecast merge`.
 
 use super::{as_of, Watchlist};
-use crate::backtest::{self, Backtest, Progress, SpanMetrics, StepIntervalScores};
+use crate::backtest::{self, Backtest, Part, Progress, Scoring, SpanMetrics, StepIntervalScores};
 use crate::calendar::Calendar;
 use crate::cli::{BacktestArgs, Format};
 use crate::data::Series;
 use crate::error::Error;
 use crate::forecaster::{Source, TrainingSeries};
 use crate::interval_metrics::verdicts;
-use crate::output::{plot, print_json, print_text, table};
-use serde::Serialize;
+use crate::output::{plot, print_json, print_json_as, print_text, table};
+use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 use std::time::Instant;
 
@@ -32,6 +34,13 @@ pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
     let started = Instant::now();
     let log = args.output.log();
     let runtime = args.runtime.runtime()?;
+    let shard = super::shard(args.shard.shard)?;
+    if shard.is_sharded() && (args.output.format != Format::Json || args.plot.is_some() || args.predictions.is_some()) {
+        return Err(Error::Usage(format!(
+            "shard {} of a backtest is a part for `forecast merge`: give it --format json, and --plot or --predictions to none (merge prints the predictions with --format csv)",
+            shard.shard
+        )));
+    }
     let watch = Watchlist::load(
         &args.csv,
         args.tickers.tickers.as_ref(),
@@ -68,24 +77,45 @@ pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
         })
         .collect();
     let settings = args.model.settings();
-    let bar = log.bar(args.folds as u64, "folds");
-    let folds = (args.folds, args.test_size);
-    let result = backtest::run(&members, &settings, folds, args.compare_local, &runtime, |p| match p {
-        Progress::Epoch(fold, e) => log.progress(&format!(
-            "fold {fold}/{}  epoch {:>3}  train {:.5}  val {:.5}  {:.2}s",
-            args.folds, e.epoch, e.train_loss, e.val_loss, e.seconds
-        )),
-        Progress::Fold(f) => {
-            bar.suspend(|| {
+    let plan = backtest::plan(&members, &settings, (args.folds, args.test_size), args.compare_local)?;
+    let units = shard.select(plan.units.iter().copied());
+    shard.announce(&log, units.len(), plan.units.len(), "units (a fold's model, or one series' model of a fold)");
+    let bar = log.bar(units.len() as u64, "models");
+    let mut parts = Vec::new();
+    for unit in units {
+        parts.push(backtest::run_unit(&members, &settings, &plan, unit, &runtime, |p| match p {
+            Progress::Epoch(fold, e) => log.progress(&format!(
+                "fold {fold}/{}  epoch {:>3}  train {:.5}  val {:.5}  {:.2}s",
+                args.folds, e.epoch, e.train_loss, e.val_loss, e.seconds
+            )),
+            Progress::Fold(f) => bar.suspend(|| {
                 log.info(&format!(
                     "fold {}/{}: {} → {}, {} days, skill {:+.4}",
                     f.fold, args.folds, f.test_start, f.test_end, f.test_days, f.metrics.skill
                 ))
-            });
-            bar.inc(1);
-        }
-    })?;
+            }),
+        })?);
+        bar.inc(1);
+    }
     bar.finish_and_clear();
+    let csv = watch.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ");
+    let rows = histories.iter().map(Series::len).sum();
+    if shard.is_sharded() {
+        let run = format!("{settings:?} {:?} {csv} {:?} {}", plan.spans, args.as_of, args.compare_local);
+        let record = ShardRecord {
+            forecast_shard: SHARD_KIND.into(),
+            shard: shard.shard.to_string(),
+            run: crate::ledger::model_hash(run.as_bytes()),
+            csv,
+            rows,
+            seconds: started.elapsed().as_secs_f64(),
+            units: plan.units.len(),
+            scoring: plan.scoring,
+            parts,
+        };
+        return print_json(&record);
+    }
+    let result = backtest::assemble(parts, &plan.scoring);
     if let Some(path) = &args.predictions {
         crate::output::csv::write_predictions(path, &result)?;
         log.info(&format!("wrote {}", path.display()));
@@ -94,19 +124,45 @@ pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
         plot::backtest(path, &result)?;
         log.info(&format!("wrote {}", path.display()));
     }
-    let csv = watch.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ");
+    print_report(csv, rows, started.elapsed().as_secs_f64(), &result, args.output.format)
+}
+
+/// What a shard's record says it is.
+pub const SHARD_KIND: &str = "backtest";
+
+/// What `backtest --shard K/N --format json` prints: its parts of the backtest, and what
+/// `forecast merge` needs to put every shard's parts together into the whole report.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ShardRecord {
+    /// Always "backtest".
+    pub forecast_shard: String,
+    /// K/N.
+    pub shard: String,
+    /// A fingerprint of the run (flags, files, fold dates): every shard of one run has the same.
+    pub run: String,
+    pub csv: String,
+    pub rows: usize,
+    pub seconds: f64,
+    /// The units of the whole run.
+    pub units: usize,
+    pub scoring: Scoring,
+    pub parts: Vec<Part>,
+}
+
+/// Prints the report of a whole backtest (of one run, or merged from its shards).
+pub fn print_report(csv: String, rows: usize, seconds: f64, result: &Backtest, format: Format) -> crate::error::Result<()> {
     let report = BacktestReport {
         csv,
-        rows: histories.iter().map(Series::len).sum(),
-        seconds: started.elapsed().as_secs_f64(),
+        rows,
+        seconds,
         verdict: verdict(&result.summary),
         interval_verdicts: result.intervals.first().map(interval_verdicts).unwrap_or_default(),
-        backtest: &result,
+        backtest: result,
     };
-    match args.output.format {
-        Format::Json => print_json(&report),
+    match format {
+        Format::Json | Format::Jsonl => print_json_as(&report, format),
         Format::Table => print_text(&render(&report)),
-        Format::Csv => print_text(&crate::output::csv::backtest_predictions(&result)?),
+        Format::Csv => print_text(&crate::output::csv::backtest_predictions(result)?),
     }
 }
 

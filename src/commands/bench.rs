@@ -4,7 +4,7 @@
 use crate::bench::{measure_peak_gflops, run_case, BenchCase, BenchResult};
 use crate::cli::{BenchArgs, BenchPath, Format};
 use crate::model::LstmPath;
-use crate::output::{csv, print_json, print_text};
+use crate::output::{csv, print_json_as, print_text};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -36,7 +36,7 @@ pub fn run(args: &BenchArgs) -> crate::error::Result<()> {
     }
     let report = BenchReport { threads, peak_gflops, samples_per_epoch: args.samples, results };
     match args.output.format {
-        Format::Json => print_json(&report),
+        Format::Json | Format::Jsonl => print_json_as(&report, args.output.format),
         Format::Table => print_text(&render(&report)),
         Format::Csv => print_text(&render_csv(&report)?),
     }

@@ -6,7 +6,7 @@
 use crate::cli::{Format, InspectArgs};
 use crate::data::dataset::min_rows_to_train;
 use crate::data::{load_csv, Gap, LoadReport, Series};
-use crate::output::{csv, print_json, print_text};
+use crate::output::{csv, print_json_as, print_text};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -53,7 +53,7 @@ pub fn run(args: &InspectArgs) -> crate::error::Result<()> {
     let (series, report) = load_csv(&args.csv, &args.load)?;
     let inspected = summarize(&series, report);
     match args.output.format {
-        Format::Json => print_json(&inspected),
+        Format::Json | Format::Jsonl => print_json_as(&inspected, args.output.format),
         Format::Table => print_text(&render_table(&inspected)),
         Format::Csv => print_text(&series_csv(&series)?),
     }

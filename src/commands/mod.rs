@@ -4,6 +4,7 @@
 pub mod backtest;
 pub mod bench;
 pub mod inspect;
+pub mod merge;
 pub mod predict;
 pub mod score;
 pub mod train;
@@ -15,6 +16,7 @@ use crate::data::{load_csv, LoadOptions, Series};
 use crate::error::{DataError, Error, Result};
 use crate::exit::Exit;
 use crate::output::Log;
+use crate::shard::Shard;
 use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
 
@@ -102,11 +104,51 @@ impl Watchlist {
 /// failed is the most severe one — an internal error, then a model-file error, then a data error,
 /// then stale data.
 pub fn severity(error: &Error) -> u8 {
-    match error.exit_code() {
+    severity_of(error.exit_code())
+}
+
+/// [`severity`] of an exit code.
+pub fn severity_of(code: Exit) -> u8 {
+    match code {
         Exit::Internal => 4,
         Exit::Model => 3,
         Exit::Data => 2,
         Exit::Stale => 1,
         _ => 0,
     }
+}
+
+/// This run's shard, from `--shard` or a scheduler's environment, and where it came from.
+#[derive(Debug, Clone)]
+pub struct RunShard {
+    pub shard: Shard,
+    from: Option<String>,
+}
+
+impl RunShard {
+    /// The items of the sorted work list that are this shard's.
+    pub fn select<T>(&self, items: impl IntoIterator<Item = T>) -> Vec<T> {
+        self.shard.select(items)
+    }
+
+    /// Whether the work is split at all.
+    pub fn is_sharded(&self) -> bool {
+        self.from.is_some()
+    }
+
+    /// Says on stderr which shard this is and how much of the work is its own.
+    pub fn announce(&self, log: &Log, mine: usize, total: usize, what: &str) {
+        if let Some(from) = &self.from {
+            log.info(&format!("shard {} ({from}): {mine} of {total} {what}", self.shard));
+        }
+    }
+}
+
+/// The shard `--shard` names, else the one a Slurm job array or a Kubernetes Indexed Job gives
+/// this process (see [`Shard::resolve`]); the whole work when neither does.
+pub fn shard(flag: Option<Shard>) -> Result<RunShard> {
+    Ok(match Shard::resolve(flag, |name| std::env::var(name).ok())? {
+        Some((shard, from)) => RunShard { shard, from: Some(from) },
+        None => RunShard { shard: Shard::WHOLE, from: None },
+    })
 }

@@ -5,18 +5,21 @@
 //! A model of one series, with at most one `--csv`, prints one forecast as it always has; a
 //! global model (or several CSVs) prints one forecast per series, with each failure in place.
 
-use super::{as_of, choose_calendar, load_series, severity};
+use super::{as_of, choose_calendar, load_series, severity_of};
+use crate::exit::Exit;
 use crate::calendar::Calendar;
 use crate::checkpoint;
 use crate::cli::{Format, PredictArgs};
 use crate::data::watchlist::{reload, Source};
 use crate::data::{Scaler, Series};
 use crate::error::{Error, Result};
-use crate::forecaster::Forecaster;
+use crate::forecaster::{Forecaster, SeriesEntry};
 use crate::freshness;
 use crate::inference::Forecast;
 use crate::ledger;
-use crate::output::{print_json, print_text, table, Log, SeriesForecast};
+use crate::output::{print_json, print_json_as, print_json_lines, print_text, table, Log, SeriesForecast};
+use crate::paths::stem;
+use rayon::prelude::*;
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -33,6 +36,9 @@ struct PredictReport {
 pub fn run(args: &PredictArgs) -> Result<()> {
     let log = args.output.log();
     let device = args.runtime.runtime()?.device;
+    if let Some(pattern) = model_pattern(&args.model) {
+        return run_models(args, &pattern, &device, &log);
+    }
     let files = crate::data::watchlist::expand(&args.csv)?;
     args.check_paths(&files)?;
     // Read once: the ledger's hash is of exactly the bytes that made this forecast, even if a
@@ -57,15 +63,25 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     let series = load_series(&csv, &opts, &log)?;
     let forecast = forecast_series(args, forecaster, &entry.scaler, entry.calendar, series, &csv, &log)?;
     if let Some(path) = &args.log {
-        log_forecasts(path, &args.model, &bytes, [(entry.id.as_str(), &forecast)], &log)?;
+        let hash = ledger::model_hash(&bytes);
+        log_forecasts(path, &ledger::entries(&forecast, &entry.id, &args.model, &hash, &run_time()), &log)?;
     }
     let report =
         PredictReport { model: args.model.display().to_string(), csv: csv.display().to_string(), forecast };
     match args.output.format {
-        Format::Json => print_json(&report),
+        Format::Json | Format::Jsonl => print_json_as(&report, args.output.format),
         Format::Table => print_text(&table::forecast(&report.forecast)),
         Format::Csv => print_text(&crate::output::csv::forecast(&report.forecast)?),
     }
+}
+
+/// The glob of model files `--model` names, when it names several: a glob, or a folder (its
+/// `*.safetensors`); `None` for one file.
+fn model_pattern(model: &Path) -> Option<PathBuf> {
+    if model.is_dir() {
+        return Some(model.join("*.safetensors"));
+    }
+    crate::data::watchlist::is_glob(model).then(|| model.to_path_buf())
 }
 
 /// One series' forecast: `--as-of`, the freshness check, the calendar (the flag, else the one
@@ -85,35 +101,45 @@ fn forecast_series(
     forecaster.prepare(&series, scaler, csv, &args.model)?.forecast(calendar)
 }
 
-/// Appends forecasts (each with its series id) to the ledger at `path`.
-fn log_forecasts<'a>(
-    path: &Path,
-    model: &Path,
-    bytes: &[u8],
-    forecasts: impl IntoIterator<Item = (&'a str, &'a Forecast)>,
-    log: &Log,
-) -> Result<()> {
-    let run_time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let hash = ledger::model_hash(bytes);
-    let rows: Vec<ledger::Entry> =
-        forecasts.into_iter().flat_map(|(id, f)| ledger::entries(f, id, model, &hash, &run_time)).collect();
-    let added = ledger::append(path, &rows)?;
+/// The time a run logs its forecasts with (UTC, RFC 3339).
+fn run_time() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Appends ledger rows to the ledger at `path`.
+fn log_forecasts(path: &Path, rows: &[ledger::Entry], log: &Log) -> Result<()> {
+    let added = ledger::append(path, rows)?;
     log.info(&format!("{}: {added} new row(s) logged", path.display()));
     Ok(())
 }
 
-/// What `predict --format json` prints for a global model or several CSVs.
+/// What `predict --format json` prints for a global model, several CSVs or several models.
 #[derive(Debug, Serialize)]
 struct WatchlistReport {
-    model: String,
+    /// The model file (absent for several: each series names its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<String>,
     series: Vec<SeriesForecast>,
+}
+
+/// One series' outcome: its line of the report, its error kept whole for the exit code, and its
+/// ledger rows.
+type Outcome = (SeriesForecast, Option<Error>, Vec<ledger::Entry>);
+
+/// The outcome of one series' `forecast`, logged (when it is one) under `model` and `hash`.
+fn outcome(
+    item: (SeriesForecast, Option<Error>),
+    (model, hash, run_time): (&Path, &str, &str),
+) -> Outcome {
+    let rows = item.0.forecast.as_ref().map(|f| ledger::entries(f, &item.0.id, model, hash, run_time));
+    (item.0, item.1, rows.unwrap_or_default())
 }
 
 /// Every series' forecast: with `--csv`, each series read is forecast with its stored scaler when
 /// the model knows its id, else from a cold start (a scaler fitted on its own history, said on
 /// stderr); without, every series of the model from its recorded CSV. A series that fails is
 /// reported in the output with its error, the others are still forecast, and the exit code is the
-/// most severe of the failures.
+/// most severe of the failures. Sharded, by series id.
 fn run_watchlist(
     args: &PredictArgs,
     forecaster: &Forecaster,
@@ -121,34 +147,31 @@ fn run_watchlist(
     bytes: &[u8],
     log: &Log,
 ) -> Result<()> {
-    let mut results: Vec<(SeriesForecast, Option<Error>)> = Vec::new();
     if files.is_empty() && args.load.ticker.is_some() {
         return Err(Error::Usage(
             "--ticker would read one ticker for every series of the model; name the files with --csv (and --tickers)"
                 .into(),
         ));
     }
+    let shard = super::shard(args.shard.shard)?;
+    let logged = (args.model.as_path(), ledger::model_hash(bytes), run_time());
+    let logged = (logged.0, logged.1.as_str(), logged.2.as_str());
+    let mut results: Vec<Outcome> = Vec::new();
     if files.is_empty() {
-        let sources: Vec<Source> = forecaster
-            .series
-            .iter()
-            .map(|e| Source {
-                id: e.id.clone(),
-                csv: PathBuf::from(&e.data.csv),
-                load_options: args.load.or(&e.load_options),
-            })
-            .collect();
-        for ((entry, source), read) in forecaster.series.iter().zip(&sources).zip(reload(&sources)) {
-            let forecast = read.and_then(|(series, report)| {
-                log.load_report(&report);
-                forecast_series(args, forecaster, &entry.scaler, entry.calendar, series, &source.csv, log)
-            });
-            results.push(SeriesForecast::new(&entry.id, &source.csv, false, forecast));
+        let entries = shard.select(by_id(forecaster.series.iter().collect(), |e| &e.id));
+        shard.announce(log, entries.len(), forecaster.series.len(), "series");
+        for item in forecast_recorded(args, forecaster, &entries, log) {
+            results.push(outcome(with_model(item, &args.model), logged));
         }
     } else {
         let (loaded, failed) =
             crate::data::watchlist::load(files, &args.load, args.tickers.tickers.as_ref())?;
-        for l in loaded {
+        let total = loaded.len() + failed.len();
+        let mut ids: Vec<&str> = loaded.iter().map(|l| l.id.as_str()).chain(failed.iter().map(|f| f.id.as_str())).collect();
+        ids.sort_unstable();
+        let mine: Vec<String> = shard.select(ids).into_iter().map(str::to_string).collect();
+        shard.announce(log, mine.len(), total, "series");
+        for l in loaded.into_iter().filter(|l| mine.contains(&l.id)) {
             log.load_report(&l.report);
             let known = forecaster.entry(&l.id);
             let forecast = match known {
@@ -165,34 +188,150 @@ fn run_watchlist(
                     forecast_series(args, forecaster, &scaler, calendar, l.series, &l.csv, log)
                 }),
             };
-            results.push(SeriesForecast::new(&l.id, &l.csv, known.is_none(), forecast));
+            let item = SeriesForecast::new(&l.id, &l.csv, known.is_none(), forecast);
+            results.push(outcome(with_model(item, &args.model), logged));
         }
-        for f in failed {
-            results.push(SeriesForecast::new(&f.id, &f.csv, false, Err(f.error)));
+        for f in failed.into_iter().filter(|f| mine.contains(&f.id)) {
+            let item = SeriesForecast::new(&f.id, &f.csv, false, Err(f.error));
+            results.push(outcome(with_model(item, &args.model), logged));
         }
     }
-    let (series, errors): (Vec<SeriesForecast>, Vec<Option<Error>>) = results.into_iter().unzip();
-    for (item, error) in series.iter().zip(&errors) {
-        if let Some(e) = error {
+    finish(args, results, log)
+}
+
+/// `items` sorted by the id `id_of` gives them (the order of every watchlist report).
+fn by_id<T>(mut items: Vec<T>, id_of: impl Fn(&T) -> &String) -> Vec<T> {
+    items.sort_by(|a, b| id_of(a).cmp(id_of(b)));
+    items
+}
+
+/// The forecasts of `entries` (series of `forecaster`) from the CSVs recorded in the model,
+/// re-read (several tickers of one file from one parse).
+fn forecast_recorded(
+    args: &PredictArgs,
+    forecaster: &Forecaster,
+    entries: &[&SeriesEntry],
+    log: &Log,
+) -> Vec<(SeriesForecast, Option<Error>)> {
+    let sources: Vec<Source> = entries
+        .iter()
+        .map(|e| Source {
+            id: e.id.clone(),
+            csv: PathBuf::from(&e.data.csv),
+            load_options: args.load.or(&e.load_options),
+        })
+        .collect();
+    let mut items = Vec::new();
+    for ((entry, source), read) in entries.iter().zip(&sources).zip(reload(&sources)) {
+        let forecast = read.and_then(|(series, report)| {
+            log.load_report(&report);
+            forecast_series(args, forecaster, &entry.scaler, entry.calendar, series, &source.csv, log)
+        });
+        items.push(SeriesForecast::new(&entry.id, &source.csv, false, forecast));
+    }
+    items
+}
+
+/// `predict --model 'models/*.safetensors'`: every model file's series, forecast from their
+/// recorded CSVs, the models in parallel; sharded by model file (sorted by path). A model file
+/// that cannot be read is one line with its error (id: the file's stem).
+fn run_models(args: &PredictArgs, pattern: &Path, device: &candle_core::Device, log: &Log) -> Result<()> {
+    if !args.csv.is_empty() || args.tickers.tickers.is_some() || args.load.ticker.is_some() {
+        return Err(Error::Usage(
+            "--csv, --tickers and --ticker work with one model; several models each re-read the CSV recorded in them".into(),
+        ));
+    }
+    let files = crate::data::watchlist::expand_as("--model", &[pattern.to_path_buf()])?;
+    if let Some(path) = &args.log {
+        let inputs: Vec<(&str, &Path)> = files.iter().map(|f| ("--model", f.as_path())).collect();
+        crate::paths::check_outputs(&[("--log", path)], &inputs)?;
+    }
+    let shard = super::shard(args.shard.shard)?;
+    let mine = shard.select(&files);
+    shard.announce(log, mine.len(), files.len(), "model files");
+    let time = run_time();
+    let results: Vec<Vec<Outcome>> = mine
+        .par_iter()
+        .map(|path| {
+            let read = checkpoint::read(path)
+                .and_then(|b| checkpoint::from_bytes(&b, path, device).map(|l| (b, l.forecaster)));
+            let (bytes, forecaster) = match read {
+                Ok(read) => read,
+                Err(e) => {
+                    let item = SeriesForecast::new(&stem(path), Path::new(""), false, Err(e.into()));
+                    return vec![outcome(with_model(item, path), (path, "", &time))];
+                }
+            };
+            let hash = ledger::model_hash(&bytes);
+            let entries: Vec<&SeriesEntry> = forecaster.series.iter().collect();
+            forecast_recorded(args, &forecaster, &entries, log)
+                .into_iter()
+                .map(|item| outcome(with_model(item, path), (path, &hash, &time)))
+                .collect()
+        })
+        .collect();
+    finish(args, results.into_iter().flatten().collect(), log)
+}
+
+/// The line of a series forecast by the model file `path`, saying so.
+fn with_model(
+    (mut item, error): (SeriesForecast, Option<Error>),
+    path: &Path,
+) -> (SeriesForecast, Option<Error>) {
+    item.model = Some(path.display().to_string());
+    (item, error)
+}
+
+/// Logs the series forecast, prints every series' line, and fails with the most severe series
+/// error.
+fn finish(args: &PredictArgs, mut results: Vec<Outcome>, log: &Log) -> Result<()> {
+    results.sort_by(|a, b| (&a.0.id, &a.0.model).cmp(&(&b.0.id, &b.0.model)));
+    let mut series = Vec::new();
+    let mut rows = Vec::new();
+    for (item, error, logged) in results {
+        if let Some(e) = &error {
             log.warn(&format!("{}: {e}", item.id));
         }
+        series.push(item);
+        rows.extend(logged);
     }
     if let Some(path) = &args.log {
-        let done = series.iter().filter_map(|s| s.forecast.as_ref().map(|f| (s.id.as_str(), f)));
-        log_forecasts(path, &args.model, bytes, done, log)?;
+        log_forecasts(path, &rows, log)?;
     }
-    let report = WatchlistReport { model: args.model.display().to_string(), series };
-    match args.output.format {
-        Format::Json => print_json(&report)?,
-        Format::Table => print_text(&table::watchlist(&report.series))?,
-        Format::Csv => print_text(&crate::output::csv::watchlist(&report.series)?)?,
+    print_forecasts(series, args.output.format)
+}
+
+/// Prints series' lines sorted by id (then model file) in `format` — with `--format json`, the
+/// model file once above them when they share one — and fails with the most severe series error
+/// (what `predict` does with its own, and `merge` with a sharded run's).
+pub fn print_forecasts(mut series: Vec<SeriesForecast>, format: Format) -> Result<()> {
+    series.sort_by(|a, b| (&a.id, &a.model).cmp(&(&b.id, &b.model)));
+    match format {
+        Format::Json => {
+            let first = series.first().and_then(|s| s.model.clone());
+            let model = first.filter(|m| series.iter().all(|s| s.model.as_ref() == Some(m)));
+            let mut report = WatchlistReport { model, series: series.clone() };
+            if report.model.is_some() {
+                report.series.iter_mut().for_each(|s| s.model = None);
+            }
+            print_json(&report)?
+        }
+        Format::Jsonl => print_json_lines(&series)?,
+        Format::Table => print_text(&table::watchlist(&series))?,
+        Format::Csv => print_text(&crate::output::csv::watchlist(&series)?)?,
     }
-    let failed = errors.iter().flatten().count();
-    match errors.into_iter().flatten().max_by_key(severity) {
+    let failed: Vec<&SeriesForecast> = series.iter().filter(|s| s.error.is_some()).collect();
+    let code = |s: &SeriesForecast| s.exit_code.and_then(Exit::from_code).unwrap_or(Exit::Internal);
+    match failed.iter().max_by_key(|s| severity_of(code(s))) {
         None => Ok(()),
         Some(worst) => Err(Error::Series(
-            worst.exit_code(),
-            format!("{failed} of {} series not forecast; the most severe: {worst}", report.series.len()),
+            code(worst),
+            format!(
+                "{} of {} series not forecast; the most severe: {}",
+                failed.len(),
+                series.len(),
+                worst.error.as_deref().unwrap_or_default()
+            ),
         )),
     }
 }

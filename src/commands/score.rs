@@ -5,7 +5,7 @@ use super::Watchlist;
 use crate::cli::{Format, ScoreArgs};
 use crate::interval_metrics::{comparison, display_name};
 use crate::ledger::{self, ModelScore};
-use crate::output::{csv, print_json, print_text};
+use crate::output::{csv, print_json_as, print_text};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -41,7 +41,7 @@ pub fn run(args: &ScoreArgs) -> crate::error::Result<()> {
     let csv = watch.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ");
     let report = ScoreReport { log: args.log.display().to_string(), csv, models };
     match args.output.format {
-        Format::Json => print_json(&report),
+        Format::Json | Format::Jsonl => print_json_as(&report, args.output.format),
         Format::Table => print_text(&render(&report)),
         Format::Csv => print_text(&render_csv(&report)?),
     }

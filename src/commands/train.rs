@@ -1,7 +1,10 @@
 //! `forecast train`: CSV(s) → `forecaster::fit` (features, each series' scaler on its training
 //! span, windows, training, validation metrics vs naive, intervals) → promotion gate → model file
 //! (atomic) → report and next-day forecast(s). One CSV trains a model of one series; several
-//! (repeated `--csv`, a glob, `--tickers`) one global model over the watchlist.
+//! (repeated `--csv`, a glob, `--tickers`) one global model over the watchlist; with `--each`,
+//! one model per series ([`each`]).
+
+mod each;
 
 use super::{choose_calendar, Watchlist};
 use crate::checkpoint;
@@ -14,7 +17,7 @@ use crate::inference::Forecast;
 use crate::lock::lock_model;
 use crate::metrics::Comparison;
 use crate::output::plot::{self, PlotDay};
-use crate::output::{print_json, print_text, table, Log, SeriesForecast};
+use crate::output::{print_json_as, print_text, table, Log, SeriesForecast};
 use crate::promotion::{self, PromoteMetric, Promotion};
 use crate::runtime::{memory_usage, Runtime};
 use serde::Serialize;
@@ -40,7 +43,7 @@ struct TrainReport {
 
 /// How a training run went, in every train report.
 #[derive(Debug, Serialize)]
-struct FitSummary {
+pub(crate) struct FitSummary {
     train_windows: usize,
     val_windows: usize,
     val_start: String,
@@ -78,7 +81,7 @@ impl FitSummary {
         )
     }
 
-    fn new(trained: &Trained, runtime: &Runtime, started: Instant) -> FitSummary {
+    pub(crate) fn new(trained: &Trained, runtime: &Runtime, started: Instant) -> FitSummary {
         let v = &trained.forecaster.validation;
         let history = &trained.outcome.history;
         FitSummary {
@@ -102,6 +105,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let started = Instant::now();
     let log = args.output.log();
     let runtime = args.runtime.runtime()?;
+    if let Some(dir) = args.out_dir.as_deref().filter(|_| args.each) {
+        return each::run(args, dir, &runtime, &log);
+    }
     let tickers = args.tickers.tickers.as_ref();
     // One writer per model path for the whole run (released however the process ends).
     let mut lock = None;
@@ -221,7 +227,7 @@ fn report_watchlist(
         series,
     };
     match args.output.format {
-        Format::Json => print_json(&report),
+        Format::Json | Format::Jsonl => print_json_as(&report, args.output.format),
         Format::Table => print_text(&render_watchlist(&report)),
         Format::Csv => print_text(&crate::output::csv::watchlist(&report.series)?),
     }
@@ -292,7 +298,7 @@ fn report_one(
         promotion: promotion.clone(),
     };
     match args.output.format {
-        Format::Json => print_json(&report)?,
+        Format::Json | Format::Jsonl => print_json_as(&report, args.output.format)?,
         Format::Table => print_text(&render_table(&report))?,
         Format::Csv => print_text(&crate::output::csv::forecast(&report.forecast)?)?,
     }

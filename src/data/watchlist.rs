@@ -45,7 +45,7 @@ pub struct Source {
 }
 
 /// True when `pattern` has a glob wildcard (`*`, `?` or `[`).
-fn is_glob(pattern: &Path) -> bool {
+pub fn is_glob(pattern: &Path) -> bool {
     pattern.to_string_lossy().contains(['*', '?', '['])
 }
 
@@ -53,6 +53,11 @@ fn is_glob(pattern: &Path) -> bool {
 /// when it is read), a glob as its matching files sorted by name. A glob that matches no file, or
 /// is malformed, is a usage error; a file named twice is read once.
 pub fn expand(patterns: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    expand_as("--csv", patterns)
+}
+
+/// [`expand`] for the flag `flag`, which its errors name.
+pub fn expand_as(flag: &str, patterns: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = Vec::new();
     for pattern in patterns {
         if !is_glob(pattern) {
@@ -61,10 +66,10 @@ pub fn expand(patterns: &[PathBuf]) -> Result<Vec<PathBuf>> {
         }
         let text = pattern.to_string_lossy();
         let matches = glob::glob(&text)
-            .map_err(|e| Error::Usage(format!("--csv {}: not a valid glob ({e})", shown(pattern))))?;
+            .map_err(|e| Error::Usage(format!("{flag} {}: not a valid glob ({e})", shown(pattern))))?;
         let mut found: Vec<PathBuf> = matches.filter_map(|m| m.ok()).filter(|p| p.is_file()).collect();
         if found.is_empty() {
-            return Err(Error::Usage(format!("--csv {}: matches no file", shown(pattern))));
+            return Err(Error::Usage(format!("{flag} {}: matches no file", shown(pattern))));
         }
         found.sort();
         files.extend(found);

@@ -10,7 +10,7 @@ pub use log::Log;
 
 use crate::error::{Error, Result};
 use crate::inference::Forecast;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,6 +38,24 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     print_text(&text)
 }
 
+/// Prints one JSON object: pretty for `--format json`, on one line for `--format jsonl`.
+pub fn print_json_as<T: Serialize>(value: &T, format: crate::cli::Format) -> Result<()> {
+    match format {
+        crate::cli::Format::Jsonl => print_json_lines(std::slice::from_ref(value)),
+        _ => print_json(value),
+    }
+}
+
+/// Prints JSON Lines on stdout: each item as one compact JSON object on a line of its own.
+pub fn print_json_lines<T: Serialize>(items: &[T]) -> Result<()> {
+    let mut text = String::new();
+    for item in items {
+        text += &serde_json::to_string(item).map_err(|e| Error::Internal(e.to_string()))?;
+        text.push('\n');
+    }
+    print_text(&text)
+}
+
 /// Prints text on stdout. A closed pipe is [`Error::BrokenPipe`] (exit 0, nothing printed); any
 /// other failure (stdout closed, disk full) is an output error, never a silent success.
 pub fn print_text(text: &str) -> Result<()> {
@@ -51,18 +69,21 @@ pub fn print_text(text: &str) -> Result<()> {
 
 /// One series' line of a watchlist's forecasts: its forecast, or the error that stopped it (with
 /// that error's exit code), so one bad file does not hide the others.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SeriesForecast {
     pub id: String,
     pub csv: String,
+    /// The model file that forecast it, when several models are forecast at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     /// True for a series the model was not trained on: its scaler was fitted on its own history.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cold_start: bool,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub forecast: Option<Forecast>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<u8>,
 }
 
@@ -81,6 +102,7 @@ impl SeriesForecast {
         let item = SeriesForecast {
             id: id.to_string(),
             csv: crate::paths::shown(csv),
+            model: None,
             cold_start,
             forecast,
             error: error.as_ref().map(|e| e.to_string()),

@@ -1,0 +1,231 @@
+//! `forecast train --each --out-dir DIR`: one model per series of a watchlist, each exactly the
+//! model `train --csv` of that series alone would write, as DIR/ID.safetensors (atomic, locked).
+//! A series that cannot be read or trained is a line of the summary with its error; the others
+//! go on, and the exit code is the most severe failure. Sharded by series id.
+
+use super::FitSummary;
+use crate::checkpoint;
+use crate::cli::{Format, TrainArgs};
+use crate::commands::{choose_calendar, severity};
+use crate::data::watchlist::{self, Loaded};
+use crate::error::{Error, Result};
+use crate::forecaster::{self, Source, TrainingSeries};
+use crate::inference::Forecast;
+use crate::lock::lock_model;
+use crate::output::{print_json, print_json_lines, print_text, Log};
+use crate::paths::{check_outputs, file_name_for, shown};
+use crate::runtime::Runtime;
+use serde::Serialize;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// One series' line of the summary: its model and how it did, or why there is none.
+#[derive(Debug, Serialize)]
+struct Line {
+    id: String,
+    csv: String,
+    /// The model file written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<String>,
+    rows: usize,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    fit: Option<FitSummary>,
+    /// The next forecast, from the data trained on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forecast: Option<Forecast>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exit_code: Option<u8>,
+}
+
+/// What `train --each --format json` prints.
+#[derive(Debug, Serialize)]
+struct Report {
+    out_dir: String,
+    series: Vec<Line>,
+}
+
+pub fn run(args: &TrainArgs, dir: &Path, runtime: &Runtime, log: &Log) -> Result<()> {
+    let shard = crate::commands::shard(args.shard.shard)?;
+    let files = watchlist::expand(&args.csv)?;
+    if dir.is_file() {
+        return Err(Error::Usage(format!("--out-dir {}: is a file, not a folder", shown(dir))));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::output(format!("--out-dir {}", shown(dir)), e))?;
+    let (loaded, failed) = watchlist::load(&files, &args.load, args.tickers.tickers.as_ref())?;
+    // The work list: every series named, sorted by id.
+    let mut work: Vec<(String, std::result::Result<Loaded, (PathBuf, Error)>)> = loaded
+        .into_iter()
+        .map(|l| (l.id.clone(), Ok(l)))
+        .chain(failed.into_iter().map(|f| (f.id, Err((f.csv, f.error)))))
+        .collect();
+    work.sort_by(|a, b| a.0.cmp(&b.0));
+    let total = work.len();
+    let mine = shard.select(work);
+    shard.announce(log, mine.len(), total, "series");
+    let paths: Vec<PathBuf> = mine.iter().map(|(id, _)| dir.join(format!("{}.safetensors", file_name_for(id)))).collect();
+    check_names(&mine, &paths)?;
+    let outputs: Vec<(&str, &Path)> = paths.iter().map(|p| ("--out-dir", p.as_path())).collect();
+    let inputs: Vec<(&str, &Path)> = files.iter().map(|f| ("--csv", f.as_path())).collect();
+    check_outputs(&outputs, &inputs)?;
+    let bar = log.bar(mine.len() as u64, "series");
+    let mut lines = Vec::new();
+    let mut errors = Vec::new();
+    for ((id, series), path) in mine.into_iter().zip(&paths) {
+        let (line, error) = match series {
+            Ok(l) => {
+                log.load_report(&l.report);
+                train_one(args, &l, path, runtime, log)
+            }
+            Err((csv, e)) => (failed_line(&id, &csv, 0, &e), Some(e)),
+        };
+        match &error {
+            Some(e) => bar.suspend(|| log.warn(&format!("{id}: not trained: {e}"))),
+            None => bar.suspend(|| log.info(&format!("{id}: wrote {}", path.display()))),
+        }
+        bar.inc(1);
+        lines.push(line);
+        errors.extend(error);
+    }
+    bar.finish_and_clear();
+    let report = Report { out_dir: dir.display().to_string(), series: lines };
+    match args.output.format {
+        Format::Json => print_json(&report)?,
+        Format::Jsonl => print_json_lines(&report.series)?,
+        Format::Table => print_text(&render(&report))?,
+        Format::Csv => print_text(&csv(&report.series)?)?,
+    }
+    let failed = errors.len();
+    match errors.into_iter().max_by_key(severity) {
+        None => Ok(()),
+        Some(worst) => Err(Error::Series(
+            worst.exit_code(),
+            format!("{failed} of {} series not trained; the most severe: {worst}", report.series.len()),
+        )),
+    }
+}
+
+/// Refuses two series whose ids give one file name (`BRK/B` and `BRK_B`).
+fn check_names<T>(mine: &[(String, T)], paths: &[PathBuf]) -> Result<()> {
+    for (i, path) in paths.iter().enumerate() {
+        if let Some(j) = paths[..i].iter().position(|p| p == path) {
+            return Err(Error::Usage(format!(
+                "series {} and {} would both be written to {}: rename one file or ticker",
+                mine[j].0,
+                mine[i].0,
+                shown(path)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Trains one series' model and writes it to `path` (locked while it trains).
+fn train_one(args: &TrainArgs, l: &Loaded, path: &Path, runtime: &Runtime, log: &Log) -> (Line, Option<Error>) {
+    let started = Instant::now();
+    let result = lock_model(path, args.wait).and_then(|_lock| {
+        let member = TrainingSeries {
+            id: l.id.clone(),
+            series: &l.series,
+            source: Source {
+                csv: &l.csv,
+                load_options: l.load_options.clone(),
+                calendar: choose_calendar(args.calendar.calendar, &l.series, log),
+            },
+        };
+        let trained = forecaster::fit(&[member], &args.model.settings(), runtime, |_| {})?;
+        let f = &trained.forecaster;
+        let entry = &f.series[0];
+        let forecast = f.prepare(&l.series, &entry.scaler, &l.csv, path)?.forecast(entry.calendar)?;
+        checkpoint::save(path, f)?;
+        Ok((FitSummary::new(&trained, runtime, started), forecast))
+    });
+    match result {
+        Ok((fit, forecast)) => (
+            Line {
+                id: l.id.clone(),
+                csv: shown(&l.csv),
+                model: Some(path.display().to_string()),
+                rows: l.series.len(),
+                fit: Some(fit),
+                forecast: Some(forecast),
+                error: None,
+                exit_code: None,
+            },
+            None,
+        ),
+        Err(e) => (failed_line(&l.id, &l.csv, l.series.len(), &e), Some(e)),
+    }
+}
+
+fn failed_line(id: &str, csv: &Path, rows: usize, e: &Error) -> Line {
+    Line {
+        id: id.to_string(),
+        csv: shown(csv),
+        model: None,
+        rows,
+        fit: None,
+        forecast: None,
+        error: Some(e.to_string()),
+        exit_code: Some(e.exit_code() as u8),
+    }
+}
+
+/// One row per series: its validation RMSE beside naive's, the next close, and the model file
+/// (or the error).
+fn render(r: &Report) -> String {
+    let mut s = format!(
+        "{:<10} {:>6}  {:>7}  {:>10}  {:>10}  {:>8}  {:>12}  model\n",
+        "series", "rows", "epochs", "rmse", "naive rmse", "skill", "forecast"
+    );
+    for line in &r.series {
+        let _ = match (&line.fit, &line.forecast) {
+            (Some(fit), Some(f)) => writeln!(
+                s,
+                "{:<10} {:>6}  {:>7}  {:>10.4}  {:>10.4}  {:>+8.4}  {:>12.4}  {}",
+                crate::text::excerpt(&line.id, 10),
+                line.rows,
+                format!("{}/{}", fit.best_epoch, fit.epochs_run),
+                fit.validation.model.rmse,
+                fit.validation.naive.rmse,
+                fit.validation.skill,
+                f.forecasts.first().map_or(f64::NAN, |step| step.close),
+                line.model.as_deref().unwrap_or_default()
+            ),
+            _ => writeln!(
+                s,
+                "{:<10} {:>6}  not trained: {}",
+                crate::text::excerpt(&line.id, 10),
+                line.rows,
+                line.error.as_deref().unwrap_or_default()
+            ),
+        };
+    }
+    let trained = r.series.iter().filter(|l| l.model.is_some()).count();
+    let _ = writeln!(s, "{trained} of {} series trained, models in {}", r.series.len(), r.out_dir);
+    s
+}
+
+/// `--format csv`: one row per series.
+fn csv(lines: &[Line]) -> Result<String> {
+    let header = ["series", "csv", "model", "rows", "epochs_run", "rmse", "naive_rmse", "skill", "close", "error"];
+    let cell = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let rows = lines.iter().map(|l| {
+        let fit = l.fit.as_ref();
+        vec![
+            l.id.clone(),
+            l.csv.clone(),
+            l.model.clone().unwrap_or_default(),
+            l.rows.to_string(),
+            fit.map(|f| f.epochs_run.to_string()).unwrap_or_default(),
+            cell(fit.map(|f| f.validation.model.rmse)),
+            cell(fit.map(|f| f.validation.naive.rmse)),
+            cell(fit.map(|f| f.validation.skill)),
+            cell(l.forecast.as_ref().and_then(|f| f.forecasts.first()).map(|step| step.close)),
+            l.error.clone().unwrap_or_default(),
+        ]
+    });
+    crate::output::csv::table(&header, rows)
+}
