@@ -74,10 +74,20 @@ impl Run {
     }
 }
 
+/// The forecast binary, without the variables of a job array around the tests (a test that wants
+/// them sets them): they would shard every run.
+pub fn command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_forecast"));
+    for var in ["SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "JOB_COMPLETION_INDEX", "FORECAST_SHARD_COUNT"] {
+        command.env_remove(var);
+    }
+    command
+}
+
 /// Runs `forecast ARGS` in `dir`, killing it after `limit`: the run and its exit status, `None`
 /// when it had to be killed (a hang). Its stdin is empty.
 pub fn forecast_limited(dir: &Path, args: &[&str], limit: Duration) -> (Run, Option<ExitStatus>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_forecast"))
+    let mut child = command()
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
@@ -119,7 +129,7 @@ pub fn forecast_limited(dir: &Path, args: &[&str], limit: Duration) -> (Run, Opt
 
 /// Runs `forecast ARGS` in `dir`.
 pub fn forecast(dir: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_forecast"))
+    let output = command()
         .args(args)
         .current_dir(dir)
         .output()
