@@ -272,8 +272,8 @@ fn quiet_prints_nothing_on_stderr_and_logs_have_no_control_characters() {
 }
 
 /// Every subcommand, for the checks that must hold for each.
-const SUBCOMMANDS: [&str; 8] =
-    ["train", "predict", "backtest", "inspect", "bench", "score", "completions", "man"];
+const SUBCOMMANDS: [&str; 9] =
+    ["train", "predict", "backtest", "inspect", "bench", "score", "merge", "completions", "man"];
 
 #[test]
 fn help_and_readme_list_the_same_exit_codes() {

@@ -75,13 +75,20 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     }
 }
 
-/// The glob of model files `--model` names, when it names several: a glob, or a folder (its
-/// `*.safetensors`); `None` for one file.
+/// The glob of model files `--model` names, when it names several: a glob (that is not the name
+/// of a file), or a folder (its `*.safetensors`); `None` for one file.
 fn model_pattern(model: &Path) -> Option<PathBuf> {
     if model.is_dir() {
-        return Some(model.join("*.safetensors"));
+        // A folder without model files is not a model (exit 4, as before there were folders).
+        let pattern = model.join("*.safetensors");
+        let any = glob::glob(&pattern.to_string_lossy()).is_ok_and(|mut m| m.any(|f| f.is_ok()));
+        return any.then_some(pattern);
     }
-    crate::data::watchlist::is_glob(model).then(|| model.to_path_buf())
+    // A file whose name has a `[` or a `*` is that file, and so is a name that is no glob.
+    let glob = crate::data::watchlist::is_glob(model)
+        && !model.exists()
+        && glob::Pattern::new(&model.to_string_lossy()).is_ok();
+    glob.then(|| model.to_path_buf())
 }
 
 /// One series' forecast: `--as-of`, the freshness check, the calendar (the flag, else the one

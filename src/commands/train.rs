@@ -108,6 +108,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if let Some(dir) = args.out_dir.as_deref().filter(|_| args.each) {
         return each::run(args, dir, &runtime, &log);
     }
+    if args.shard.shard.is_some() {
+        return Err(Error::Usage(
+            "--shard splits per-series models (--each); one global model trains in one process".into(),
+        ));
+    }
     let tickers = args.tickers.tickers.as_ref();
     // One writer per model path for the whole run (released however the process ends).
     let mut lock = None;
