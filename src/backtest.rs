@@ -282,7 +282,11 @@ pub fn plan(
     if compare_local {
         let mut by_id: Vec<usize> = (0..members.len()).collect();
         by_id.sort_by(|&a, &b| members[a].id.cmp(&members[b].id));
-        units.extend(by_id.into_iter().flat_map(|series| (0..spans.len()).map(move |fold| Unit::Local { fold, series })));
+        units.extend(
+            by_id
+                .into_iter()
+                .flat_map(|series| (0..spans.len()).map(move |fold| Unit::Local { fold, series })),
+        );
     }
     let scoring = Scoring {
         folds: spans.len(),
@@ -369,7 +373,8 @@ pub fn assemble(mut parts: Vec<Part>, scoring: &Scoring) -> Backtest {
         Unit::Fold(k) => (k, 0),
         Unit::Local { fold, series } => (fold, series + 1),
     });
-    let (global, local): (Vec<Part>, Vec<Part>) = parts.into_iter().partition(|p| matches!(p.unit, Unit::Fold(_)));
+    let (global, local): (Vec<Part>, Vec<Part>) =
+        parts.into_iter().partition(|p| matches!(p.unit, Unit::Fold(_)));
     let mut result = summarise(&global, scoring);
     if scoring.compare_local {
         result.local = Some(Box::new(summarise(&local, scoring)));
@@ -385,7 +390,13 @@ fn fold_record(parts: &[&Part], scoring: &Scoring) -> Fold {
     let first = parts[0];
     Fold {
         fold: first.fold() + 1,
-        train_start: parts.iter().map(|p| &p.train_start).filter(|d| !d.is_empty()).min().cloned().unwrap_or_default(),
+        train_start: parts
+            .iter()
+            .map(|p| &p.train_start)
+            .filter(|d| !d.is_empty())
+            .min()
+            .cloned()
+            .unwrap_or_default(),
         train_end: parts.iter().map(|p| p.train_end.clone()).max().unwrap_or_default(),
         test_start: first.test_start.clone(),
         test_end: first.test_end.clone(),
@@ -435,17 +446,18 @@ fn score(
             .filter(|&d| (first..=last).contains(&series.dates[d]))
             .collect();
         let Some(&first_test_day) = test_days.first() else { continue };
-        let steps =
-            forecaster.prepare(series, &entry.scaler, m.source.csv, m.source.csv)?.score(&test_days, runtime)?;
+        let steps = forecaster
+            .prepare(series, &entry.scaler, m.source.csv, m.source.csv)?
+            .score(&test_days, runtime)?;
         let baselines = IntervalBaselines::new(&series.close, &settings.levels)
             .with_garch(first_test_day)
             .with_constant(validation);
         let history = &series.close[..first_test_day];
         let scales = (naive_mae(history), relative_naive_mae(history));
         days.extend(
-            steps
-                .iter()
-                .flat_map(|s| step_days(&entry.id, series, s, k + 1, scales, &forecaster.intervals, &baselines)),
+            steps.iter().flat_map(|s| {
+                step_days(&entry.id, series, s, k + 1, scales, &forecaster.intervals, &baselines)
+            }),
         );
         coverages.push(coverage(&steps, &forecaster.intervals));
     }

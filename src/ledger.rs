@@ -221,7 +221,9 @@ pub fn encode(rows: &[Entry]) -> Result<Vec<u8>> {
         writer.serialize(row).map_err(|e| Error::Internal(format!("cannot encode a ledger row: {e}")))?;
     }
     if rows.is_empty() {
-        writer.write_record(HEADER.split(',')).map_err(|e| Error::Internal(format!("cannot encode the ledger: {e}")))?;
+        writer
+            .write_record(HEADER.split(','))
+            .map_err(|e| Error::Internal(format!("cannot encode the ledger: {e}")))?;
     }
     writer.into_inner().map_err(|e| Error::Internal(format!("cannot encode the ledger: {e}")))
 }

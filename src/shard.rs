@@ -119,16 +119,21 @@ mod tests {
             assert!(Shard::parse(bad).is_err(), "{bad}");
         }
         let items: Vec<usize> = (0..10).collect();
-        let parts: Vec<Vec<usize>> = (0..3).map(|i| Shard { index: i, count: 3 }.select(items.clone())).collect();
+        let parts: Vec<Vec<usize>> =
+            (0..3).map(|i| Shard { index: i, count: 3 }.select(items.clone())).collect();
         assert_eq!(parts, [vec![0, 3, 6, 9], vec![1, 4, 7], vec![2, 5, 8]]);
         assert_eq!(Shard { index: 1, count: 3 }.to_string(), "2/3");
     }
 
     #[test]
     fn the_flag_wins_then_slurm_then_kubernetes() {
-        let slurm = [("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_COUNT", "4"), ("JOB_COMPLETION_INDEX", "0")];
+        let slurm =
+            [("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_COUNT", "4"), ("JOB_COMPLETION_INDEX", "0")];
         let (shard, from) = Shard::resolve(None, env(&slurm)).unwrap().unwrap();
-        assert_eq!((shard, from.as_str()), (Shard { index: 3, count: 4 }, "SLURM_ARRAY_TASK_ID=3 of SLURM_ARRAY_TASK_COUNT=4"));
+        assert_eq!(
+            (shard, from.as_str()),
+            (Shard { index: 3, count: 4 }, "SLURM_ARRAY_TASK_ID=3 of SLURM_ARRAY_TASK_COUNT=4")
+        );
         let flagged = Shard::resolve(Some(Shard::WHOLE), env(&slurm)).unwrap().unwrap();
         assert_eq!(flagged.0, Shard::WHOLE);
         // --array=1-8:2 gives ids 1,3,5,7: id 5 is the third of four.

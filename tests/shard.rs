@@ -27,7 +27,9 @@ fn ids(series: &serde_json::Value) -> Vec<String> {
 /// `train --each` over the long file's four tickers into `dir/models`.
 fn train_each(dir: &Path) {
     let long = test_data("big_tech_long.csv");
-    let train = [&["train", "--csv", s(&long), "--tickers", "all", "--each", "--out-dir", "models", "-q"], FAST].concat();
+    let train =
+        [&["train", "--csv", s(&long), "--tickers", "all", "--each", "--out-dir", "models", "-q"], FAST]
+            .concat();
     forecast(dir, &train).ok();
 }
 
@@ -42,8 +44,10 @@ fn each_series_gets_its_own_model_and_a_broken_one_does_not_stop_the_others() {
         FAST,
     ]
     .concat();
-    let run = forecast(dir.path(), &train).fails_with(3, &["BROKEN: not trained", "1 of 5 series not trained"]);
-    let lines: Vec<serde_json::Value> = run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let run =
+        forecast(dir.path(), &train).fails_with(3, &["BROKEN: not trained", "1 of 5 series not trained"]);
+    let lines: Vec<serde_json::Value> =
+        run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let order: Vec<&str> = lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
     assert_eq!(order, ["AAPL", "BROKEN", "IBM", "MSFT", "NVDA"], "{run}");
     assert_eq!(lines[1]["exit_code"], 3, "{run}");
@@ -54,7 +58,22 @@ fn each_series_gets_its_own_model_and_a_broken_one_does_not_stop_the_others() {
     }
     assert!(!dir.path().join("m/BROKEN.safetensors").exists());
     // Each model is the one `train --csv --ticker` of that series alone writes: same forecast.
-    let alone = [&["train", "--csv", s(&long), "--ticker", "IBM", "--out", "ibm.safetensors", "--format", "json", "-q"], FAST].concat();
+    let alone = [
+        &[
+            "train",
+            "--csv",
+            s(&long),
+            "--ticker",
+            "IBM",
+            "--out",
+            "ibm.safetensors",
+            "--format",
+            "json",
+            "-q",
+        ],
+        FAST,
+    ]
+    .concat();
     let alone = forecast(dir.path(), &alone).ok().json();
     assert_eq!(alone["forecast"]["forecasts"], lines[2]["forecast"]["forecasts"]);
     // Refused before any work: no folder, or a model file that is an input.
@@ -104,6 +123,60 @@ fn many_models_forecast_at_once_sorted_by_series_and_shards_merge_into_the_same_
 }
 
 #[test]
+fn a_folder_of_models_forecasts_a_watchlist_split_as_train_each_splits_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = test_data("big_tech_long.csv");
+    let each = |shard: &str| -> Vec<String> {
+        let args = [
+            &["train", "--csv", s(&long), "--tickers", "all", "--each", "--out-dir", "models"][..],
+            &["--format", "jsonl", "--shard", shard, "-q"],
+            FAST,
+        ]
+        .concat();
+        let run = forecast(dir.path(), &args).ok();
+        run.stdout
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    let folder = |extra: &[&str]| {
+        let args =
+            [&["predict", "--model", "models", "--csv", s(&long), "--tickers", "all", "-q"][..], extra]
+                .concat();
+        forecast(dir.path(), &args)
+    };
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let trained = each(&shard);
+        let run = folder(&["--shard", &shard, "--format", "jsonl"]).ok();
+        let forecast_ids: Vec<String> = run
+            .stdout
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string()
+            })
+            .collect();
+        assert_eq!(forecast_ids, trained, "shard {shard} forecasts the series it trained");
+    }
+    // The same forecasts as each model re-reading its recorded CSV.
+    let by_folder = folder(&["--format", "json"]).ok().json();
+    let by_glob =
+        forecast(dir.path(), &["predict", "--model", "models/*.safetensors", "--format", "json"]).ok().json();
+    assert_eq!(by_folder, by_glob);
+    // A series without a model is its own error (exit 4); the others are forecast.
+    std::fs::remove_file(dir.path().join("models/MSFT.safetensors")).unwrap();
+    let run = folder(&["--format", "json"]).fails_with(4, &["MSFT", "1 of 4 series not forecast"]);
+    let report = run.json();
+    assert_eq!(report["series"][2]["exit_code"], 4);
+    assert!(report["series"][3]["forecasts"].is_array(), "{run}");
+    // --csv with a glob of models (not a folder) is refused.
+    let glob = forecast(dir.path(), &["predict", "--model", "models/*.safetensors", "--csv", s(&long)]);
+    glob.fails_with(2, &["--model DIR"]);
+}
+
+#[test]
 fn a_sharded_backtest_merges_into_the_unsharded_report_bit_for_bit() {
     let dir = tempfile::tempdir().unwrap();
     let long = test_data("big_tech_long.csv");
@@ -121,7 +194,9 @@ fn a_sharded_backtest_merges_into_the_unsharded_report_bit_for_bit() {
         let part = backtest(&["--format", "json", "--shard", &format!("{k}/3")]);
         std::fs::write(dir.path().join(format!("part-{k}.json")), &part.stdout).unwrap();
     }
-    let merged = forecast(dir.path(), &["merge", "part-3.json", "part-1.json", "part-2.json", "--format", "json"]).ok();
+    let merged =
+        forecast(dir.path(), &["merge", "part-3.json", "part-1.json", "part-2.json", "--format", "json"])
+            .ok();
     let seconds = |text: &str| -> String {
         text.lines().filter(|l| !l.trim_start().starts_with("\"seconds\"")).collect::<Vec<_>>().join("\n")
     };
@@ -137,10 +212,28 @@ fn a_sharded_backtest_merges_into_the_unsharded_report_bit_for_bit() {
     std::fs::copy(dir.path().join("part-1.json"), dir.path().join("again-1.json")).unwrap();
     let args = ["merge", "part-1.json", "again-1.json", "part-2.json", "part-3.json"];
     forecast(dir.path(), &args).fails_with(3, &["shard 1/3 is also in"]);
-    let other = [&["backtest", "--csv", s(&long), "--tickers", "all", "--folds", "3", "-q", "--format", "json", "--shard", "1/3"][..], FAST].concat();
+    let other = [
+        &[
+            "backtest",
+            "--csv",
+            s(&long),
+            "--tickers",
+            "all",
+            "--folds",
+            "3",
+            "-q",
+            "--format",
+            "json",
+            "--shard",
+            "1/3",
+        ][..],
+        FAST,
+    ]
+    .concat();
     let other = forecast(dir.path(), &other).ok();
     std::fs::write(dir.path().join("other-1.json"), &other.stdout).unwrap();
-    forecast(dir.path(), &["merge", "other-1.json", "part-2.json", "part-3.json"]).fails_with(3, &["another backtest"]);
+    forecast(dir.path(), &["merge", "other-1.json", "part-2.json", "part-3.json"])
+        .fails_with(3, &["another backtest"]);
     // A shard's output is a part: only --format json.
     let table = [&["backtest", "--csv", s(&long), "--shard", "1/2"][..], FAST].concat();
     forecast(dir.path(), &table).fails_with(2, &["--format json"]);
@@ -152,9 +245,14 @@ fn job_array_variables_pick_the_shard_and_stderr_says_so() {
     train_each(dir.path());
     let args = ["predict", "--model", "models", "--format", "jsonl"];
     // Slurm: --array=1-3 gives ids 1..3 with min 1; task 2 is shard 2/3: IBM (sorted: AAPL, IBM, MSFT, NVDA).
-    let slurm = [("SLURM_ARRAY_TASK_ID", "2"), ("SLURM_ARRAY_TASK_COUNT", "3"), ("SLURM_ARRAY_TASK_MIN", "1")];
+    let slurm =
+        [("SLURM_ARRAY_TASK_ID", "2"), ("SLURM_ARRAY_TASK_COUNT", "3"), ("SLURM_ARRAY_TASK_MIN", "1")];
     let run = forecast_with(dir.path(), &args, &slurm).ok();
-    assert!(run.stderr.contains("shard 2/3 (SLURM_ARRAY_TASK_ID=2 of SLURM_ARRAY_TASK_COUNT=3): 1 of 4 model files"), "{run}");
+    assert!(
+        run.stderr
+            .contains("shard 2/3 (SLURM_ARRAY_TASK_ID=2 of SLURM_ARRAY_TASK_COUNT=3): 1 of 4 model files"),
+        "{run}"
+    );
     assert_eq!(run.stdout.lines().count(), 1);
     assert!(run.stdout.contains("\"id\":\"IBM\""), "{run}");
     // Kubernetes: JOB_COMPLETION_INDEX is 0-based; index 0 of 3 is AAPL and NVDA.
@@ -165,7 +263,8 @@ fn job_array_variables_pick_the_shard_and_stderr_says_so() {
     // --shard wins over the environment; an index without a count is a usage error.
     let run = forecast_with(dir.path(), &[&args[..], &["--shard", "1/1"]].concat(), &k8s).ok();
     assert_eq!(run.stdout.lines().count(), 4);
-    forecast_with(dir.path(), &args, &[("JOB_COMPLETION_INDEX", "1")]).fails_with(2, &["FORECAST_SHARD_COUNT"]);
+    forecast_with(dir.path(), &args, &[("JOB_COMPLETION_INDEX", "1")])
+        .fails_with(2, &["FORECAST_SHARD_COUNT"]);
     // A shard with nothing to do prints nothing and succeeds; merging it changes nothing.
     let run = forecast_with(dir.path(), &[&args[..], &["--shard", "5/5"]].concat(), &[]).ok();
     assert!(run.stdout.is_empty(), "{run}");
@@ -176,11 +275,16 @@ fn merge_refuses_what_is_not_a_shard_output_and_mixed_kinds() {
     let dir = tempfile::tempdir().unwrap();
     let sample = common::sample_csv();
     forecast(dir.path(), &["merge", s(&sample)]).fails_with(3, &["not a shard's output"]);
-    std::fs::write(dir.path().join("a.jsonl"), "{\"id\":\"A\",\"csv\":\"a.csv\",\"error\":\"x\",\"exit_code\":3}\n").unwrap();
+    std::fs::write(
+        dir.path().join("a.jsonl"),
+        "{\"id\":\"A\",\"csv\":\"a.csv\",\"error\":\"x\",\"exit_code\":3}\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("l.csv"), forecast::ledger::HEADER.to_string() + "\n").unwrap();
     forecast(dir.path(), &["merge", "a.jsonl", "l.csv"]).fails_with(2, &["not all of one kind"]);
     // A series' error keeps its exit code through the merge.
-    let run = forecast(dir.path(), &["merge", "a.jsonl", "--format", "json"]).fails_with(3, &["1 of 1 series not forecast"]);
+    let run = forecast(dir.path(), &["merge", "a.jsonl", "--format", "json"])
+        .fails_with(3, &["1 of 1 series not forecast"]);
     assert_eq!(run.json()["series"][0]["exit_code"], 3);
     std::fs::copy(dir.path().join("a.jsonl"), dir.path().join("b.jsonl")).unwrap();
     forecast(dir.path(), &["merge", "a.jsonl", "b.jsonl"]).fails_with(3, &["series A is also in"]);

@@ -35,7 +35,9 @@ pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
     let log = args.output.log();
     let runtime = args.runtime.runtime()?;
     let shard = super::shard(args.shard.shard)?;
-    if shard.is_sharded() && (args.output.format != Format::Json || args.plot.is_some() || args.predictions.is_some()) {
+    if shard.is_sharded()
+        && (args.output.format != Format::Json || args.plot.is_some() || args.predictions.is_some())
+    {
         return Err(Error::Usage(format!(
             "shard {} of a backtest is a part for `forecast merge`: give it --format json, and --plot or --predictions to none (merge prints the predictions with --format csv)",
             shard.shard
@@ -79,7 +81,12 @@ pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
     let settings = args.model.settings();
     let plan = backtest::plan(&members, &settings, (args.folds, args.test_size), args.compare_local)?;
     let units = shard.select(plan.units.iter().copied());
-    shard.announce(&log, units.len(), plan.units.len(), "units (a fold's model, or one series' model of a fold)");
+    shard.announce(
+        &log,
+        units.len(),
+        plan.units.len(),
+        "units (a fold's model, or one series' model of a fold)",
+    );
     let bar = log.bar(units.len() as u64, "models");
     let mut parts = Vec::new();
     for unit in units {
@@ -150,7 +157,13 @@ pub struct ShardRecord {
 }
 
 /// Prints the report of a whole backtest (of one run, or merged from its shards).
-pub fn print_report(csv: String, rows: usize, seconds: f64, result: &Backtest, format: Format) -> crate::error::Result<()> {
+pub fn print_report(
+    csv: String,
+    rows: usize,
+    seconds: f64,
+    result: &Backtest,
+    format: Format,
+) -> crate::error::Result<()> {
     let report = BacktestReport {
         csv,
         rows,

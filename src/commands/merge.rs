@@ -47,13 +47,19 @@ pub fn run(args: &MergeArgs) -> Result<()> {
         _ => return Err(Error::Usage("the files are not all of one kind: merge backtest parts, forecasts or ledgers, one kind at a time".into())),
     };
     if args.out.is_some() && kind != Kind::Ledger {
-        return Err(Error::Usage("--out appends to a ledger; merge forecasts or backtest parts to stdout".into()));
+        return Err(Error::Usage(
+            "--out appends to a ledger; merge forecasts or backtest parts to stdout".into(),
+        ));
     }
-    log.info(&format!("merging {} file(s) of {}", files.len(), match kind {
-        Kind::Backtest => "backtest parts",
-        Kind::Forecasts => "forecasts",
-        Kind::Ledger => "ledger rows",
-    }));
+    log.info(&format!(
+        "merging {} file(s) of {}",
+        files.len(),
+        match kind {
+            Kind::Backtest => "backtest parts",
+            Kind::Forecasts => "forecasts",
+            Kind::Ledger => "ledger rows",
+        }
+    ));
     match kind {
         Kind::Backtest => backtests(&files, &texts, args),
         Kind::Forecasts => forecasts(&files, &texts, args),
@@ -69,7 +75,10 @@ fn read(path: &Path) -> Result<String> {
         return Err(fail("is a folder, not a shard's output".into()));
     }
     if meta.len() > MAX_MERGE_FILE_BYTES {
-        return Err(fail(format!("{} bytes: larger than any shard output ({MAX_MERGE_FILE_BYTES} at most)", meta.len())));
+        return Err(fail(format!(
+            "{} bytes: larger than any shard output ({MAX_MERGE_FILE_BYTES} at most)",
+            meta.len()
+        )));
     }
     std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read it as text: {e}")))
 }
@@ -90,9 +99,14 @@ fn kind(path: &Path, text: &str) -> Result<Option<Kind>> {
     if first == ledger::HEADER || ledger::OLD_HEADERS.contains(&first) {
         return Ok(Some(Kind::Ledger));
     }
-    Err(DataError::new(path, "not a shard's output: not backtest parts (JSON), forecasts (JSON lines) or a ledger")
-        .with_hint("merge what `backtest --shard K/N --format json`, `predict --format jsonl` or `predict --log` wrote")
-        .into())
+    Err(DataError::new(
+        path,
+        "not a shard's output: not backtest parts (JSON), forecasts (JSON lines) or a ledger",
+    )
+    .with_hint(
+        "merge what `backtest --shard K/N --format json`, `predict --format jsonl` or `predict --log` wrote",
+    )
+    .into())
 }
 
 fn backtests(files: &[PathBuf], texts: &[String], args: &MergeArgs) -> Result<()> {
@@ -108,34 +122,61 @@ fn backtests(files: &[PathBuf], texts: &[String], args: &MergeArgs) -> Result<()
     let Some((first_file, first)) = records.first() else {
         return Err(Error::Usage("no backtest parts to merge".into()));
     };
-    let count: usize =
-        first.shard.split_once('/').and_then(|(_, n)| n.parse().ok()).unwrap_or(0);
+    let count: usize = first.shard.split_once('/').and_then(|(_, n)| n.parse().ok()).unwrap_or(0);
     let mut seen: Vec<Option<&PathBuf>> = vec![None; count];
     for (file, r) in &records {
         if r.run != first.run || r.units != first.units || r.scoring != first.scoring {
-            return Err(DataError::new(file, format!("is a part of another backtest than {} (other flags, files or folds)", shown(first_file))).into());
+            return Err(DataError::new(
+                file,
+                format!(
+                    "is a part of another backtest than {} (other flags, files or folds)",
+                    shown(first_file)
+                ),
+            )
+            .into());
         }
-        let k = r.shard.split_once('/').and_then(|(k, n)| Some((k.parse::<usize>().ok()?, n.parse::<usize>().ok()?)));
+        let k = r
+            .shard
+            .split_once('/')
+            .and_then(|(k, n)| Some((k.parse::<usize>().ok()?, n.parse::<usize>().ok()?)));
         match k {
             Some((k, n)) if n == count && (1..=n).contains(&k) => {
                 if let Some(other) = seen[k - 1].replace(file) {
-                    return Err(DataError::new(file, format!("shard {} is also in {}", r.shard, shown(other))).into());
+                    return Err(DataError::new(
+                        file,
+                        format!("shard {} is also in {}", r.shard, shown(other)),
+                    )
+                    .into());
                 }
             }
-            _ => return Err(DataError::new(file, format!("shard {} does not fit the {count} shards of {}", r.shard, shown(first_file))).into()),
+            _ => {
+                return Err(DataError::new(
+                    file,
+                    format!("shard {} does not fit the {count} shards of {}", r.shard, shown(first_file)),
+                )
+                .into())
+            }
         }
     }
-    let missing: Vec<String> = (1..=count).filter(|k| seen[k - 1].is_none()).map(|k| format!("{k}/{count}")).collect();
+    let missing: Vec<String> =
+        (1..=count).filter(|k| seen[k - 1].is_none()).map(|k| format!("{k}/{count}")).collect();
     if !missing.is_empty() {
-        return Err(DataError::new(first_file, format!("shard(s) {} of this backtest are missing", missing.join(", ")))
-            .with_hint("merge every shard's output; a failed shard must be run again")
-            .into());
+        return Err(DataError::new(
+            first_file,
+            format!("shard(s) {} of this backtest are missing", missing.join(", ")),
+        )
+        .with_hint("merge every shard's output; a failed shard must be run again")
+        .into());
     }
     let (csv, rows, scoring, units) = (first.csv.clone(), first.rows, first.scoring.clone(), first.units);
     let seconds = records.iter().map(|(_, r)| r.seconds).fold(0.0, f64::max);
     let parts: Vec<_> = records.into_iter().flat_map(|(_, r)| r.parts).collect();
     if parts.len() != units {
-        return Err(DataError::new(&files[0], format!("the shards hold {} parts of a backtest of {units} units", parts.len())).into());
+        return Err(DataError::new(
+            &files[0],
+            format!("the shards hold {} parts of a backtest of {units} units", parts.len()),
+        )
+        .into());
     }
     print_report(csv, rows, seconds, &assemble(parts, &scoring), args.output.format)
 }

@@ -5,22 +5,23 @@
 //! A model of one series, with at most one `--csv`, prints one forecast as it always has; a
 //! global model (or several CSVs) prints one forecast per series, with each failure in place.
 
-use super::{as_of, choose_calendar, load_series, severity_of};
-use crate::exit::Exit;
+use super::{as_of, choose_calendar, load_series, severity_of, RunShard};
 use crate::calendar::Calendar;
 use crate::checkpoint;
 use crate::cli::{Format, PredictArgs};
 use crate::data::watchlist::{reload, Source};
+use crate::data::watchlist::{Failed, Loaded};
 use crate::data::{Scaler, Series};
 use crate::error::{Error, Result};
+use crate::exit::Exit;
 use crate::forecaster::{Forecaster, SeriesEntry};
 use crate::freshness;
 use crate::inference::Forecast;
 use crate::ledger;
 use crate::output::{print_json, print_json_as, print_json_lines, print_text, table, Log, SeriesForecast};
 use crate::paths::stem;
-use rayon::prelude::*;
 use chrono::NaiveDate;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -134,10 +135,7 @@ struct WatchlistReport {
 type Outcome = (SeriesForecast, Option<Error>, Vec<ledger::Entry>);
 
 /// The outcome of one series' `forecast`, logged (when it is one) under `model` and `hash`.
-fn outcome(
-    item: (SeriesForecast, Option<Error>),
-    (model, hash, run_time): (&Path, &str, &str),
-) -> Outcome {
+fn outcome(item: (SeriesForecast, Option<Error>), (model, hash, run_time): (&Path, &str, &str)) -> Outcome {
     let rows = item.0.forecast.as_ref().map(|f| ledger::entries(f, &item.0.id, model, hash, run_time));
     (item.0, item.1, rows.unwrap_or_default())
 }
@@ -173,11 +171,7 @@ fn run_watchlist(
     } else {
         let (loaded, failed) =
             crate::data::watchlist::load(files, &args.load, args.tickers.tickers.as_ref())?;
-        let total = loaded.len() + failed.len();
-        let mut ids: Vec<&str> = loaded.iter().map(|l| l.id.as_str()).chain(failed.iter().map(|f| f.id.as_str())).collect();
-        ids.sort_unstable();
-        let mine: Vec<String> = shard.select(ids).into_iter().map(str::to_string).collect();
-        shard.announce(log, mine.len(), total, "series");
+        let mine = my_series(&shard, &loaded, &failed, log);
         for l in loaded.into_iter().filter(|l| mine.contains(&l.id)) {
             log.load_report(&l.report);
             let known = forecaster.entry(&l.id);
@@ -204,6 +198,18 @@ fn run_watchlist(
         }
     }
     finish(args, results, log)
+}
+
+/// The ids of the series of a watchlist (read or not) that are this shard's: every id sorted, then
+/// dealt round robin.
+fn my_series(shard: &RunShard, loaded: &[Loaded], failed: &[Failed], log: &Log) -> Vec<String> {
+    let mut ids: Vec<&str> =
+        loaded.iter().map(|l| l.id.as_str()).chain(failed.iter().map(|f| f.id.as_str())).collect();
+    ids.sort_unstable();
+    let total = ids.len();
+    let mine: Vec<String> = shard.select(ids).into_iter().map(str::to_string).collect();
+    shard.announce(log, mine.len(), total, "series");
+    mine
 }
 
 /// `items` sorted by the id `id_of` gives them (the order of every watchlist report).
@@ -243,9 +249,12 @@ fn forecast_recorded(
 /// recorded CSVs, the models in parallel; sharded by model file (sorted by path). A model file
 /// that cannot be read is one line with its error (id: the file's stem).
 fn run_models(args: &PredictArgs, pattern: &Path, device: &candle_core::Device, log: &Log) -> Result<()> {
+    if !args.csv.is_empty() && args.model.is_dir() {
+        return run_folder(args, &args.model, device, log);
+    }
     if !args.csv.is_empty() || args.tickers.tickers.is_some() || args.load.ticker.is_some() {
         return Err(Error::Usage(
-            "--csv, --tickers and --ticker work with one model; several models each re-read the CSV recorded in them".into(),
+            "--csv with several models needs --model DIR, the folder of `train --each`'s ID.safetensors; without --csv each model re-reads the CSV recorded in it".into(),
         ));
     }
     let files = crate::data::watchlist::expand_as("--model", &[pattern.to_path_buf()])?;
@@ -278,6 +287,51 @@ fn run_models(args: &PredictArgs, pattern: &Path, device: &candle_core::Device, 
         })
         .collect();
     finish(args, results.into_iter().flatten().collect(), log)
+}
+
+/// `predict --model DIR --csv 'prices/*.csv'`: every series of the watchlist forecast by its own
+/// model, DIR/ID.safetensors (as `train --each` writes them), the series in parallel; sharded by
+/// series id, as `train --each` is, so a job array's task forecasts exactly the series it trained.
+/// A series without a model file is a line with a model-file error (exit 4).
+fn run_folder(args: &PredictArgs, dir: &Path, device: &candle_core::Device, log: &Log) -> Result<()> {
+    let files = crate::data::watchlist::expand(&args.csv)?;
+    args.check_paths(&files)?;
+    let (loaded, failed) = crate::data::watchlist::load(&files, &args.load, args.tickers.tickers.as_ref())?;
+    let mine = my_series(&super::shard(args.shard.shard)?, &loaded, &failed, log);
+    let time = run_time();
+    let mut results: Vec<Outcome> = loaded
+        .into_par_iter()
+        .filter(|l| mine.contains(&l.id))
+        .map(|l| {
+            log.load_report(&l.report);
+            let path = dir.join(format!("{}.safetensors", crate::paths::file_name_for(&l.id)));
+            let read = checkpoint::read(&path)
+                .and_then(|b| checkpoint::from_bytes(&b, &path, device).map(|m| (b, m.forecaster)));
+            let (forecast, hash) = match read {
+                Err(e) => (Err(e.into()), String::new()),
+                Ok((bytes, forecaster)) => {
+                    let forecast = match forecaster.entry(&l.id) {
+                        Some(e) => {
+                            forecast_series(args, &forecaster, &e.scaler, e.calendar, l.series, &l.csv, log)
+                        }
+                        None => {
+                            Err(crate::error::ModelFileError::new(&path, format!("holds no series {}", l.id))
+                                .into())
+                        }
+                    };
+                    (forecast, ledger::model_hash(&bytes))
+                }
+            };
+            let item = SeriesForecast::new(&l.id, &l.csv, false, forecast);
+            outcome(with_model(item, &path), (&path, &hash, &time))
+        })
+        .collect();
+    for f in failed.into_iter().filter(|f| mine.contains(&f.id)) {
+        let path = dir.join(format!("{}.safetensors", crate::paths::file_name_for(&f.id)));
+        let item = SeriesForecast::new(&f.id, &f.csv, false, Err(f.error));
+        results.push(outcome(with_model(item, &path), (&path, "", &time)));
+    }
+    finish(args, results, log)
 }
 
 /// The line of a series forecast by the model file `path`, saying so.

@@ -78,7 +78,9 @@ impl Run {
 /// them sets them): they would shard every run.
 pub fn command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_forecast"));
-    for var in ["SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "JOB_COMPLETION_INDEX", "FORECAST_SHARD_COUNT"] {
+    for var in
+        ["SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "JOB_COMPLETION_INDEX", "FORECAST_SHARD_COUNT"]
+    {
         command.env_remove(var);
     }
     command
@@ -129,11 +131,7 @@ pub fn forecast_limited(dir: &Path, args: &[&str], limit: Duration) -> (Run, Opt
 
 /// Runs `forecast ARGS` in `dir`.
 pub fn forecast(dir: &Path, args: &[&str]) -> Run {
-    let output = command()
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("cannot start the forecast binary");
+    let output = command().args(args).current_dir(dir).output().expect("cannot start the forecast binary");
     Run {
         command: format!("forecast {}", args.join(" ")),
         code: output.status.code().unwrap_or(-1),

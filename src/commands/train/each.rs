@@ -7,7 +7,7 @@ use super::FitSummary;
 use crate::checkpoint;
 use crate::cli::{Format, TrainArgs};
 use crate::commands::{choose_calendar, severity};
-use crate::data::watchlist::{self, Loaded};
+use crate::data::watchlist::{self, Failed, Loaded};
 use crate::error::{Error, Result};
 use crate::forecaster::{self, Source, TrainingSeries};
 use crate::inference::Forecast;
@@ -40,6 +40,9 @@ struct Line {
     exit_code: Option<u8>,
 }
 
+/// A series of the work list: read, or not.
+type Named = std::result::Result<Loaded, Failed>;
+
 /// What `train --each --format json` prints.
 #[derive(Debug, Serialize)]
 struct Report {
@@ -56,16 +59,13 @@ pub fn run(args: &TrainArgs, dir: &Path, runtime: &Runtime, log: &Log) -> Result
     std::fs::create_dir_all(dir).map_err(|e| Error::output(format!("--out-dir {}", shown(dir)), e))?;
     let (loaded, failed) = watchlist::load(&files, &args.load, args.tickers.tickers.as_ref())?;
     // The work list: every series named, sorted by id.
-    let mut work: Vec<(String, std::result::Result<Loaded, (PathBuf, Error)>)> = loaded
-        .into_iter()
-        .map(|l| (l.id.clone(), Ok(l)))
-        .chain(failed.into_iter().map(|f| (f.id, Err((f.csv, f.error)))))
-        .collect();
-    work.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut work: Vec<Named> = loaded.into_iter().map(Ok).chain(failed.into_iter().map(Err)).collect();
+    work.sort_by(|a, b| id_of(a).cmp(id_of(b)));
     let total = work.len();
     let mine = shard.select(work);
     shard.announce(log, mine.len(), total, "series");
-    let paths: Vec<PathBuf> = mine.iter().map(|(id, _)| dir.join(format!("{}.safetensors", file_name_for(id)))).collect();
+    let paths: Vec<PathBuf> =
+        mine.iter().map(|w| dir.join(format!("{}.safetensors", file_name_for(id_of(w))))).collect();
     check_names(&mine, &paths)?;
     let outputs: Vec<(&str, &Path)> = paths.iter().map(|p| ("--out-dir", p.as_path())).collect();
     let inputs: Vec<(&str, &Path)> = files.iter().map(|f| ("--csv", f.as_path())).collect();
@@ -73,13 +73,14 @@ pub fn run(args: &TrainArgs, dir: &Path, runtime: &Runtime, log: &Log) -> Result
     let bar = log.bar(mine.len() as u64, "series");
     let mut lines = Vec::new();
     let mut errors = Vec::new();
-    for ((id, series), path) in mine.into_iter().zip(&paths) {
+    for (series, path) in mine.into_iter().zip(&paths) {
+        let id = id_of(&series).to_string();
         let (line, error) = match series {
             Ok(l) => {
                 log.load_report(&l.report);
                 train_one(args, &l, path, runtime, log)
             }
-            Err((csv, e)) => (failed_line(&id, &csv, 0, &e), Some(e)),
+            Err(f) => (failed_line(&f.id, &f.csv, 0, &f.error), Some(f.error)),
         };
         match &error {
             Some(e) => bar.suspend(|| log.warn(&format!("{id}: not trained: {e}"))),
@@ -107,14 +108,22 @@ pub fn run(args: &TrainArgs, dir: &Path, runtime: &Runtime, log: &Log) -> Result
     }
 }
 
+/// The id of a series of the work list.
+fn id_of(series: &Named) -> &str {
+    match series {
+        Ok(l) => &l.id,
+        Err(f) => &f.id,
+    }
+}
+
 /// Refuses two series whose ids give one file name (`BRK/B` and `BRK_B`).
-fn check_names<T>(mine: &[(String, T)], paths: &[PathBuf]) -> Result<()> {
+fn check_names(mine: &[Named], paths: &[PathBuf]) -> Result<()> {
     for (i, path) in paths.iter().enumerate() {
         if let Some(j) = paths[..i].iter().position(|p| p == path) {
             return Err(Error::Usage(format!(
                 "series {} and {} would both be written to {}: rename one file or ticker",
-                mine[j].0,
-                mine[i].0,
+                id_of(&mine[j]),
+                id_of(&mine[i]),
                 shown(path)
             )));
         }
@@ -123,7 +132,13 @@ fn check_names<T>(mine: &[(String, T)], paths: &[PathBuf]) -> Result<()> {
 }
 
 /// Trains one series' model and writes it to `path` (locked while it trains).
-fn train_one(args: &TrainArgs, l: &Loaded, path: &Path, runtime: &Runtime, log: &Log) -> (Line, Option<Error>) {
+fn train_one(
+    args: &TrainArgs,
+    l: &Loaded,
+    path: &Path,
+    runtime: &Runtime,
+    log: &Log,
+) -> (Line, Option<Error>) {
     let started = Instant::now();
     let result = lock_model(path, args.wait).and_then(|_lock| {
         let member = TrainingSeries {
@@ -210,7 +225,8 @@ fn render(r: &Report) -> String {
 
 /// `--format csv`: one row per series.
 fn csv(lines: &[Line]) -> Result<String> {
-    let header = ["series", "csv", "model", "rows", "epochs_run", "rmse", "naive_rmse", "skill", "close", "error"];
+    let header =
+        ["series", "csv", "model", "rows", "epochs_run", "rmse", "naive_rmse", "skill", "close", "error"];
     let cell = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     let rows = lines.iter().map(|l| {
         let fit = l.fit.as_ref();
