@@ -3,7 +3,9 @@
 //! a series a global model never saw (a cold start), fitted on that series' own history.
 //!
 //! A model of one series, with at most one `--csv`, prints one forecast as it always has; a
-//! global model (or several CSVs) prints one forecast per series, with each failure in place.
+//! global model (or several CSVs), or several model files (`--model 'models/*.safetensors'`, or
+//! `--model DIR --csv GLOB`: each series by DIR/ID.safetensors), print one forecast per series,
+//! sorted by id, with each failure in place. A watchlist's forecasts can be sharded.
 
 use super::{as_of, choose_calendar, load_series, severity_of, RunShard};
 use crate::calendar::Calendar;
@@ -62,7 +64,8 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     // Read the CSV the way training did (its ticker, columns, date format…), unless overridden.
     let opts = args.load.or(&entry.load_options);
     let series = load_series(&csv, &opts, &log)?;
-    let forecast = forecast_series(args, forecaster, &entry.scaler, entry.calendar, series, &csv, &log)?;
+    let forecast =
+        forecast_series(args, (forecaster, &args.model), &entry.scaler, entry.calendar, series, &csv, &log)?;
     if let Some(path) = &args.log {
         let hash = ledger::model_hash(&bytes);
         log_forecasts(path, &ledger::entries(&forecast, &entry.id, &args.model, &hash, &run_time()), &log)?;
@@ -93,10 +96,10 @@ fn model_pattern(model: &Path) -> Option<PathBuf> {
 }
 
 /// One series' forecast: `--as-of`, the freshness check, the calendar (the flag, else the one
-/// recorded for the series), then the forecaster with `scaler`.
+/// recorded for the series), then the forecaster (read from the file `model`) with `scaler`.
 fn forecast_series(
     args: &PredictArgs,
-    forecaster: &Forecaster,
+    (forecaster, model): (&Forecaster, &Path),
     scaler: &Scaler,
     calendar: Calendar,
     series: Series,
@@ -106,7 +109,7 @@ fn forecast_series(
     let series = as_of(series, args.as_of, csv)?;
     check_freshness(&series, args.max_age, args.as_of, csv, log)?;
     let calendar = choose_calendar(args.calendar.calendar.or(Some(calendar)), &series, log);
-    forecaster.prepare(&series, scaler, csv, &args.model)?.forecast(calendar)
+    forecaster.prepare(&series, scaler, csv, model)?.forecast(calendar)
 }
 
 /// The time a run logs its forecasts with (UTC, RFC 3339).
@@ -165,7 +168,7 @@ fn run_watchlist(
     if files.is_empty() {
         let entries = shard.select(by_id(forecaster.series.iter().collect(), |e| &e.id));
         shard.announce(log, entries.len(), forecaster.series.len(), "series");
-        for item in forecast_recorded(args, forecaster, &entries, log) {
+        for item in forecast_recorded(args, (forecaster, &args.model), &entries, log) {
             results.push(outcome(with_model(item, &args.model), logged));
         }
     } else {
@@ -176,9 +179,15 @@ fn run_watchlist(
             log.load_report(&l.report);
             let known = forecaster.entry(&l.id);
             let forecast = match known {
-                Some(entry) => {
-                    forecast_series(args, forecaster, &entry.scaler, entry.calendar, l.series, &l.csv, log)
-                }
+                Some(entry) => forecast_series(
+                    args,
+                    (forecaster, &args.model),
+                    &entry.scaler,
+                    entry.calendar,
+                    l.series,
+                    &l.csv,
+                    log,
+                ),
                 None => forecaster.cold_start_scaler(&l.series, &l.csv, &args.model).and_then(|scaler| {
                     log.info(&format!(
                         "{}: not in the model; cold start: its scaler is fitted on its own {} rows",
@@ -186,7 +195,7 @@ fn run_watchlist(
                         l.series.len()
                     ));
                     let calendar = crate::calendar::Calendar::detect(&l.series.dates);
-                    forecast_series(args, forecaster, &scaler, calendar, l.series, &l.csv, log)
+                    forecast_series(args, (forecaster, &args.model), &scaler, calendar, l.series, &l.csv, log)
                 }),
             };
             let item = SeriesForecast::new(&l.id, &l.csv, known.is_none(), forecast);
@@ -218,11 +227,11 @@ fn by_id<T>(mut items: Vec<T>, id_of: impl Fn(&T) -> &String) -> Vec<T> {
     items
 }
 
-/// The forecasts of `entries` (series of `forecaster`) from the CSVs recorded in the model,
-/// re-read (several tickers of one file from one parse).
+/// The forecasts of `entries` (series of `forecaster`, read from `model`) from the CSVs recorded
+/// in it, re-read (several tickers of one file from one parse).
 fn forecast_recorded(
     args: &PredictArgs,
-    forecaster: &Forecaster,
+    (forecaster, model): (&Forecaster, &Path),
     entries: &[&SeriesEntry],
     log: &Log,
 ) -> Vec<(SeriesForecast, Option<Error>)> {
@@ -238,7 +247,15 @@ fn forecast_recorded(
     for ((entry, source), read) in entries.iter().zip(&sources).zip(reload(&sources)) {
         let forecast = read.and_then(|(series, report)| {
             log.load_report(&report);
-            forecast_series(args, forecaster, &entry.scaler, entry.calendar, series, &source.csv, log)
+            forecast_series(
+                args,
+                (forecaster, model),
+                &entry.scaler,
+                entry.calendar,
+                series,
+                &source.csv,
+                log,
+            )
         });
         items.push(SeriesForecast::new(&entry.id, &source.csv, false, forecast));
     }
@@ -280,7 +297,7 @@ fn run_models(args: &PredictArgs, pattern: &Path, device: &candle_core::Device, 
             };
             let hash = ledger::model_hash(&bytes);
             let entries: Vec<&SeriesEntry> = forecaster.series.iter().collect();
-            forecast_recorded(args, &forecaster, &entries, log)
+            forecast_recorded(args, (&forecaster, path), &entries, log)
                 .into_iter()
                 .map(|item| outcome(with_model(item, path), (path, &hash, &time)))
                 .collect()
@@ -311,9 +328,15 @@ fn run_folder(args: &PredictArgs, dir: &Path, device: &candle_core::Device, log:
                 Err(e) => (Err(e.into()), String::new()),
                 Ok((bytes, forecaster)) => {
                     let forecast = match forecaster.entry(&l.id) {
-                        Some(e) => {
-                            forecast_series(args, &forecaster, &e.scaler, e.calendar, l.series, &l.csv, log)
-                        }
+                        Some(e) => forecast_series(
+                            args,
+                            (&forecaster, &path),
+                            &e.scaler,
+                            e.calendar,
+                            l.series,
+                            &l.csv,
+                            log,
+                        ),
                         None => {
                             Err(crate::error::ModelFileError::new(&path, format!("holds no series {}", l.id))
                                 .into())
