@@ -173,7 +173,7 @@ pub fn print_report(
         backtest: result,
     };
     match format {
-        Format::Json | Format::Jsonl => print_json_as(&report, format),
+        Format::Json | Format::Jsonl => print_json_as(&report, format == Format::Jsonl),
         Format::Table => print_text(&render(&report)),
         Format::Csv => print_text(&crate::output::csv::backtest_predictions(result)?),
     }

@@ -36,7 +36,7 @@ pub fn run(args: &BenchArgs) -> crate::error::Result<()> {
     }
     let report = BenchReport { threads, peak_gflops, samples_per_epoch: args.samples, results };
     match args.output.format {
-        Format::Json | Format::Jsonl => print_json_as(&report, args.output.format),
+        Format::Json | Format::Jsonl => print_json_as(&report, args.output.format == Format::Jsonl),
         Format::Table => print_text(&render(&report)),
         Format::Csv => print_text(&render_csv(&report)?),
     }

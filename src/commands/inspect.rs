@@ -53,7 +53,7 @@ pub fn run(args: &InspectArgs) -> crate::error::Result<()> {
     let (series, report) = load_csv(&args.csv, &args.load)?;
     let inspected = summarize(&series, report);
     match args.output.format {
-        Format::Json | Format::Jsonl => print_json_as(&inspected, args.output.format),
+        Format::Json | Format::Jsonl => print_json_as(&inspected, args.output.format == Format::Jsonl),
         Format::Table => print_text(&render_table(&inspected)),
         Format::Csv => print_text(&series_csv(&series)?),
     }

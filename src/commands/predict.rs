@@ -73,7 +73,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     let report =
         PredictReport { model: args.model.display().to_string(), csv: csv.display().to_string(), forecast };
     match args.output.format {
-        Format::Json | Format::Jsonl => print_json_as(&report, args.output.format),
+        Format::Json | Format::Jsonl => print_json_as(&report, args.output.format == Format::Jsonl),
         Format::Table => print_text(&table::forecast(&report.forecast)),
         Format::Csv => print_text(&crate::output::csv::forecast(&report.forecast)?),
     }

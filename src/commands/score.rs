@@ -41,7 +41,7 @@ pub fn run(args: &ScoreArgs) -> crate::error::Result<()> {
     let csv = watch.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ");
     let report = ScoreReport { log: args.log.display().to_string(), csv, models };
     match args.output.format {
-        Format::Json | Format::Jsonl => print_json_as(&report, args.output.format),
+        Format::Json | Format::Jsonl => print_json_as(&report, args.output.format == Format::Jsonl),
         Format::Table => print_text(&render(&report)),
         Format::Csv => print_text(&render_csv(&report)?),
     }

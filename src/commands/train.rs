@@ -232,7 +232,7 @@ fn report_watchlist(
         series,
     };
     match args.output.format {
-        Format::Json | Format::Jsonl => print_json_as(&report, args.output.format),
+        Format::Json | Format::Jsonl => print_json_as(&report, args.output.format == Format::Jsonl),
         Format::Table => print_text(&render_watchlist(&report)),
         Format::Csv => print_text(&crate::output::csv::watchlist(&report.series)?),
     }
@@ -303,7 +303,7 @@ fn report_one(
         promotion: promotion.clone(),
     };
     match args.output.format {
-        Format::Json | Format::Jsonl => print_json_as(&report, args.output.format)?,
+        Format::Json | Format::Jsonl => print_json_as(&report, args.output.format == Format::Jsonl)?,
         Format::Table => print_text(&render_table(&report))?,
         Format::Csv => print_text(&crate::output::csv::forecast(&report.forecast)?)?,
     }

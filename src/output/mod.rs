@@ -38,11 +38,11 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     print_text(&text)
 }
 
-/// Prints one JSON object: pretty for `--format json`, on one line for `--format jsonl`.
-pub fn print_json_as<T: Serialize>(value: &T, format: crate::cli::Format) -> Result<()> {
-    match format {
-        crate::cli::Format::Jsonl => print_json_lines(std::slice::from_ref(value)),
-        _ => print_json(value),
+/// Prints one JSON object: on one line when `one_line` (`--format jsonl`), else pretty.
+pub fn print_json_as<T: Serialize>(value: &T, one_line: bool) -> Result<()> {
+    match one_line {
+        true => print_json_lines(std::slice::from_ref(value)),
+        false => print_json(value),
     }
 }
 
