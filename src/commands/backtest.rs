@@ -11,7 +11,7 @@ use crate::data::Series;
 use crate::error::Error;
 use crate::forecaster::{Source, TrainingSeries};
 use crate::interval_metrics::verdicts;
-use crate::output::{plot, print_json, print_json_as, print_text, table};
+use crate::output::{plot, print_json_as, print_json_lines, print_text, table};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 use std::time::Instant;
@@ -120,7 +120,7 @@ pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
             scoring: plan.scoring,
             parts,
         };
-        return print_json(&record);
+        return print_json_lines(std::slice::from_ref(&record));
     }
     let result = backtest::assemble(parts, &plan.scoring);
     if let Some(path) = &args.predictions {
@@ -137,7 +137,7 @@ pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
 /// What a shard's record says it is.
 pub const SHARD_KIND: &str = "backtest";
 
-/// What `backtest --shard K/N --format json` prints: its parts of the backtest, and what
+/// What `backtest --shard K/N --format json` prints (one line of JSON): its parts of the backtest, and what
 /// `forecast merge` needs to put every shard's parts together into the whole report.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ShardRecord {
