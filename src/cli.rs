@@ -429,7 +429,8 @@ impl BacktestArgs {
 #[derive(Debug, Clone, Args)]
 pub struct PredictArgs {
     /// Model file written by `forecast train`; a quoted glob ('models/*.safetensors') or a
-    /// folder forecasts every model in it, in parallel.
+    /// folder forecasts every model in it, in parallel; a folder with --csv forecasts each
+    /// series of the CSVs with the folder's ID.safetensors (as `train --each` writes them).
     #[arg(long, default_value = "model.safetensors")]
     pub model: PathBuf,
     #[command(flatten)]

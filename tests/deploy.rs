@@ -3,8 +3,11 @@
 //! FORECAST_SHARD_COUNT agree, containers that run forecast, mounts of declared volumes, the
 //! forecast-data claim at /data) and shell that parses; every `deploy/slurm/*.sbatch` is a bash
 //! batch script whose `#SBATCH` lines Slurm reads; and `bash -n` accepts every shell script under
-//! `deploy/` and `scripts/slurm-e2e.sh`. Nothing here starts a cluster: `scripts/slurm-e2e.sh`
-//! does, outside the test suite.
+//! `deploy/` and `scripts/slurm-e2e.sh`. A nightly shard (the Indexed Job, nightly.sbatch) must
+//! forecast exactly the series it trains: `train --each --out-dir DIR` and `predict --model DIR`
+//! over the same `--csv`, never a glob of model files (which splits by the files present, while
+//! other shards may still be writing theirs). Nothing here starts a cluster:
+//! `scripts/slurm-e2e.sh` does, outside the test suite.
 
 use serde::Deserialize;
 use serde_yaml::Value;
@@ -90,11 +93,69 @@ fn forecast_subcommands(container: &Value) -> Vec<&'static str> {
         .collect()
 }
 
+/// The logical lines of a shell script (backslash-newline joined) that run `forecast SUB`,
+/// quotes removed; `$FORECAST` counts as forecast.
+fn forecast_lines(script: &str, sub: &str) -> Vec<String> {
+    script
+        .replace("\\\n", " ")
+        .lines()
+        .map(|l| l.replace(['"', '\''], ""))
+        .filter(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            words.windows(2).any(|w| {
+                (w[0].ends_with("forecast") || w[0] == "$FORECAST" || w[0] == "${FORECAST}") && w[1] == sub
+            })
+        })
+        .collect()
+}
+
+/// The value after `flag` on a command line.
+fn flag_value<'a>(line: &'a str, flag: &str) -> Option<&'a str> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    words.windows(2).find(|w| w[0] == flag).map(|w| w[1])
+}
+
+/// Why a nightly shard's script might not forecast exactly the series it trains: it must run one
+/// `train --each --out-dir DIR` and one `predict --model DIR` with the same `--csv` (the watchlist's
+/// series sorted by id, split as `train --each` splits them), and wait at no barrier.
+fn nightly_problems(script: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let (train, predict) = (forecast_lines(script, "train"), forecast_lines(script, "predict"));
+    let [train] = train.as_slice() else {
+        return vec![format!("expected one forecast train line, found {train:?}")];
+    };
+    let [predict] = predict.as_slice() else {
+        return vec![format!("expected one forecast predict line, found {predict:?}")];
+    };
+    if !train.split_whitespace().any(|w| w == "--each") {
+        problems.push(format!("train does not train one model per series (--each): {train}"));
+    }
+    let dir = flag_value(train, "--out-dir");
+    let model = flag_value(predict, "--model");
+    if dir.is_none() || model != dir {
+        problems.push(format!(
+            "predict --model {model:?} is not train's --out-dir {dir:?} (a folder, not a glob of model files)"
+        ));
+    }
+    let (train_csv, predict_csv) = (flag_value(train, "--csv"), flag_value(predict, "--csv"));
+    if train_csv.is_none() || predict_csv != train_csv {
+        problems.push(format!(
+            "predict --csv {predict_csv:?} is not train's --csv {train_csv:?}: the shards would not be the same series"
+        ));
+    }
+    if script.to_lowercase().contains("barrier") {
+        problems.push("waits at a barrier: a shard needs only its own models".into());
+    }
+    problems
+}
+
 /// The problems of one Job document. Collects the completions of an Indexed Job in `shard_counts`,
 /// and the FORECAST_SHARD_COUNT of any other Job (a merge) in `merge_counts`.
 fn job_problems(doc: &Value, shard_counts: &mut Vec<u64>, merge_counts: &mut Vec<u64>) -> Vec<String> {
     let mut problems = Vec::new();
-    let Some(_) = doc.as_mapping() else { return vec![format!("not a mapping: {doc:?}")] };
+    if doc.as_mapping().is_none() {
+        return vec![format!("not a mapping: {doc:?}")];
+    }
     if doc["apiVersion"].as_str() != Some("batch/v1") {
         problems.push(format!("apiVersion is {:?}, not batch/v1", doc["apiVersion"]));
     }
@@ -120,7 +181,8 @@ fn job_problems(doc: &Value, shard_counts: &mut Vec<u64>, merge_counts: &mut Vec
         problems.push("neither spec.backoffLimit nor spec.backoffLimitPerIndex is set".into());
     }
     let indexed = spec["completionMode"].as_str() == Some("Indexed");
-    if !spec["backoffLimitPerIndex"].is_null() && !(indexed && restart == Some("Never")) {
+    let per_index = !spec["backoffLimitPerIndex"].is_null();
+    if per_index && (!indexed || restart != Some("Never")) {
         problems.push("backoffLimitPerIndex needs completionMode Indexed and restartPolicy Never".into());
     }
 
@@ -198,9 +260,9 @@ fn job_problems(doc: &Value, shard_counts: &mut Vec<u64>, merge_counts: &mut Vec
         let completions = spec["completions"].as_u64();
         let parallelism = spec["parallelism"].as_u64();
         match (completions, parallelism) {
-            (Some(c), Some(p)) if c >= 1 && c == p => shard_counts.push(c),
+            (Some(c), Some(p)) if c >= 1 && (1..=c).contains(&p) => shard_counts.push(c),
             _ => problems.push(format!(
-                "Indexed Job: completions {completions:?} and parallelism {parallelism:?} must be equal (every shard at once)"
+                "Indexed Job: completions {completions:?} must be at least 1 and parallelism {parallelism:?} from 1 to completions"
             )),
         }
         for (i, count) in shard_env.iter().enumerate() {
@@ -214,6 +276,11 @@ fn job_problems(doc: &Value, shard_counts: &mut Vec<u64>, merge_counts: &mut Vec
             if !runs.contains(&sub) {
                 problems.push(format!("Indexed Job: no container runs forecast {sub}"));
             }
+        }
+        for c in containers.iter().filter(|c| !forecast_subcommands(c).is_empty()) {
+            let script = c["command"].as_sequence().into_iter().flatten().filter_map(Value::as_str);
+            let script = script.collect::<Vec<_>>().join("\n");
+            problems.extend(nightly_problems(&script).into_iter().map(|p| format!("Indexed Job: {p}")));
         }
     } else {
         merge_counts.extend(shard_env.into_iter().flatten());
@@ -262,7 +329,23 @@ fn the_manifest_checks_catch_a_broken_job() {
         edit(&mut doc);
         job_problems(&doc, &mut Vec::new(), &mut Vec::new()).join("\n")
     };
-    assert!(broken(&|d| d["spec"]["parallelism"] = 3.into()).contains("must be equal"));
+    assert!(broken(&|d| d["spec"]["parallelism"] = 5.into()).contains("parallelism"));
+    assert!(
+        broken(&|d| d["spec"]["parallelism"] = 3.into()).is_empty(),
+        "parallelism below completions is fine"
+    );
+    let script = |d: &mut Value, from: &str, to: &str| {
+        let command = &mut d["spec"]["template"]["spec"]["containers"][0]["command"][2];
+        let text = command.as_str().unwrap();
+        assert!(text.contains(from), "{from:?} is not in the script");
+        *command = text.replace(from, to).into();
+    };
+    let glob = r#"--model "$MODELS/*.safetensors""#;
+    assert!(broken(&|d| script(d, r#"--model "$MODELS""#, glob)).contains("not train's --out-dir"));
+    assert!(broken(&|d| script(d, r#"--model "$MODELS" --csv "$PRICES""#, r#"--model "$MODELS""#))
+        .contains("not train's --csv"));
+    assert!(broken(&|d| script(d, "--each ", "")).contains("--each"));
+    assert!(broken(&|d| script(d, "exit \"$rc\"", "sleep 1 # barrier\nexit \"$rc\"")).contains("barrier"));
     assert!(broken(&|d| d["spec"]["template"]["spec"]["restartPolicy"] = "Always".into())
         .contains("restartPolicy"));
     assert!(broken(&|d| d["kind"] = "Deployment".into()).contains("not Job"));
@@ -310,6 +393,25 @@ fn slurm_batch_scripts_start_with_bash_and_sbatch_directives() {
             assert!(text.contains("SLURM_ARRAY_TASK_ID"), "{name} does not name its part after the task id");
         }
     }
+}
+
+#[test]
+fn a_nightly_slurm_task_forecasts_the_series_it_trains() {
+    let path = repo().join("deploy/slurm/nightly.sbatch");
+    let text = read(&path);
+    let problems = nightly_problems(&text);
+    assert!(problems.is_empty(), "{}:\n{}", path.display(), problems.join("\n"));
+    // The check catches a task that forecasts a glob of model files, or another watchlist.
+    let from = r#"predict --model "$MODELS" --csv "$PRICES""#;
+    assert!(text.contains(from), "{}: no `{from}`", path.display());
+    let glob = text.replace(from, r#"predict --model "$MODELS/*.safetensors""#);
+    assert!(nightly_problems(&glob).join("\n").contains("not train's --out-dir"));
+    let other = text.replace(from, r#"predict --model "$MODELS" --csv "$OTHER""#);
+    assert!(nightly_problems(&other).join("\n").contains("not train's --csv"));
+    // One array and its merge: no second array, no barrier between training and forecasting.
+    let submit = read(&repo().join("deploy/slurm/submit-nightly.sh"));
+    assert_eq!(submit.matches("nightly.sbatch\"").count(), 1, "submit-nightly.sh submits one nightly array");
+    assert!(submit.contains("afterok:$array_job"), "the merge does not wait for the array (afterok)");
 }
 
 #[test]

@@ -39,6 +39,9 @@ struct PredictReport {
 pub fn run(args: &PredictArgs) -> Result<()> {
     let log = args.output.log();
     let device = args.runtime.runtime()?.device;
+    if args.model.is_dir() && !args.csv.is_empty() {
+        return run_folder(args, &args.model, &device, &log);
+    }
     if let Some(pattern) = model_pattern(&args.model) {
         return run_models(args, &pattern, &device, &log);
     }
@@ -266,9 +269,6 @@ fn forecast_recorded(
 /// recorded CSVs, the models in parallel; sharded by model file (sorted by path). A model file
 /// that cannot be read is one line with its error (id: the file's stem).
 fn run_models(args: &PredictArgs, pattern: &Path, device: &candle_core::Device, log: &Log) -> Result<()> {
-    if !args.csv.is_empty() && args.model.is_dir() {
-        return run_folder(args, &args.model, device, log);
-    }
     if !args.csv.is_empty() || args.tickers.tickers.is_some() || args.load.ticker.is_some() {
         return Err(Error::Usage(
             "--csv with several models needs --model DIR, the folder of `train --each`'s ID.safetensors; without --csv each model re-reads the CSV recorded in it".into(),
