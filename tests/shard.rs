@@ -50,11 +50,12 @@ fn each_series_gets_its_own_model_and_a_broken_one_does_not_stop_the_others() {
         run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let order: Vec<&str> = lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
     assert_eq!(order, ["AAPL", "BROKEN", "IBM", "MSFT", "NVDA"], "{run}");
-    assert_eq!(lines[1]["exit_code"], 3, "{run}");
+    assert_eq!((&lines[1]["status"], &lines[1]["exit_code"]), (&"failed".into(), &3.into()), "{run}");
     for line in lines.iter().filter(|l| l["id"] != "BROKEN") {
         let model = dir.path().join(line["model"].as_str().unwrap());
         assert!(model.ends_with(format!("m/{}.safetensors", line["id"].as_str().unwrap())), "{line}");
         assert!(model.is_file() && line["validation"]["skill"].is_number(), "{line}");
+        assert_eq!(line["status"], "trained");
     }
     assert!(!dir.path().join("m/BROKEN.safetensors").exists());
     // Each model is the one `train --csv --ticker` of that series alone writes: same forecast.

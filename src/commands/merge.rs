@@ -19,6 +19,7 @@ use crate::ledger;
 use crate::limits::MAX_MERGE_FILE_BYTES;
 use crate::output::{print_text, SeriesForecast};
 use crate::paths::shown;
+use crate::shard::Shard;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -122,7 +123,12 @@ fn backtests(files: &[PathBuf], texts: &[String], args: &MergeArgs) -> Result<()
     let Some((first_file, first)) = records.first() else {
         return Err(Error::Usage("no backtest parts to merge".into()));
     };
-    let count: usize = first.shard.split_once('/').and_then(|(_, n)| n.parse().ok()).unwrap_or(0);
+    let shard_of = |file: &Path, r: &ShardRecord| -> Result<Shard> {
+        Shard::parse(&r.shard).map_err(|why| {
+            DataError::new(file, format!("shard {}: {why}", crate::text::excerpt(&r.shard, 40))).into()
+        })
+    };
+    let count = shard_of(first_file, first)?.count;
     let mut seen: Vec<Option<&PathBuf>> = vec![None; count];
     for (file, r) in &records {
         if r.run != first.run || r.units != first.units || r.scoring != first.scoring {
@@ -135,27 +141,16 @@ fn backtests(files: &[PathBuf], texts: &[String], args: &MergeArgs) -> Result<()
             )
             .into());
         }
-        let k = r
-            .shard
-            .split_once('/')
-            .and_then(|(k, n)| Some((k.parse::<usize>().ok()?, n.parse::<usize>().ok()?)));
-        match k {
-            Some((k, n)) if n == count && (1..=n).contains(&k) => {
-                if let Some(other) = seen[k - 1].replace(file) {
-                    return Err(DataError::new(
-                        file,
-                        format!("shard {} is also in {}", r.shard, shown(other)),
-                    )
-                    .into());
-                }
-            }
-            _ => {
-                return Err(DataError::new(
-                    file,
-                    format!("shard {} does not fit the {count} shards of {}", r.shard, shown(first_file)),
-                )
-                .into())
-            }
+        let shard = shard_of(file, r)?;
+        if shard.count != count {
+            return Err(DataError::new(
+                file,
+                format!("shard {shard} does not fit the {count} shards of {}", shown(first_file)),
+            )
+            .into());
+        }
+        if let Some(other) = seen[shard.index].replace(file) {
+            return Err(DataError::new(file, format!("shard {shard} is also in {}", shown(other))).into());
         }
     }
     let missing: Vec<String> =

@@ -24,6 +24,8 @@ use std::time::Instant;
 #[derive(Debug, Serialize)]
 struct Line {
     id: String,
+    /// `trained` (its model written) or `failed` (see `error`).
+    status: &'static str,
     csv: String,
     /// The model file written.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -150,7 +152,12 @@ fn train_one(
                 calendar: choose_calendar(args.calendar.calendar, &l.series, log),
             },
         };
-        let trained = forecaster::fit(&[member], &args.model.settings(), runtime, |_| {})?;
+        let trained = forecaster::fit(&[member], &args.model.settings(), runtime, |e| {
+            log.progress(&format!(
+                "{}: epoch {:>3}/{}  train {:.5}  val {:.5}  {:.2}s",
+                l.id, e.epoch, args.model.epochs, e.train_loss, e.val_loss, e.seconds
+            ))
+        })?;
         let f = &trained.forecaster;
         let entry = &f.series[0];
         let forecast = f.prepare(&l.series, &entry.scaler, &l.csv, path)?.forecast(entry.calendar)?;
@@ -161,6 +168,7 @@ fn train_one(
         Ok((fit, forecast)) => (
             Line {
                 id: l.id.clone(),
+                status: "trained",
                 csv: shown(&l.csv),
                 model: Some(path.display().to_string()),
                 rows: l.series.len(),
@@ -178,6 +186,7 @@ fn train_one(
 fn failed_line(id: &str, csv: &Path, rows: usize, e: &Error) -> Line {
     Line {
         id: id.to_string(),
+        status: "failed",
         csv: shown(csv),
         model: None,
         rows,
@@ -232,6 +241,7 @@ fn csv(lines: &[Line]) -> Result<String> {
         let fit = l.fit.as_ref();
         vec![
             l.id.clone(),
+            l.status.to_string(),
             l.csv.clone(),
             l.model.clone().unwrap_or_default(),
             l.rows.to_string(),
