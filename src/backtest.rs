@@ -11,6 +11,12 @@
 //! baselines are scored on the same days. With a horizon of N days, each test day is a forecast
 //! origin and every step 1…N is scored; intervals are calibrated on the fold's own validation
 //! span (inside its history) and their coverage measured on its test span.
+//!
+//! The work comes in units ([`plan`]): each fold's model, and with `--compare-local` each series'
+//! own model of each fold. [`run_unit`] does one and gives its [`Part`] (every test day with every
+//! baseline's prediction, the coverages, epochs and dates trained on); [`assemble`] makes the
+//! report from all parts, put in one order whoever ran them, so shards of a backtest run on
+//! several machines merge into the report one process prints, bit for bit.
 
 use crate::data::{Series, WindowSpec};
 use crate::distribution::Distribution;
@@ -35,7 +41,7 @@ use std::path::Path;
 pub const DEFAULT_TEST_SHARE: f64 = 0.2;
 
 /// Metrics of the model and every baseline over one span, for one step.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SpanMetrics {
     pub step: usize,
     pub model: PointMetrics,
@@ -55,17 +61,25 @@ pub struct DayForecast {
     pub date: String,
     pub fold: usize,
     pub step: usize,
+    #[serde(with = "crate::exact_float")]
     pub actual: f64,
+    #[serde(with = "crate::exact_float")]
     pub forecast: f64,
+    #[serde(with = "crate::exact_float")]
     pub naive: f64,
+    #[serde(with = "crate::exact_float")]
     pub drift: f64,
+    #[serde(with = "crate::exact_float")]
     pub moving_average: f64,
     /// The EWMA volatility known at the origin: what days are ranked by for the calm and
     /// turbulent fifths.
+    #[serde(with = "crate::exact_float")]
     pub ranking_volatility: f64,
     /// The MASE denominator: the naive MAE over the fold's training closes of the series…
+    #[serde(with = "crate::exact_float")]
     pub scale: f64,
     /// …and the same in percent of the previous close, for closes rebased to 100.
+    #[serde(with = "crate::exact_float")]
     pub relative_scale: f64,
     /// Each interval method's prediction, in [`METHODS`] order (GARCH missing when its fit
     /// failed).
@@ -102,7 +116,7 @@ pub struct StepIntervalScores {
 }
 
 /// One fold: where it trained and tested, and how it did.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Fold {
     pub fold: usize,
     pub train_start: String,
@@ -219,7 +233,7 @@ fn fold_dates(
 /// One unit of a backtest's work, the thing a shard is given: fold `k`'s model (the global
 /// model of a watchlist, or the model of the one series), or with `--compare-local` fold `k`'s
 /// model of the one series `members[series]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Unit {
     Fold(usize),
     Local { fold: usize, series: usize },
@@ -297,26 +311,6 @@ pub fn plan(
         compare_local,
     };
     Ok(Plan { spans, units, scoring })
-}
-
-/// Runs the walk-forward backtest of `members` (one series, or a watchlist sharing one global
-/// model per fold) over `folds` test spans of `test_size` days. With `compare_local` (a
-/// watchlist), one model per series is also fitted and scored on the same folds and days.
-pub fn run(
-    members: &[TrainingSeries],
-    settings: &Settings,
-    folds: (usize, Option<usize>),
-    compare_local: bool,
-    runtime: &Runtime,
-    mut progress: impl FnMut(Progress),
-) -> crate::error::Result<Backtest> {
-    let plan = plan(members, settings, folds, compare_local)?;
-    let parts = plan
-        .units
-        .iter()
-        .map(|&unit| run_unit(members, settings, &plan, unit, runtime, &mut progress))
-        .collect::<crate::error::Result<Vec<Part>>>()?;
-    Ok(assemble(parts, &plan.scoring))
 }
 
 /// Does one unit of `plan`: fits its model on the rows before its fold's first test date and

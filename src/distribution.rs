@@ -96,9 +96,12 @@ fn sigmoid(x: f64) -> f64 {
 /// baselines' predictive distributions.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LocationScale {
+    #[serde(with = "crate::exact_float")]
     pub mu: f64,
+    #[serde(with = "crate::exact_float")]
     pub sigma: f64,
     /// Degrees of freedom; `None` for a normal distribution.
+    #[serde(with = "crate::exact_float::option")]
     pub nu: Option<f64>,
 }
 

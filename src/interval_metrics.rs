@@ -36,6 +36,7 @@ pub struct DayPrediction {
     /// The predictive distribution of the log return from the origin.
     pub distribution: LocationScale,
     /// Half-width of the interval around `distribution.mu`, per level, in log-return space.
+    #[serde(with = "crate::exact_float::vec")]
     pub half_widths: Vec<f64>,
 }
 

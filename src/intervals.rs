@@ -31,14 +31,18 @@ pub fn band(forecast: f64, q: f64, scale: f64) -> (f64, f64) {
 /// Empirical coverage and mean width of one level and step over a span.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Coverage {
+    #[serde(with = "crate::exact_float")]
     pub level: f64,
     pub step: usize,
     pub days: usize,
     /// Share of days whose actual close fell inside the interval.
+    #[serde(with = "crate::exact_float")]
     pub coverage: f64,
     /// Mean of upper − lower, in price units.
+    #[serde(with = "crate::exact_float")]
     pub mean_width: f64,
     /// Mean of (upper − lower) / forecast, in percent.
+    #[serde(with = "crate::exact_float")]
     pub mean_width_pct: f64,
 }
 

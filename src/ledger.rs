@@ -137,7 +137,7 @@ fn check_header(path: &Path, bytes: &[u8], consequence: &str) -> Result<()> {
 }
 
 /// Parses the bytes of a ledger file at `path`.
-fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Entry>> {
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Entry>> {
     check_header(path, bytes, "")?;
     let mut reader = csv::Reader::from_reader(bytes);
     reader

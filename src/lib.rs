@@ -23,6 +23,7 @@ pub mod commands;
 pub mod data;
 pub mod distribution;
 pub mod error;
+pub mod exact_float;
 pub mod exit;
 pub mod forecaster;
 pub mod freshness;

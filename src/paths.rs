@@ -116,6 +116,12 @@ pub fn file_name_for(id: &str) -> String {
     name
 }
 
+/// The model file of the series `id` in `dir`, as `train --each` writes it: DIR/ID.safetensors
+/// (the id made a plain file name by [`file_name_for`]).
+pub fn model_file(dir: &Path, id: &str) -> PathBuf {
+    dir.join(format!("{}.safetensors", file_name_for(id)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

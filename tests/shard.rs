@@ -77,6 +77,19 @@ fn each_series_gets_its_own_model_and_a_broken_one_does_not_stop_the_others() {
     .concat();
     let alone = forecast(dir.path(), &alone).ok().json();
     assert_eq!(alone["forecast"]["forecasts"], lines[2]["forecast"]["forecasts"]);
+    // The summary as CSV: one row per series, with its status.
+    let csv = [&train[..train.len() - FAST.len() - 2], &["--format", "csv"], FAST].concat();
+    let run = forecast(dir.path(), &csv).fails_with(3, &[]);
+    assert!(run.stdout.starts_with("series,status,csv,model,"), "{run}");
+    assert_eq!(run.stdout.lines().filter(|l| l.contains(",trained,")).count(), 4, "{run}");
+    // Two ids that one file system takes for one name are refused, even when two shards would
+    // write them.
+    let nvda = test_data("NVDA_stooq_en.csv");
+    std::fs::copy(&nvda, dir.path().join("nvda.csv")).unwrap();
+    std::fs::copy(&nvda, dir.path().join("NVDA.csv")).unwrap();
+    let clash =
+        ["train", "--csv", "nvda.csv", "--csv", "NVDA.csv", "--each", "--out-dir", "c", "--shard", "1/2"];
+    forecast(dir.path(), &clash).fails_with(2, &["would both be written to"]);
     // Refused before any work: no folder, or a model file that is an input.
     let no_dir = forecast(dir.path(), &["train", "--csv", "x.csv", "--each"]);
     assert_eq!(no_dir.code, 2, "{no_dir}");
@@ -118,6 +131,23 @@ fn many_models_forecast_at_once_sorted_by_series_and_shards_merge_into_the_same_
     };
     assert_eq!(without_time("merged.csv"), without_time("whole.csv"));
     assert_eq!(without_time("merged.csv").len(), 1 + 4, "a header and one row per series");
+    // Parts printed as JSON merge too, the model of each line kept; a train summary is not
+    // forecasts.
+    for k in 1..=2 {
+        let run = predict(&["--shard", &format!("{k}/2"), "--format", "json"]);
+        std::fs::write(dir.path().join(format!("part-{k}.json")), &run.stdout).unwrap();
+    }
+    let merged = forecast(dir.path(), &["merge", "part-1.json", "part-2.json", "--format", "json"]).ok();
+    assert_eq!(merged.stdout, whole.stdout, "merged:\n{merged}");
+    let long = test_data("big_tech_long.csv");
+    let summary = [
+        &["train", "--csv", s(&long), "--ticker", "IBM", "--each"][..],
+        &["--out-dir", "again", "--format", "jsonl", "-q"],
+        FAST,
+    ]
+    .concat();
+    std::fs::write(dir.path().join("summary.jsonl"), forecast(dir.path(), &summary).ok().stdout).unwrap();
+    forecast(dir.path(), &["merge", "summary.jsonl"]).fails_with(3, &["not a forecast"]);
     // Merging again adds nothing.
     let again = forecast(dir.path(), &["merge", "ledger-*.csv", "--out", "merged.csv"]).ok();
     assert!(again.stderr.contains("0 new row(s)"), "{again}");
@@ -235,6 +265,12 @@ fn a_sharded_backtest_merges_into_the_unsharded_report_bit_for_bit() {
     std::fs::write(dir.path().join("other-1.json"), &other.stdout).unwrap();
     forecast(dir.path(), &["merge", "other-1.json", "part-2.json", "part-3.json"])
         .fails_with(3, &["another backtest"]);
+    // A part whose numbers no run gives is refused, not trusted.
+    let text = std::fs::read_to_string(dir.path().join("part-2.json")).unwrap();
+    assert!(text.contains("\"horizon\":1,"));
+    std::fs::write(dir.path().join("bad-2.json"), text.replace("\"horizon\":1,", "\"horizon\":0,")).unwrap();
+    forecast(dir.path(), &["merge", "part-1.json", "bad-2.json", "part-3.json"])
+        .fails_with(3, &["out of bounds"]);
     // A shard's output is a part: only --format json.
     let table = [&["backtest", "--csv", s(&long), "--shard", "1/2"][..], FAST].concat();
     forecast(dir.path(), &table).fails_with(2, &["--format json"]);
@@ -266,6 +302,12 @@ fn job_array_variables_pick_the_shard_and_stderr_says_so() {
     assert_eq!(run.stdout.lines().count(), 4);
     forecast_with(dir.path(), &args, &[("JOB_COMPLETION_INDEX", "1")])
         .fails_with(2, &["FORECAST_SHARD_COUNT"]);
+    // One series is one unit: --shard on it is a usage error.
+    let nvda = test_data("NVDA_stooq_en.csv");
+    let one = [&["train", "--csv", s(&nvda), "--out", "one.safetensors", "-q"][..], FAST].concat();
+    forecast(dir.path(), &one).ok();
+    forecast(dir.path(), &["predict", "--model", "one.safetensors", "--shard", "1/2"])
+        .fails_with(2, &["one series"]);
     // A shard with nothing to do prints nothing and succeeds; merging it changes nothing.
     let run = forecast_with(dir.path(), &[&args[..], &["--shard", "5/5"]].concat(), &[]).ok();
     assert!(run.stdout.is_empty(), "{run}");

@@ -4,13 +4,14 @@
 //! [`ShardRecord`] for `forecast merge`.
 
 use super::{as_of, Watchlist};
-use crate::backtest::{self, Backtest, Part, Progress, Scoring, SpanMetrics, StepIntervalScores};
+use crate::backtest::{self, Backtest, Part, Progress, Scoring, SpanMetrics, StepIntervalScores, Unit};
 use crate::calendar::Calendar;
 use crate::cli::{BacktestArgs, Format};
 use crate::data::Series;
 use crate::error::Error;
 use crate::forecaster::{Source, TrainingSeries};
 use crate::interval_metrics::verdicts;
+use crate::limits::{MAX_FOLDS, MAX_HORIZON, MAX_LEVELS, MAX_SERIES};
 use crate::output::{plot, print_json_as, print_json_lines, print_text, table};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
@@ -35,9 +36,8 @@ pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
     let log = args.output.log();
     let runtime = args.runtime.runtime()?;
     let shard = super::shard(args.shard.shard)?;
-    if shard.is_sharded()
-        && (args.output.format != Format::Json || args.plot.is_some() || args.predictions.is_some())
-    {
+    let json = matches!(args.output.format, Format::Json | Format::Jsonl);
+    if shard.is_sharded() && (!json || args.plot.is_some() || args.predictions.is_some()) {
         return Err(Error::Usage(format!(
             "shard {} of a backtest is a part for `forecast merge`: give it --format json, and --plot or --predictions to none (merge prints the predictions with --format csv)",
             shard.shard
@@ -108,7 +108,10 @@ pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
     let csv = watch.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ");
     let rows = histories.iter().map(Series::len).sum();
     if shard.is_sharded() {
-        let run = format!("{settings:?} {:?} {csv} {:?} {}", plan.spans, args.as_of, args.compare_local);
+        // Every shard of one run has the same: the flags, each series and its rows, the folds.
+        let series: Vec<(&str, usize)> = members.iter().map(|m| (m.id.as_str(), m.series.len())).collect();
+        let run =
+            format!("{settings:?} {series:?} {:?} {csv} {:?} {}", plan.spans, args.as_of, args.compare_local);
         let record = ShardRecord {
             forecast_shard: SHARD_KIND.into(),
             shard: shard.shard.to_string(),
@@ -154,6 +157,32 @@ pub struct ShardRecord {
     pub units: usize,
     pub scoring: Scoring,
     pub parts: Vec<Part>,
+}
+
+impl ShardRecord {
+    /// Refuses a record whose numbers no backtest of this program gives (it is read from a file):
+    /// its scoring out of the flags' bounds, a unit outside the run, or a unit twice.
+    pub fn check(&self) -> Result<(), String> {
+        let sc = &self.scoring;
+        if !(1..=MAX_HORIZON).contains(&sc.horizon)
+            || !(1..=MAX_FOLDS).contains(&sc.folds)
+            || sc.levels.len() > MAX_LEVELS
+            || sc.levels.iter().any(|l| !(*l > 0.0 && *l < 1.0))
+        {
+            return Err("its horizon, folds or levels are out of bounds".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for part in &self.parts {
+            let fits = match part.unit {
+                Unit::Fold(k) => k < sc.folds,
+                Unit::Local { fold, series } => sc.compare_local && fold < sc.folds && series < MAX_SERIES,
+            };
+            if !fits || !seen.insert(part.unit) {
+                return Err(format!("its unit {:?} is not one of the run's, or is there twice", part.unit));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Prints the report of a whole backtest (of one run, or merged from its shards).

@@ -64,7 +64,7 @@ pub fn run(args: &MergeArgs) -> Result<()> {
     match kind {
         Kind::Backtest => backtests(&files, &texts, args),
         Kind::Forecasts => forecasts(&files, &texts, args),
-        Kind::Ledger => ledgers(&files, args, &log),
+        Kind::Ledger => ledgers(&files, &texts, args, &log),
     }
 }
 
@@ -91,9 +91,8 @@ fn kind(path: &Path, text: &str) -> Result<Option<Kind>> {
         return Ok(None);
     }
     if start.starts_with('{') {
-        let head: String = start.chars().take(200).collect();
-        let backtest = head.contains(&format!("\"forecast_shard\": \"{SHARD_KIND}\""))
-            || head.contains(&format!("\"forecast_shard\":\"{SHARD_KIND}\""));
+        // A backtest part is one line of JSON whose first key says so.
+        let backtest = start.starts_with(&format!("{{\"forecast_shard\":\"{SHARD_KIND}\""));
         return Ok(Some(if backtest { Kind::Backtest } else { Kind::Forecasts }));
     }
     let first = start.lines().next().unwrap_or_default().trim_end_matches('\r');
@@ -118,6 +117,9 @@ fn backtests(files: &[PathBuf], texts: &[String], args: &MergeArgs) -> Result<()
         }
         let record: ShardRecord = serde_json::from_str(text)
             .map_err(|e| DataError::new(file, format!("not a backtest part: {e}")))?;
+        record
+            .check()
+            .map_err(|why| DataError::new(file, format!("not a backtest part of forecast's: {why}")))?;
         records.push((file, record));
     }
     let Some((first_file, first)) = records.first() else {
@@ -182,21 +184,40 @@ fn forecasts(files: &[PathBuf], texts: &[String], args: &MergeArgs) -> Result<()
     for (file, text) in files.iter().zip(texts) {
         let bad = |e: serde_json::Error| DataError::new(file, format!("not forecasts: {e}"));
         let trimmed = text.trim_start();
-        // `predict --format json`: one object with a list of series.
+        // `predict --format json`: one object with a list of series (and the model, when one
+        // model forecast them all).
         if trimmed.starts_with('{') && !trimmed.lines().next().unwrap_or_default().trim_end().ends_with('}') {
             #[derive(serde::Deserialize)]
             struct Report {
+                model: Option<String>,
                 series: Vec<SeriesForecast>,
             }
             let report: Report = serde_json::from_str(text).map_err(bad)?;
-            from.extend(std::iter::repeat_n(file, report.series.len()));
-            items.extend(report.series);
+            for mut item in report.series {
+                item.model = item.model.or_else(|| report.model.clone());
+                items.push(item);
+                from.push(file);
+            }
             continue;
         }
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             items.push(serde_json::from_str(line).map_err(bad)?);
             from.push(file);
         }
+    }
+    // A line of something else (a train summary) reads as a series with neither: refuse it.
+    if let Some((item, file)) =
+        items.iter().zip(&from).find(|(i, _)| i.forecast.is_none() == i.error.is_none())
+    {
+        return Err(DataError::new(
+            file,
+            format!(
+                "series {}: not a forecast: neither forecasts nor an error",
+                crate::text::excerpt(&item.id, 40)
+            ),
+        )
+        .with_hint("merge what `predict --format jsonl` (or json) printed")
+        .into());
     }
     let mut keys = std::collections::HashMap::new();
     for (item, file) in items.iter().zip(&from) {
@@ -211,10 +232,10 @@ fn forecasts(files: &[PathBuf], texts: &[String], args: &MergeArgs) -> Result<()
     print_forecasts(items, args.output.format)
 }
 
-fn ledgers(files: &[PathBuf], args: &MergeArgs, log: &crate::output::Log) -> Result<()> {
+fn ledgers(files: &[PathBuf], texts: &[String], args: &MergeArgs, log: &crate::output::Log) -> Result<()> {
     let mut all = Vec::new();
-    for file in files {
-        all.push(ledger::read(file)?);
+    for (file, text) in files.iter().zip(texts) {
+        all.push(ledger::parse(file, text.as_bytes())?);
     }
     let rows = ledger::merge(all);
     match &args.out {

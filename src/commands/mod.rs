@@ -18,6 +18,7 @@ use crate::exit::Exit;
 use crate::output::Log;
 use crate::shard::Shard;
 use chrono::NaiveDate;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Loads a CSV with the given options, printing what was dropped and any warnings.
@@ -151,4 +152,31 @@ pub fn shard(flag: Option<Shard>) -> Result<RunShard> {
         Some((shard, from)) => RunShard { shard, from: Some(from) },
         None => RunShard { shard: Shard::WHOLE, from: None },
     })
+}
+
+/// The ids of a watchlist's series (read or not) that are this shard's: every id sorted, then
+/// dealt round robin. `train --each` and `predict --model DIR --csv` split by this one rule, so a
+/// job array's task forecasts exactly the series it trained.
+pub fn my_series(shard: &RunShard, loaded: &[Loaded], failed: &[Failed], log: &Log) -> HashSet<String> {
+    let mut ids: Vec<&str> =
+        loaded.iter().map(|l| l.id.as_str()).chain(failed.iter().map(|f| f.id.as_str())).collect();
+    ids.sort_unstable();
+    let total = ids.len();
+    let mine: HashSet<String> = shard.select(ids).into_iter().map(str::to_string).collect();
+    shard.announce(log, mine.len(), total, "series");
+    mine
+}
+
+/// The end of a run over many series: `Ok` when none failed, else the most severe of `failures`
+/// (each series' exit code and message) as the run's error, saying how many of `total` were not
+/// `done` ("forecast", "trained").
+pub fn most_severe(failures: Vec<(Exit, String)>, total: usize, done: &str) -> Result<()> {
+    let count = failures.len();
+    match failures.into_iter().max_by_key(|(code, _)| severity_of(*code)) {
+        None => Ok(()),
+        Some((code, message)) => Err(Error::Series(
+            code,
+            format!("{count} of {total} series not {done}; the most severe: {message}"),
+        )),
+    }
 }

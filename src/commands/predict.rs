@@ -7,12 +7,11 @@
 //! `--model DIR --csv GLOB`: each series by DIR/ID.safetensors), print one forecast per series,
 //! sorted by id, with each failure in place. A watchlist's forecasts can be sharded.
 
-use super::{as_of, choose_calendar, load_series, severity_of, RunShard};
+use super::{as_of, choose_calendar, load_series, most_severe, my_series};
 use crate::calendar::Calendar;
 use crate::checkpoint;
 use crate::cli::{Format, PredictArgs};
 use crate::data::watchlist::{reload, Source};
-use crate::data::watchlist::{Failed, Loaded};
 use crate::data::{Scaler, Series};
 use crate::error::{Error, Result};
 use crate::exit::Exit;
@@ -21,7 +20,7 @@ use crate::freshness;
 use crate::inference::Forecast;
 use crate::ledger;
 use crate::output::{print_json, print_json_as, print_json_lines, print_text, table, Log, SeriesForecast};
-use crate::paths::stem;
+use crate::paths::{model_file, stem};
 use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -62,6 +61,11 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     if !one_series {
         return run_watchlist(args, forecaster, &files, &bytes, &log);
     }
+    if let Some(shard) = args.shard.shard {
+        return Err(Error::Usage(format!(
+            "--shard {shard}: this model forecasts one series, which is one unit of work; shard a watchlist's predict"
+        )));
+    }
     let entry = &forecaster.series[0];
     let csv = files.first().cloned().unwrap_or_else(|| PathBuf::from(&entry.data.csv));
     // Read the CSV the way training did (its ticker, columns, date format…), unless overridden.
@@ -87,7 +91,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
 fn model_pattern(model: &Path) -> Option<PathBuf> {
     if model.is_dir() {
         // A folder without model files is not a model (exit 4, as before there were folders).
-        let pattern = model.join("*.safetensors");
+        let pattern = PathBuf::from(glob::Pattern::escape(&model.to_string_lossy())).join("*.safetensors");
         let any = glob::glob(&pattern.to_string_lossy()).is_ok_and(|mut m| m.any(|f| f.is_ok()));
         return any.then_some(pattern);
     }
@@ -212,18 +216,6 @@ fn run_watchlist(
     finish(args, results, log)
 }
 
-/// The ids of the series of a watchlist (read or not) that are this shard's: every id sorted, then
-/// dealt round robin.
-fn my_series(shard: &RunShard, loaded: &[Loaded], failed: &[Failed], log: &Log) -> Vec<String> {
-    let mut ids: Vec<&str> =
-        loaded.iter().map(|l| l.id.as_str()).chain(failed.iter().map(|f| f.id.as_str())).collect();
-    ids.sort_unstable();
-    let total = ids.len();
-    let mine: Vec<String> = shard.select(ids).into_iter().map(str::to_string).collect();
-    shard.announce(log, mine.len(), total, "series");
-    mine
-}
-
 /// `items` sorted by the id `id_of` gives them (the order of every watchlist report).
 fn by_id<T>(mut items: Vec<T>, id_of: impl Fn(&T) -> &String) -> Vec<T> {
     items.sort_by(|a, b| id_of(a).cmp(id_of(b)));
@@ -286,8 +278,7 @@ fn run_models(args: &PredictArgs, pattern: &Path, device: &candle_core::Device, 
     let results: Vec<Vec<Outcome>> = mine
         .par_iter()
         .map(|path| {
-            let read = checkpoint::read(path)
-                .and_then(|b| checkpoint::from_bytes(&b, path, device).map(|l| (b, l.forecaster)));
+            let read = read_model(path, device);
             let (bytes, forecaster) = match read {
                 Ok(read) => read,
                 Err(e) => {
@@ -321,9 +312,8 @@ fn run_folder(args: &PredictArgs, dir: &Path, device: &candle_core::Device, log:
         .filter(|l| mine.contains(&l.id))
         .map(|l| {
             log.load_report(&l.report);
-            let path = dir.join(format!("{}.safetensors", crate::paths::file_name_for(&l.id)));
-            let read = checkpoint::read(&path)
-                .and_then(|b| checkpoint::from_bytes(&b, &path, device).map(|m| (b, m.forecaster)));
+            let path = model_file(dir, &l.id);
+            let read = read_model(&path, device);
             let (forecast, hash) = match read {
                 Err(e) => (Err(e.into()), String::new()),
                 Ok((bytes, forecaster)) => {
@@ -350,11 +340,21 @@ fn run_folder(args: &PredictArgs, dir: &Path, device: &candle_core::Device, log:
         })
         .collect();
     for f in failed.into_iter().filter(|f| mine.contains(&f.id)) {
-        let path = dir.join(format!("{}.safetensors", crate::paths::file_name_for(&f.id)));
+        let path = model_file(dir, &f.id);
         let item = SeriesForecast::new(&f.id, &f.csv, false, Err(f.error));
         results.push(outcome(with_model(item, &path), (&path, "", &time)));
     }
     finish(args, results, log)
+}
+
+/// The model file at `path`: its bytes (for the ledger's hash) and its forecaster.
+fn read_model(
+    path: &Path,
+    device: &candle_core::Device,
+) -> std::result::Result<(Vec<u8>, Forecaster), crate::error::ModelFileError> {
+    let bytes = checkpoint::read(path)?;
+    let forecaster = checkpoint::from_bytes(&bytes, path, device)?.forecaster;
+    Ok((bytes, forecaster))
 }
 
 /// The line of a series forecast by the model file `path`, saying so.
@@ -404,20 +404,9 @@ pub fn print_forecasts(mut series: Vec<SeriesForecast>, format: Format) -> Resul
         Format::Table => print_text(&table::watchlist(&series))?,
         Format::Csv => print_text(&crate::output::csv::watchlist(&series)?)?,
     }
-    let failed: Vec<&SeriesForecast> = series.iter().filter(|s| s.error.is_some()).collect();
     let code = |s: &SeriesForecast| s.exit_code.and_then(Exit::from_code).unwrap_or(Exit::Internal);
-    match failed.iter().max_by_key(|s| severity_of(code(s))) {
-        None => Ok(()),
-        Some(worst) => Err(Error::Series(
-            code(worst),
-            format!(
-                "{} of {} series not forecast; the most severe: {}",
-                failed.len(),
-                series.len(),
-                worst.error.as_deref().unwrap_or_default()
-            ),
-        )),
-    }
+    let failures = series.iter().filter_map(|s| Some((code(s), s.error.clone()?))).collect();
+    most_severe(failures, series.len(), "forecast")
 }
 
 /// With `max_age`: fails (exit 5) when the last row is more than that many calendar days before

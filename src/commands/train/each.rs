@@ -6,16 +6,17 @@
 use super::FitSummary;
 use crate::checkpoint;
 use crate::cli::{Format, TrainArgs};
-use crate::commands::{choose_calendar, severity};
+use crate::commands::{choose_calendar, most_severe, my_series};
 use crate::data::watchlist::{self, Failed, Loaded};
 use crate::error::{Error, Result};
 use crate::forecaster::{self, Source, TrainingSeries};
 use crate::inference::Forecast;
 use crate::lock::lock_model;
 use crate::output::{print_json, print_json_lines, print_text, Log};
-use crate::paths::{check_outputs, file_name_for, shown};
+use crate::paths::{check_outputs, file_name_for, model_file, shown};
 use crate::runtime::Runtime;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -60,22 +61,23 @@ pub fn run(args: &TrainArgs, dir: &Path, runtime: &Runtime, log: &Log) -> Result
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::output(format!("--out-dir {}", shown(dir)), e))?;
     let (loaded, failed) = watchlist::load(&files, &args.load, args.tickers.tickers.as_ref())?;
-    // The work list: every series named, sorted by id.
-    let mut work: Vec<Named> = loaded.into_iter().map(Ok).chain(failed.into_iter().map(Err)).collect();
+    check_names(loaded.iter().map(|l| &l.id).chain(failed.iter().map(|f| &f.id)))?;
+    let mine = my_series(&shard, &loaded, &failed, log);
+    let mut work: Vec<Named> = loaded
+        .into_iter()
+        .filter(|l| mine.contains(&l.id))
+        .map(Ok)
+        .chain(failed.into_iter().filter(|f| mine.contains(&f.id)).map(Err))
+        .collect();
     work.sort_by(|a, b| id_of(a).cmp(id_of(b)));
-    let total = work.len();
-    let mine = shard.select(work);
-    shard.announce(log, mine.len(), total, "series");
-    let paths: Vec<PathBuf> =
-        mine.iter().map(|w| dir.join(format!("{}.safetensors", file_name_for(id_of(w))))).collect();
-    check_names(&mine, &paths)?;
+    let paths: Vec<PathBuf> = work.iter().map(|w| model_file(dir, id_of(w))).collect();
     let outputs: Vec<(&str, &Path)> = paths.iter().map(|p| ("--out-dir", p.as_path())).collect();
     let inputs: Vec<(&str, &Path)> = files.iter().map(|f| ("--csv", f.as_path())).collect();
     check_outputs(&outputs, &inputs)?;
-    let bar = log.bar(mine.len() as u64, "series");
+    let bar = log.bar(work.len() as u64, "series");
     let mut lines = Vec::new();
     let mut errors = Vec::new();
-    for (series, path) in mine.into_iter().zip(&paths) {
+    for (series, path) in work.into_iter().zip(&paths) {
         let id = id_of(&series).to_string();
         let (line, error) = match series {
             Ok(l) => {
@@ -100,14 +102,8 @@ pub fn run(args: &TrainArgs, dir: &Path, runtime: &Runtime, log: &Log) -> Result
         Format::Table => print_text(&render(&report))?,
         Format::Csv => print_text(&csv(&report.series)?)?,
     }
-    let failed = errors.len();
-    match errors.into_iter().max_by_key(severity) {
-        None => Ok(()),
-        Some(worst) => Err(Error::Series(
-            worst.exit_code(),
-            format!("{failed} of {} series not trained; the most severe: {worst}", report.series.len()),
-        )),
-    }
+    let failures = errors.iter().map(|e| (e.exit_code(), e.to_string())).collect();
+    most_severe(failures, report.series.len(), "trained")
 }
 
 /// The id of a series of the work list.
@@ -118,15 +114,19 @@ fn id_of(series: &Named) -> &str {
     }
 }
 
-/// Refuses two series whose ids give one file name (`BRK/B` and `BRK_B`).
-fn check_names(mine: &[Named], paths: &[PathBuf]) -> Result<()> {
-    for (i, path) in paths.iter().enumerate() {
-        if let Some(j) = paths[..i].iter().position(|p| p == path) {
+/// Refuses two series of the whole watchlist (not only this shard's: two shards must never
+/// write one file) whose ids give one file name, also where a file system ignores case (`BRK/B`
+/// and `BRK_B`, `aapl` and `AAPL`).
+fn check_names<'a>(ids: impl Iterator<Item = &'a String>) -> Result<()> {
+    let mut seen: HashMap<String, &str> = HashMap::new();
+    for id in ids {
+        let name = file_name_for(id).to_lowercase();
+        if let Some(other) = seen.insert(name, id) {
             return Err(Error::Usage(format!(
-                "series {} and {} would both be written to {}: rename one file or ticker",
-                id_of(&mine[j]),
-                id_of(&mine[i]),
-                shown(path)
+                "series {} and {} would both be written to {}.safetensors: rename one file or ticker",
+                crate::text::excerpt(other, 40),
+                crate::text::excerpt(id, 40),
+                file_name_for(id)
             )));
         }
     }
@@ -234,8 +234,19 @@ fn render(r: &Report) -> String {
 
 /// `--format csv`: one row per series.
 fn csv(lines: &[Line]) -> Result<String> {
-    let header =
-        ["series", "csv", "model", "rows", "epochs_run", "rmse", "naive_rmse", "skill", "close", "error"];
+    let header = [
+        "series",
+        "status",
+        "csv",
+        "model",
+        "rows",
+        "epochs_run",
+        "rmse",
+        "naive_rmse",
+        "skill",
+        "close",
+        "error",
+    ];
     let cell = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     let rows = lines.iter().map(|l| {
         let fit = l.fit.as_ref();
