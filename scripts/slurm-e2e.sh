@@ -470,19 +470,19 @@ if [[ $SMOKE == 1 ]]; then
 fi
 
 # --- 5. the nightly run on the cluster ----------------------------------------------------------
-# submit_nightly OUT_DIR [ENV=VALUE...]: submit-nightly.sh in $TMP/nightly; sets array_job,
-# merge_job and the wall times ARRAY_S (submit to the last task's end) and MERGE_S.
-submit_nightly() {
-    local out=$1 ids t0 t1
-    shift
-    cd "$TMP/nightly"
+# submit DIR SCRIPT TASKS [ENV=VALUE...]: deploy/slurm/SCRIPT, run in DIR with a TASKS-task
+# array; sets array_job, merge_job and the wall times ARRAY_S (submit to the last task's end) and
+# MERGE_S.
+submit() {
+    local dir=$1 script=$2 tasks=$3 ids t0 t1
+    shift 3
+    cd "$dir"
     t0=$(now)
-    ids=$(env FORECAST="$BIN" PRICES="$PRICES" MODELS=models OUT="$out" LEDGER=ledger.csv \
-        EXTRA="${flags[*]}" PREDICT_EXTRA=-q THREADS=1 "$@" \
-        timeout 60 "$REPO/deploy/slurm/submit-nightly.sh" --array="0-$((TASKS - 1))")
+    ids=$(env FORECAST="$BIN" PRICES="$PRICES" THREADS=1 "$@" \
+        timeout 60 "$REPO/deploy/slurm/$script" --array="0-$((tasks - 1))")
     array_job=$(job_id array_job "$ids")
     merge_job=$(job_id merge_job "$ids")
-    [[ -n $array_job && -n $merge_job ]] || die "submit-nightly.sh printed no job ids: $ids"
+    [[ -n $array_job && -n $merge_job ]] || die "$script printed no job ids: $ids"
     JOBS+=("$array_job" "$merge_job")
     wait_jobs "$DEADLINE" "$array_job" || true
     t1=$(now)
@@ -490,6 +490,14 @@ submit_nightly() {
     ARRAY_S=$(elapsed "$t0" "$t1")
     MERGE_S=$(elapsed "$t1" "$(now)")
     cd "$TMP"
+}
+
+# submit_nightly OUT_DIR [ENV=VALUE...]: submit-nightly.sh in $TMP/nightly.
+submit_nightly() {
+    local out=$1
+    shift
+    submit "$TMP/nightly" submit-nightly.sh "$TASKS" MODELS=models OUT="$out" LEDGER=ledger.csv \
+        EXTRA="${flags[*]}" PREDICT_EXTRA=-q "$@"
 }
 
 # The models' names, sizes and modification times: what a night that trains nothing leaves alone.
@@ -521,21 +529,11 @@ night3=("$array_job" "$merge_job")
 ARRAY_NIGHT3=$ARRAY_S MERGE_NIGHT3=$MERGE_S
 
 # --- 6. the backtest on the cluster -------------------------------------------------------------
-cd "$TMP/backtest"
 log "backtest: submit-backtest.sh --array=0-$((BT_TASKS - 1)), COMPARE_LOCAL=1, --folds $FOLDS"
-t0=$(now)
-ids=$(FORECAST=$BIN PRICES=$PRICES OUT=out COMPARE_LOCAL=1 EXTRA="--folds $FOLDS ${flags[*]} -q" THREADS=1 \
-    timeout 60 "$REPO/deploy/slurm/submit-backtest.sh" --array="0-$((BT_TASKS - 1))")
-bt_array=$(job_id array_job "$ids")
-bt_merge=$(job_id merge_job "$ids")
-[[ -n $bt_array && -n $bt_merge ]] || die "submit-backtest.sh printed no job ids: $ids"
-JOBS+=("$bt_array" "$bt_merge")
-wait_jobs "$DEADLINE" "$bt_array" || true
-t1=$(now)
-wait_jobs "$DEADLINE" "$bt_merge" || true
-ARRAY_BACKTEST=$(elapsed "$t0" "$t1")
-MERGE_BACKTEST=$(elapsed "$t1" "$(now)")
-cd "$TMP"
+submit "$TMP/backtest" submit-backtest.sh "$BT_TASKS" OUT=out COMPARE_LOCAL=1 \
+    EXTRA="--folds $FOLDS ${flags[*]} -q"
+bt_array=$array_job bt_merge=$merge_job
+ARRAY_BACKTEST=$ARRAY_S MERGE_BACKTEST=$MERGE_S
 
 # --- 7. checks ----------------------------------------------------------------------------------
 echo

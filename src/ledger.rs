@@ -113,15 +113,30 @@ pub const OLD_HEADERS: [&str; 2] = [
 /// Characters of a foreign first line quoted in an error.
 const QUOTED: usize = 80;
 
+/// The first line of `bytes`, without its line end.
+fn first_line(bytes: &[u8]) -> &[u8] {
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Whether `line` is a ledger's header: [`HEADER`] or one of [`OLD_HEADERS`].
+fn is_header(line: &[u8]) -> bool {
+    line == HEADER.as_bytes() || OLD_HEADERS.iter().any(|h| line == h.as_bytes())
+}
+
+/// Whether `bytes` start as a ledger does (its header line).
+pub fn starts_as_ledger(bytes: &[u8]) -> bool {
+    is_header(first_line(bytes))
+}
+
 /// Refuses `bytes` (the whole file at `path`) unless it is empty or starts with [`HEADER`]:
 /// appending would otherwise turn someone's file into a ledger.
 fn check_header(path: &Path, bytes: &[u8], consequence: &str) -> Result<()> {
     if bytes.is_empty() {
         return Ok(());
     }
-    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line == HEADER.as_bytes() || OLD_HEADERS.iter().any(|h| line == h.as_bytes()) {
+    let line = first_line(bytes);
+    if is_header(line) {
         return Ok(());
     }
     let text = String::from_utf8_lossy(line);

@@ -17,19 +17,9 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export OUT=${OUT:-backtest/$(date +%Y%m%d-%H%M%S)}
 
-array=()
-common=()
-while (($#)); do
-    case $1 in
-    --array=*) array=("$1") ;;
-    --array | -a)
-        array=("--array=${2:?$1 needs a value}")
-        shift
-        ;;
-    *) common+=("$1") ;;
-    esac
-    shift
-done
+# shellcheck source=sbatch-args.sh
+source "$here/sbatch-args.sh"
+split_sbatch_args "$@"
 
 mkdir -p "$OUT/logs"
 array_job=$(sbatch --parsable "${array[@]}" --output="$OUT/logs/%x-%A_%a.out" "${common[@]}" \

@@ -22,19 +22,9 @@ export OUT=${OUT:-out/$(date +%F)}
 TRAIN_WEEKDAY=${TRAIN_WEEKDAY:-Sunday}
 FORCE_TRAIN=${FORCE_TRAIN:-0}
 
-array=()
-common=()
-while (($#)); do
-    case $1 in
-    --array=*) array=("$1") ;;
-    --array | -a)
-        array=("--array=${2:?$1 needs a value}")
-        shift
-        ;;
-    *) common+=("$1") ;;
-    esac
-    shift
-done
+# shellcheck source=sbatch-args.sh
+source "$here/sbatch-args.sh"
+split_sbatch_args "$@"
 
 want=${TRAIN_WEEKDAY,,}
 [[ $want == 0 ]] && want=7

@@ -95,8 +95,7 @@ fn kind(path: &Path, text: &str) -> Result<Option<Kind>> {
         let backtest = start.starts_with(&format!("{{\"forecast_shard\":\"{SHARD_KIND}\""));
         return Ok(Some(if backtest { Kind::Backtest } else { Kind::Forecasts }));
     }
-    let first = start.lines().next().unwrap_or_default().trim_end_matches('\r');
-    if first == ledger::HEADER || ledger::OLD_HEADERS.contains(&first) {
+    if ledger::starts_as_ledger(start.as_bytes()) {
         return Ok(Some(Kind::Ledger));
     }
     Err(DataError::new(
@@ -229,6 +228,7 @@ fn forecasts(files: &[PathBuf], texts: &[String], args: &MergeArgs) -> Result<()
             .into());
         }
     }
+    items.sort_by(|a, b| (&a.id, &a.model).cmp(&(&b.id, &b.model)));
     print_forecasts(items, args.output.format)
 }
 

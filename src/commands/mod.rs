@@ -101,14 +101,9 @@ impl Watchlist {
     }
 }
 
-/// How bad an error is among several series' errors: the exit code of a run in which some series
+/// How bad a series' failure is among several: the exit code of a run in which some series
 /// failed is the most severe one — an internal error, then a model-file error, then a data error,
 /// then stale data.
-pub fn severity(error: &Error) -> u8 {
-    severity_of(error.exit_code())
-}
-
-/// [`severity`] of an exit code.
 pub fn severity_of(code: Exit) -> u8 {
     match code {
         Exit::Internal => 4,

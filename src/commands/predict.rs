@@ -366,8 +366,8 @@ fn with_model(
     (item, error)
 }
 
-/// Logs the series forecast, prints every series' line, and fails with the most severe series
-/// error.
+/// Logs the series forecast and prints every series' line, both sorted by id (then model file),
+/// and fails with the most severe series error.
 fn finish(args: &PredictArgs, mut results: Vec<Outcome>, log: &Log) -> Result<()> {
     results.sort_by(|a, b| (&a.0.id, &a.0.model).cmp(&(&b.0.id, &b.0.model)));
     let mut series = Vec::new();
@@ -385,11 +385,10 @@ fn finish(args: &PredictArgs, mut results: Vec<Outcome>, log: &Log) -> Result<()
     print_forecasts(series, args.output.format)
 }
 
-/// Prints series' lines sorted by id (then model file) in `format` — with `--format json`, the
+/// Prints series' lines, sorted by id (then model file), in `format` — with `--format json`, the
 /// model file once above them when they share one — and fails with the most severe series error
 /// (what `predict` does with its own, and `merge` with a sharded run's).
-pub fn print_forecasts(mut series: Vec<SeriesForecast>, format: Format) -> Result<()> {
-    series.sort_by(|a, b| (&a.id, &a.model).cmp(&(&b.id, &b.model)));
+pub fn print_forecasts(series: Vec<SeriesForecast>, format: Format) -> Result<()> {
     match format {
         Format::Json => {
             let first = series.first().and_then(|s| s.model.clone());
