@@ -169,11 +169,13 @@ fn run_watchlist(
         ));
     }
     let shard = super::shard(args.shard.shard)?;
-    let logged = (args.model.as_path(), ledger::model_hash(bytes), run_time());
-    let logged = (logged.0, logged.1.as_str(), logged.2.as_str());
+    let (hash, time) = (ledger::model_hash(bytes), run_time());
+    let logged = (args.model.as_path(), hash.as_str(), time.as_str());
     let mut results: Vec<Outcome> = Vec::new();
     if files.is_empty() {
-        let entries = shard.select(by_id(forecaster.series.iter().collect(), |e| &e.id));
+        let mut entries: Vec<&SeriesEntry> = forecaster.series.iter().collect();
+        entries.sort_by(|a, b| a.id.cmp(&b.id));
+        let entries = shard.select(entries);
         shard.announce(log, entries.len(), forecaster.series.len(), "series");
         for item in forecast_recorded(args, (forecaster, &args.model), &entries, log) {
             results.push(outcome(with_model(item, &args.model), logged));
@@ -214,12 +216,6 @@ fn run_watchlist(
         }
     }
     finish(args, results, log)
-}
-
-/// `items` sorted by the id `id_of` gives them (the order of every watchlist report).
-fn by_id<T>(mut items: Vec<T>, id_of: impl Fn(&T) -> &String) -> Vec<T> {
-    items.sort_by(|a, b| id_of(a).cmp(id_of(b)));
-    items
 }
 
 /// The forecasts of `entries` (series of `forecaster`, read from `model`) from the CSVs recorded
