@@ -144,15 +144,6 @@ impl Windows {
     pub fn targets_of(&self, j: usize) -> &[f32] {
         &self.targets[j * self.horizon..(j + 1) * self.horizon]
     }
-
-    /// The input tensor (batch, seq, feature) for the windows in `indices`.
-    pub fn inputs(&self, indices: &[usize], device: &Device) -> Result<Tensor> {
-        let mut data = Vec::with_capacity(indices.len() * self.seq_len * self.width);
-        for &j in indices {
-            data.extend_from_slice(self.window(j));
-        }
-        Tensor::from_vec(data, (indices.len(), self.seq_len, self.width), device)
-    }
 }
 
 /// What the training loop and batched scoring need of a set of windows: one series' [`Windows`]
@@ -160,12 +151,24 @@ impl Windows {
 pub trait Batches: Sync {
     /// Trading days of targets per window.
     fn horizon(&self) -> usize;
-    /// The input tensor (batch, seq, feature) of the windows in `indices`.
-    fn inputs(&self, indices: &[usize], device: &Device) -> Result<Tensor>;
+    /// Steps and features per step of every window.
+    fn seq_len(&self) -> usize;
+    fn width(&self) -> usize;
+    /// Feature rows of window `index`, flattened (seq_len × width).
+    fn window(&self, index: usize) -> &[f32];
     /// The scaled targets of window `index`, one per step (only windows with full targets).
     fn targets_of(&self, index: usize) -> &[f32];
     /// The base scales of the windows in `indices` (see [`Windows::base_scales`]).
     fn base_scales_of(&self, indices: &[usize]) -> Vec<f32>;
+
+    /// The input tensor (batch, seq, feature) of the windows in `indices`.
+    fn inputs(&self, indices: &[usize], device: &Device) -> Result<Tensor> {
+        let mut data = Vec::with_capacity(indices.len() * self.seq_len() * self.width());
+        for &j in indices {
+            data.extend_from_slice(self.window(j));
+        }
+        Tensor::from_vec(data, (indices.len(), self.seq_len(), self.width()), device)
+    }
 
     /// The target tensor (batch, horizon) of the windows in `indices`.
     fn target_tensor(&self, indices: &[usize], device: &Device) -> Result<Tensor> {
@@ -178,8 +181,14 @@ impl Batches for Windows {
     fn horizon(&self) -> usize {
         self.horizon
     }
-    fn inputs(&self, indices: &[usize], device: &Device) -> Result<Tensor> {
-        Windows::inputs(self, indices, device)
+    fn seq_len(&self) -> usize {
+        self.seq_len
+    }
+    fn width(&self) -> usize {
+        self.width
+    }
+    fn window(&self, index: usize) -> &[f32] {
+        Windows::window(self, index)
     }
     fn targets_of(&self, index: usize) -> &[f32] {
         Windows::targets_of(self, index)
@@ -227,15 +236,15 @@ impl Batches for PanelWindows {
     fn horizon(&self) -> usize {
         self.series.first().map_or(1, |w| w.horizon)
     }
-    fn inputs(&self, indices: &[usize], device: &Device) -> Result<Tensor> {
-        let Some(first) = self.series.first() else {
-            return Tensor::zeros((0, 1, 1), candle_core::DType::F32, device);
-        };
-        let mut data = Vec::with_capacity(indices.len() * first.seq_len * first.width);
-        for (s, j) in indices.iter().map(|&g| self.locate(g)) {
-            data.extend_from_slice(self.series[s].window(j));
-        }
-        Tensor::from_vec(data, (indices.len(), first.seq_len, first.width), device)
+    fn seq_len(&self) -> usize {
+        self.series.first().map_or(1, |w| w.seq_len)
+    }
+    fn width(&self) -> usize {
+        self.series.first().map_or(1, |w| w.width)
+    }
+    fn window(&self, index: usize) -> &[f32] {
+        let (s, j) = self.locate(index);
+        self.series[s].window(j)
     }
     fn targets_of(&self, index: usize) -> &[f32] {
         let (s, j) = self.locate(index);

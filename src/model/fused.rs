@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 /// C = A·B (+ C when `accumulate`), all f32, with explicit strides (row stride, column stride).
 #[allow(clippy::too_many_arguments)]
-fn gemm(
+pub fn gemm(
     m: usize,
     n: usize,
     k: usize,
@@ -69,116 +69,186 @@ fn gemm(
     }
 }
 
-/// Sizes of one call.
-#[derive(Debug, Clone, Copy)]
-struct Dims {
-    steps: usize,
-    hidden: usize,
+/// One layer's activations over a sequence, all time-major: what the forward pass keeps for
+/// backward. Reused between calls of the same size without being re-zeroed.
+#[derive(Debug, Default)]
+pub struct LayerState {
+    pub steps: usize,
+    pub batch: usize,
+    pub hidden: usize,
+    /// Pre-activations on entry to [`recur_forward`], activated gates [i | f | g | o] after it,
+    /// (steps, batch, 4·hidden).
+    pub gates: Vec<f32>,
+    /// Cell states, (steps, batch, hidden).
+    pub c: Vec<f32>,
+    pub tanh_c: Vec<f32>,
+    /// Hidden states, (steps, batch, hidden): the layer's output.
+    pub h: Vec<f32>,
+    /// The zero state before step 0, (batch, hidden).
+    zeros: Vec<f32>,
 }
 
-/// What the forward pass keeps for backward, all time-major.
-#[derive(Debug)]
-struct Cache {
-    batch: usize,
-    /// Activated gates [i | f | g | o], (steps, rows, 4·hidden).
-    gates: Vec<f32>,
-    /// Cell states, (steps, rows, hidden).
-    c: Vec<f32>,
-    tanh_c: Vec<f32>,
-    /// Hidden states, (steps, rows, hidden).
-    h: Vec<f32>,
-}
+impl LayerState {
+    /// Sizes the buffers for a call (contents are overwritten by the forward pass).
+    pub fn resize(&mut self, steps: usize, batch: usize, hidden: usize) {
+        (self.steps, self.batch, self.hidden) = (steps, batch, hidden);
+        let cells = steps * batch * hidden;
+        self.gates.resize(4 * cells, 0.0);
+        for buffer in [&mut self.c, &mut self.tanh_c, &mut self.h] {
+            buffer.resize(cells, 0.0);
+        }
+        self.zeros.clear();
+        self.zeros.resize(batch * hidden, 0.0);
+    }
 
-impl Cache {
+    /// Elements of one step of a (steps, batch, hidden) buffer.
+    fn step_len(&self) -> usize {
+        self.batch * self.hidden
+    }
+
+    /// Step `t` of h, (batch, hidden).
+    pub fn h_at(&self, t: usize) -> &[f32] {
+        &self.h[t * self.step_len()..(t + 1) * self.step_len()]
+    }
+
     /// The last step's cell state, (batch, hidden).
-    fn c_last(&self, d: Dims) -> &[f32] {
-        &self.c[(d.steps - 1) * self.batch * d.hidden..]
+    pub fn c_last(&self) -> &[f32] {
+        &self.c[(self.steps - 1) * self.step_len()..self.steps * self.step_len()]
+    }
+
+    /// The cell state before step `t`, (batch, hidden): zeros before step 0.
+    fn c_before(&self, t: usize) -> &[f32] {
+        if t == 0 {
+            &self.zeros
+        } else {
+            &self.c[(t - 1) * self.step_len()..t * self.step_len()]
+        }
     }
 }
 
-/// Runs the recurrence. `xproj`: (batch, steps, 4H) batch-major, without bias; `w_hh`: (4H, H);
-/// `bias`: (4H). Returns the saved state.
-fn forward(xproj: &[f32], w_hh: &[f32], bias: &[f32], d: Dims, batch: usize) -> Cache {
-    let (n, h4, hd) = (batch, 4 * d.hidden, d.hidden);
-    let mut gates = vec![0f32; d.steps * n * h4];
-    for b in 0..n {
-        for t in 0..d.steps {
-            let src = &xproj[(b * d.steps + t) * h4..][..h4];
-            let dst = &mut gates[(t * n + b) * h4..][..h4];
-            dst.iter_mut().zip(src.iter().zip(bias)).for_each(|(g, (x, b))| *g = x + b);
-        }
-    }
-    let mut c = vec![0f32; d.steps * n * hd];
-    let mut tanh_c = vec![0f32; d.steps * n * hd];
-    let mut h = vec![0f32; d.steps * n * hd];
-    let zeros = vec![0f32; n * hd];
-    for t in 0..d.steps {
-        let step_gates = &mut gates[t * n * h4..(t + 1) * n * h4];
-        let (h_before, h_now) = h.split_at_mut(t * n * hd);
+/// Runs the recurrence in place. On entry `state.gates` holds x_t·W_ihᵀ + b for every step;
+/// `w_hh_t`: W_hhᵀ, (H, 4H) row-major (see [`transpose`]: with this layout the per-step product
+/// needs no packing, measured 20 % faster than reading W_hh with strides). Fills the activated
+/// gates, c, tanh c and h (see [`LayerState`]).
+pub fn recur_forward(state: &mut LayerState, w_hh_t: &[f32]) {
+    let (n, hd) = (state.batch, state.hidden);
+    let h4 = 4 * hd;
+    for t in 0..state.steps {
+        let step_gates = &mut state.gates[t * n * h4..(t + 1) * n * h4];
+        let (h_before, h_now) = state.h.split_at_mut(t * n * hd);
         if t > 0 {
-            // gates_t += h_{t−1} · W_hhᵀ: (n, H) · (H, 4H); W_hhᵀ[k, j] = W_hh[j, k].
+            // gates_t += h_{t−1} · W_hhᵀ: (n, H) · (H, 4H).
             let h_prev = &h_before[(t - 1) * n * hd..];
-            gemm(n, h4, hd, step_gates, (h4, 1), true, h_prev, (hd, 1), w_hh, (1, hd));
+            gemm(n, h4, hd, step_gates, (h4, 1), true, h_prev, (hd, 1), w_hh_t, (h4, 1));
         }
-        let (c_before, c_now) = c.split_at_mut(t * n * hd);
-        let c_prev = if t > 0 { &c_before[(t - 1) * n * hd..] } else { &zeros[..] };
+        let (c_before, c_now) = state.c.split_at_mut(t * n * hd);
+        let c_prev = if t > 0 { &c_before[(t - 1) * n * hd..] } else { &state.zeros[..] };
         lstm_forward_step(
             ForwardStep {
                 gates: step_gates,
                 c_prev,
                 c: &mut c_now[..n * hd],
-                tanh_c: &mut tanh_c[t * n * hd..(t + 1) * n * hd],
+                tanh_c: &mut state.tanh_c[t * n * hd..(t + 1) * n * hd],
                 h: &mut h_now[..n * hd],
             },
             hd,
         );
     }
-    Cache { batch, gates, c, tanh_c, h }
 }
 
-/// Backward through time. `grad_out`: (batch, steps, H), the gradient of the op's output h.
-/// Returns dgates (steps, batch, 4H) — the gradient of both the projected input and the bias —
-/// and dW_hh (4H, H).
-fn backward(cache: &Cache, grad_out: &[f32], w_hh: &[f32], d: Dims) -> (Vec<f32>, Vec<f32>) {
-    let (n, h4, hd) = (cache.batch, 4 * d.hidden, d.hidden);
-    let mut dgates = vec![0f32; d.steps * n * h4];
-    let mut dh_next = vec![0f32; n * hd];
-    let mut dc = vec![0f32; n * hd];
-    let zeros = vec![0f32; n * hd];
-    for t in (0..d.steps).rev() {
-        // dh_t = (gradient from above) + (gradient from step t+1), in place in dh_next.
-        for b in 0..n {
-            let from_above = &grad_out[(b * d.steps + t) * hd..][..hd];
-            dh_next[b * hd..(b + 1) * hd].iter_mut().zip(from_above).for_each(|(a, g)| *a += g);
-        }
-        let c_prev = if t > 0 { &cache.c[(t - 1) * n * hd..t * n * hd] } else { &zeros[..] };
+/// Scratch space of [`recur_backward`], reused between calls.
+#[derive(Debug, Default)]
+pub struct BackwardScratch {
+    /// The gradient reaching h_t, (batch, hidden).
+    dh: Vec<f32>,
+    /// The gradient reaching c_t, (batch, hidden).
+    dc: Vec<f32>,
+}
+
+/// Backward through time of the layer whose forward pass left `state`. `dh_above`: (steps, batch,
+/// H), the gradient reaching each step's h from above (the next layer or the head). Writes
+/// `dgates` (steps, batch, 4H) — the gradient of the pre-activations, so of the projected input
+/// and of both biases — and `dw_hh` (4H, H), overwriting both.
+pub fn recur_backward(
+    state: &LayerState,
+    dh_above: &[f32],
+    w_hh: &[f32],
+    dgates: &mut [f32],
+    dw_hh: &mut [f32],
+    scratch: &mut BackwardScratch,
+) {
+    let (n, hd, steps) = (state.batch, state.hidden, state.steps);
+    let h4 = 4 * hd;
+    let BackwardScratch { dh, dc } = scratch;
+    dh.clear();
+    dh.resize(n * hd, 0.0);
+    dc.clear();
+    dc.resize(n * hd, 0.0);
+    for t in (0..steps).rev() {
+        // dh_t = (gradient from above) + (gradient from step t+1), in place in dh.
+        let from_above = &dh_above[t * n * hd..(t + 1) * n * hd];
+        dh.iter_mut().zip(from_above).for_each(|(a, g)| *a += g);
         let step_dgates = &mut dgates[t * n * h4..(t + 1) * n * h4];
         lstm_backward_step(
             BackwardStep {
-                gates: &cache.gates[t * n * h4..(t + 1) * n * h4],
-                c_prev,
-                tanh_c: &cache.tanh_c[t * n * hd..(t + 1) * n * hd],
-                dh: &dh_next,
-                dc: &mut dc,
+                gates: &state.gates[t * n * h4..(t + 1) * n * h4],
+                c_prev: state.c_before(t),
+                tanh_c: &state.tanh_c[t * n * hd..(t + 1) * n * hd],
+                dh,
+                dc,
                 dgates: step_dgates,
             },
             hd,
         );
         // dh_{t−1} = dgates_t · W_hh: (n, 4H) · (4H, H).
-        gemm(n, hd, h4, &mut dh_next, (hd, 1), false, step_dgates, (h4, 1), w_hh, (hd, 1));
+        gemm(n, hd, h4, dh, (hd, 1), false, step_dgates, (h4, 1), w_hh, (hd, 1));
     }
     // dW_hh = Σ_{t≥1} dgates_tᵀ · h_{t−1}: one GEMM over all steps, (4H, (T−1)·n) · ((T−1)·n, H).
-    let mut dw = vec![0f32; h4 * hd];
-    let k = (d.steps - 1) * n;
-    gemm(h4, hd, k, &mut dw, (hd, 1), false, &dgates[n * h4..], (1, h4), &cache.h, (hd, 1));
-    (dgates, dw)
+    let k = (steps - 1) * n;
+    gemm(h4, hd, k, dw_hh, (hd, 1), false, &dgates[n * h4..], (1, h4), &state.h, (hd, 1));
+}
+
+/// `dst` = the transpose of `src`, a (rows, cols) row-major matrix.
+pub fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut Vec<f32>) {
+    dst.resize(rows * cols, 0.0);
+    for (r, row) in src.chunks_exact(cols).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            dst[c * rows + r] = v;
+        }
+    }
+}
+
+/// Copies between batch-major (batch, steps, width) and time-major (steps, batch, width).
+pub fn to_time_major(src: &[f32], dst: &mut [f32], batch: usize, steps: usize, width: usize) {
+    for b in 0..batch {
+        for t in 0..steps {
+            dst[(t * batch + b) * width..][..width].copy_from_slice(&src[(b * steps + t) * width..][..width]);
+        }
+    }
+}
+
+/// The inverse of [`to_time_major`].
+pub fn to_batch_major(src: &[f32], dst: &mut [f32], batch: usize, steps: usize, width: usize) {
+    for b in 0..batch {
+        for t in 0..steps {
+            dst[(b * steps + t) * width..][..width].copy_from_slice(&src[(t * batch + b) * width..][..width]);
+        }
+    }
+}
+
+/// Adds each `width`-wide row of `rows` into `sums` (which is overwritten first).
+pub fn column_sums(rows: &[f32], sums: &mut [f32]) {
+    sums.fill(0.0);
+    for row in rows.chunks_exact(sums.len()) {
+        sums.iter_mut().zip(row).for_each(|(a, g)| *a += g);
+    }
 }
 
 /// State shared between an [`LstmSequence`] op inside the graph and its caller.
 #[derive(Debug, Default)]
 struct Shared {
     /// The forward pass's activations, kept for backward (training only).
-    saved: Option<Cache>,
+    saved: Option<LayerState>,
     /// The last step's cell state, (batch, hidden): c_n, which is not an output of the op.
     c_last: Vec<f32>,
 }
@@ -243,18 +313,20 @@ impl CustomOp3 for LstmSequence {
             );
         }
         let (xproj, w_hh, bias) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?, f32_slice(s3, l3)?);
-        let d = Dims { steps, hidden };
-        let cache = forward(xproj, w_hh, bias, d, batch);
-        let mut out = vec![0f32; batch * steps * hidden];
-        for b in 0..batch {
-            for t in 0..steps {
-                let src = (t * batch + b) * hidden;
-                out[(b * steps + t) * hidden..][..hidden].copy_from_slice(&cache.h[src..src + hidden]);
-            }
+        let mut state = LayerState::default();
+        state.resize(steps, batch, hidden);
+        to_time_major(xproj, &mut state.gates, batch, steps, h4);
+        for row in state.gates.chunks_exact_mut(h4) {
+            row.iter_mut().zip(bias).for_each(|(g, b)| *g += b);
         }
+        let mut w_hh_t = Vec::new();
+        transpose(w_hh, h4, hidden, &mut w_hh_t);
+        recur_forward(&mut state, &w_hh_t);
+        let mut out = vec![0f32; batch * steps * hidden];
+        to_batch_major(&state.h, &mut out, batch, steps, hidden);
         let mut shared = self.lock()?;
-        shared.c_last = cache.c_last(d).to_vec();
-        shared.saved = self.save_for_backward.then_some(cache);
+        shared.c_last = state.c_last().to_vec();
+        shared.saved = self.save_for_backward.then_some(state);
         Ok((CpuStorage::F32(out), Shape::from((batch, steps, hidden))))
     }
 
@@ -266,26 +338,21 @@ impl CustomOp3 for LstmSequence {
         _res: &Tensor,
         grad_res: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let cache = self.lock()?.saved.take().ok_or_else(|| {
+        let state = self.lock()?.saved.take().ok_or_else(|| {
             candle_core::Error::Msg("lstm-sequence: backward without a saved forward".into())
         })?;
         let (batch, steps, h4) = xproj.dims3()?;
         let hidden = h4 / 4;
-        let d = Dims { steps, hidden };
-        let grad = grad_res.flatten_all()?.to_vec1::<f32>()?;
+        let mut dh_above = vec![0f32; batch * steps * hidden];
+        to_time_major(&grad_res.flatten_all()?.to_vec1::<f32>()?, &mut dh_above, batch, steps, hidden);
         let w = w_hh.flatten_all()?.to_vec1::<f32>()?;
-        let (dgates, dw) = backward(&cache, &grad, &w, d);
+        let mut dgates = vec![0f32; steps * batch * h4];
+        let mut dw = vec![0f32; h4 * hidden];
+        recur_backward(&state, &dh_above, &w, &mut dgates, &mut dw, &mut BackwardScratch::default());
         let mut dxproj = vec![0f32; batch * steps * h4];
-        for b in 0..batch {
-            for t in 0..steps {
-                let src = &dgates[(t * batch + b) * h4..][..h4];
-                dxproj[(b * steps + t) * h4..][..h4].copy_from_slice(src);
-            }
-        }
+        to_batch_major(&dgates, &mut dxproj, batch, steps, h4);
         let mut dbias = vec![0f32; h4];
-        for row in dgates.chunks_exact(h4) {
-            dbias.iter_mut().zip(row).for_each(|(a, g)| *a += g);
-        }
+        column_sums(&dgates, &mut dbias);
         let dxproj = Tensor::from_vec(dxproj, (batch, steps, h4), xproj.device())?;
         let dw = Tensor::from_vec(dw, (h4, hidden), w_hh.device())?;
         let dbias = Tensor::from_vec(dbias, bias.shape(), bias.device())?;

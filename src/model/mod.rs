@@ -7,6 +7,7 @@
 //! distribution has them), so a model file loads into PyTorch and PyTorch weights load here.
 
 mod fastmath;
+pub mod flat;
 pub mod fused;
 pub mod lstm;
 
