@@ -43,11 +43,20 @@ pub fn tanh(x: f32) -> f32 {
     1.0 - 2.0 / (1.0 + exp(2.0 * x))
 }
 
-/// Forward pointwise pass for one batch row. `gates`: the 4·H pre-activations [i | f | g | o],
-/// replaced by their activations; `c_prev`: previous cell state (H); writes `c`, `tanh_c`, `h` (H).
+/// Forward pointwise pass for one batch row. `gates`: the 4·H pre-activations [i | f | g | o]
+/// without the bias `bias` (4·H), replaced by the activations of their sums; `c_prev`: previous
+/// cell state (H); writes `c`, `tanh_c`, `h` (H).
 #[inline(always)]
-fn gates_forward_row(gates: &mut [f32], c_prev: &[f32], c: &mut [f32], tanh_c: &mut [f32], h: &mut [f32]) {
+fn gates_forward_row(
+    gates: &mut [f32],
+    bias: &[f32],
+    c_prev: &[f32],
+    c: &mut [f32],
+    tanh_c: &mut [f32],
+    h: &mut [f32],
+) {
     let hidden = c.len();
+    gates.iter_mut().zip(bias).for_each(|(g, b)| *g += b);
     let (i, rest) = gates.split_at_mut(hidden);
     let (f, rest) = rest.split_at_mut(hidden);
     let (g, o) = rest.split_at_mut(hidden);
@@ -104,7 +113,10 @@ fn gates_backward_row(
 
 /// Rows of a batch at one time step, for the forward pass. Slices are (rows × 4H) and (rows × H).
 pub struct ForwardStep<'a> {
+    /// Pre-activations without the bias, replaced by the activations.
     pub gates: &'a mut [f32],
+    /// b_ih + b_hh, (4H), added to every row's pre-activations.
+    pub bias: &'a [f32],
     pub c_prev: &'a [f32],
     pub c: &'a mut [f32],
     pub tanh_c: &'a mut [f32],
@@ -128,6 +140,7 @@ fn forward_rows(s: ForwardStep<'_>, hidden: usize) {
         let (a, b) = (r * hidden, (r + 1) * hidden);
         gates_forward_row(
             &mut s.gates[4 * a..4 * b],
+            s.bias,
             &s.c_prev[a..b],
             &mut s.c[a..b],
             &mut s.tanh_c[a..b],
@@ -205,15 +218,17 @@ mod avx2 {
         let lanes = hidden / 8 * 8;
         for r in 0..rows {
             let gates = s.gates[4 * r * hidden..4 * (r + 1) * hidden].as_mut_ptr();
+            let bias = s.bias[..4 * hidden].as_ptr();
             let c_prev = s.c_prev[r * hidden..(r + 1) * hidden].as_ptr();
             let c = s.c[r * hidden..(r + 1) * hidden].as_mut_ptr();
             let tanh_c = s.tanh_c[r * hidden..(r + 1) * hidden].as_mut_ptr();
             let h = s.h[r * hidden..(r + 1) * hidden].as_mut_ptr();
             for j in (0..lanes).step_by(8) {
-                let i = sigmoid8(_mm256_loadu_ps(gates.add(j)));
-                let f = sigmoid8(_mm256_loadu_ps(gates.add(hidden + j)));
-                let g = tanh8(_mm256_loadu_ps(gates.add(2 * hidden + j)));
-                let o = sigmoid8(_mm256_loadu_ps(gates.add(3 * hidden + j)));
+                let pre = |k: usize| _mm256_add_ps(_mm256_loadu_ps(gates.add(k)), _mm256_loadu_ps(bias.add(k)));
+                let i = sigmoid8(pre(j));
+                let f = sigmoid8(pre(hidden + j));
+                let g = tanh8(pre(2 * hidden + j));
+                let o = sigmoid8(pre(3 * hidden + j));
                 let cj = _mm256_fmadd_ps(f, _mm256_loadu_ps(c_prev.add(j)), _mm256_mul_ps(i, g));
                 let tj = tanh8(cj);
                 _mm256_storeu_ps(gates.add(j), i);
@@ -226,11 +241,12 @@ mod avx2 {
             }
             for j in lanes..hidden {
                 let g = std::slice::from_raw_parts_mut(gates, 4 * hidden);
+                let b = std::slice::from_raw_parts(bias, 4 * hidden);
                 let (ij, fj, gj, oj) = (
-                    super::sigmoid(g[j]),
-                    super::sigmoid(g[hidden + j]),
-                    super::tanh(g[2 * hidden + j]),
-                    super::sigmoid(g[3 * hidden + j]),
+                    super::sigmoid(g[j] + b[j]),
+                    super::sigmoid(g[hidden + j] + b[hidden + j]),
+                    super::tanh(g[2 * hidden + j] + b[2 * hidden + j]),
+                    super::sigmoid(g[3 * hidden + j] + b[3 * hidden + j]),
                 );
                 let cj = fj * *c_prev.add(j) + ij * gj;
                 let tj = super::tanh(cj);

@@ -7,14 +7,16 @@
 //! time-major, (steps, batch, width), from the gathered input to the last layer, so that each
 //! layer's input projection is one GEMM over all steps and no tensor is ever transposed.
 //!
-//! Per layer: gates = b_ih + b_hh + x·W_ihᵀ (one GEMM), then the recurrence of
-//! [`super::fused`]; dropout between layers; the linear heads read the last step of the last
+//! Per layer: x·W_ihᵀ for all steps (one GEMM), then the recurrence of
+//! [`super::fused`] (which adds b_ih + b_hh in its gate pass); dropout between layers; the linear heads read the last step of the last
 //! layer. Backward mirrors it: the heads' gradients, then per layer from the top the recurrence's
 //! backward, dW_ih = dgatesᵀ·x and db = Σ dgates (one pass each over all steps), and
 //! dx = dgates·W_ih for the layer below. The equations are those of [`super::lstm`]; the golden
 //! test checks this path against PyTorch like the other two.
 
-use super::fused::{column_sums, gemm, recur_backward, recur_forward, transpose, BackwardScratch, LayerState};
+use super::fused::{
+    column_sums, gemm, recur_backward, recur_forward, transpose, BackwardScratch, LayerState,
+};
 use super::{parameter_shapes, ModelConfig, StockPredictor};
 use candle_core::{Result, Tensor};
 use std::ops::Range;
@@ -104,6 +106,8 @@ pub struct Workspace {
     /// The heads' raw outputs (batch, outputs × horizon) and their gradient.
     pub output: Vec<f32>,
     pub d_output: Vec<f32>,
+    /// b_ih + b_hh of the layer being run, (4·hidden).
+    bias: Vec<f32>,
     /// W_hhᵀ of the layer being run, (hidden, 4·hidden) (see [`recur_forward`]).
     w_hh_t: Vec<f32>,
     /// The gradient reaching the current layer's h from above, (steps, batch, hidden).
@@ -162,16 +166,15 @@ impl Workspace {
             let r = layout.layer(k);
             let width = if k == 0 { c.input_size } else { hidden };
             let mut state = std::mem::take(&mut self.layers[k]);
-            for row in state.gates.chunks_exact_mut(h4) {
-                for ((g, a), b) in row.iter_mut().zip(&params[r.b_ih.clone()]).zip(&params[r.b_hh.clone()]) {
-                    *g = a + b;
-                }
-            }
+            self.bias.clear();
+            self.bias.extend(params[r.b_ih.clone()].iter().zip(&params[r.b_hh.clone()]).map(|(a, b)| a + b));
+            // The input projection of every step, x·W_ihᵀ (the bias is added in the gate pass).
             let x = self.layer_input(k);
             let rows = steps * batch;
-            gemm(rows, h4, width, &mut state.gates, (h4, 1), true, x, (width, 1), &params[r.w_ih], (1, width));
+            let w_ih = &params[r.w_ih];
+            gemm(rows, h4, width, &mut state.gates, (h4, 1), false, x, (width, 1), w_ih, (1, width));
             transpose(&params[r.w_hh], h4, hidden, &mut self.w_hh_t);
-            recur_forward(&mut state, &self.w_hh_t);
+            recur_forward(&mut state, &self.w_hh_t, &self.bias);
             if k < self.dropped.len() {
                 for ((m, d), h) in self.masks[k].iter_mut().zip(&mut self.dropped[k]).zip(&state.h) {
                     *m = keep();
@@ -214,14 +217,36 @@ impl Workspace {
             let (w, b) = layout.head(o);
             let d_out = &self.d_output[o * horizon..];
             // dW = d_outᵀ · last: (horizon, batch) · (batch, hidden); db = Σ_batch d_out.
-            gemm(horizon, hidden, batch, &mut grads[w.clone()], (hidden, 1), false, d_out, (1, width), last, (hidden, 1));
+            gemm(
+                horizon,
+                hidden,
+                batch,
+                &mut grads[w.clone()],
+                (hidden, 1),
+                false,
+                d_out,
+                (1, width),
+                last,
+                (hidden, 1),
+            );
             let db = &mut grads[b];
             db.fill(0.0);
             for row in self.d_output.chunks_exact(width) {
                 db.iter_mut().zip(&row[o * horizon..]).for_each(|(a, g)| *a += g);
             }
             // d_last += d_out · W: (batch, horizon) · (horizon, hidden).
-            gemm(batch, hidden, horizon, d_last, (hidden, 1), true, d_out, (width, 1), &params[w], (hidden, 1));
+            gemm(
+                batch,
+                hidden,
+                horizon,
+                d_last,
+                (hidden, 1),
+                true,
+                d_out,
+                (width, 1),
+                &params[w],
+                (hidden, 1),
+            );
         }
         let mut d_input = d_input;
         for k in (0..c.num_layers).rev() {
@@ -239,16 +264,49 @@ impl Workspace {
             grads.copy_within(r.b_ih.clone(), r.b_hh.start);
             // dW_ih = dgatesᵀ · x: (4H, rows) · (rows, input).
             let x = self.layer_input(k);
-            gemm(h4, in_width, rows, &mut grads[r.w_ih.clone()], (in_width, 1), false, &self.dgates, (1, h4), x, (in_width, 1));
+            gemm(
+                h4,
+                in_width,
+                rows,
+                &mut grads[r.w_ih.clone()],
+                (in_width, 1),
+                false,
+                &self.dgates,
+                (1, h4),
+                x,
+                (in_width, 1),
+            );
             // dx = dgates · W_ih: (rows, 4H) · (4H, input): the gradient reaching the layer below.
             let w_ih = &params[r.w_ih];
             if k > 0 {
-                gemm(rows, hidden, h4, &mut self.dh_above, (hidden, 1), false, &self.dgates, (h4, 1), w_ih, (hidden, 1));
+                gemm(
+                    rows,
+                    hidden,
+                    h4,
+                    &mut self.dh_above,
+                    (hidden, 1),
+                    false,
+                    &self.dgates,
+                    (h4, 1),
+                    w_ih,
+                    (hidden, 1),
+                );
                 if let Some(mask) = self.masks.get(k - 1) {
                     self.dh_above.iter_mut().zip(mask).for_each(|(d, m)| *d *= m);
                 }
             } else if let Some(d_input) = d_input.as_deref_mut() {
-                gemm(rows, in_width, h4, d_input, (in_width, 1), false, &self.dgates, (h4, 1), w_ih, (in_width, 1));
+                gemm(
+                    rows,
+                    in_width,
+                    h4,
+                    d_input,
+                    (in_width, 1),
+                    false,
+                    &self.dgates,
+                    (h4, 1),
+                    w_ih,
+                    (in_width, 1),
+                );
             }
         }
     }

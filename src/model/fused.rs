@@ -126,11 +126,12 @@ impl LayerState {
     }
 }
 
-/// Runs the recurrence in place. On entry `state.gates` holds x_t·W_ihᵀ + b for every step;
+/// Runs the recurrence in place. On entry `state.gates` holds x_t·W_ihᵀ for every step, and
+/// `bias` (4H) is b_ih + b_hh, added in the gate pass;
 /// `w_hh_t`: W_hhᵀ, (H, 4H) row-major (see [`transpose`]: with this layout the per-step product
 /// needs no packing, measured 20 % faster than reading W_hh with strides). Fills the activated
 /// gates, c, tanh c and h (see [`LayerState`]).
-pub fn recur_forward(state: &mut LayerState, w_hh_t: &[f32]) {
+pub fn recur_forward(state: &mut LayerState, w_hh_t: &[f32], bias: &[f32]) {
     let (n, hd) = (state.batch, state.hidden);
     let h4 = 4 * hd;
     for t in 0..state.steps {
@@ -146,6 +147,7 @@ pub fn recur_forward(state: &mut LayerState, w_hh_t: &[f32]) {
         lstm_forward_step(
             ForwardStep {
                 gates: step_gates,
+                bias,
                 c_prev,
                 c: &mut c_now[..n * hd],
                 tanh_c: &mut state.tanh_c[t * n * hd..(t + 1) * n * hd],
@@ -316,12 +318,9 @@ impl CustomOp3 for LstmSequence {
         let mut state = LayerState::default();
         state.resize(steps, batch, hidden);
         to_time_major(xproj, &mut state.gates, batch, steps, h4);
-        for row in state.gates.chunks_exact_mut(h4) {
-            row.iter_mut().zip(bias).for_each(|(g, b)| *g += b);
-        }
         let mut w_hh_t = Vec::new();
         transpose(w_hh, h4, hidden, &mut w_hh_t);
-        recur_forward(&mut state, &w_hh_t);
+        recur_forward(&mut state, &w_hh_t, bias);
         let mut out = vec![0f32; batch * steps * hidden];
         to_batch_major(&state.h, &mut out, batch, steps, hidden);
         let mut shared = self.lock()?;

@@ -26,10 +26,10 @@ use candle_core::backprop::GradStore;
 use candle_core::{Device, Result, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
-use rayon::prelude::*;
 use rand::Rng;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -102,7 +102,6 @@ const EVAL_CHUNK: usize = 1024;
 /// Windows per forward pass when the flat CPU path scores (its workspace keeps this size).
 const FLAT_EVAL_CHUNK: usize = 64;
 
-
 /// Trains `model` in place on `split.train` windows, early-stopping on `split.val`, and leaves it
 /// holding the weights of the best validation epoch. `on_epoch` sees each epoch as it ends.
 pub fn fit(
@@ -168,11 +167,17 @@ enum Learner<'a, W: Batches> {
 }
 
 impl<'a, W: Batches> Learner<'a, W> {
-    fn new(model: &'a StockPredictor, windows: &'a W, config: &TrainConfig, runtime: &Runtime) -> Result<Self> {
+    fn new(
+        model: &'a StockPredictor,
+        windows: &'a W,
+        config: &TrainConfig,
+        runtime: &Runtime,
+    ) -> Result<Self> {
         Ok(if model.path == LstmPath::Fused && runtime.device.is_cpu() {
             Learner::Flat(FlatLearner::new(model, windows, config, runtime.threads)?)
         } else {
-            let params = ParamsAdamW { lr: config.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
+            let params =
+                ParamsAdamW { lr: config.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
             Learner::Graph(GraphLearner {
                 model,
                 windows,
@@ -196,7 +201,9 @@ impl<'a, W: Batches> Learner<'a, W> {
     fn outputs(&mut self, indices: &[usize]) -> Result<Vec<f32>> {
         match self {
             Learner::Flat(learner) => Ok(learner.outputs(indices)),
-            Learner::Graph(g) => forward_windows(g.model, g.windows, indices, &g.runtime.device, g.runtime.threads),
+            Learner::Graph(g) => {
+                forward_windows(g.model, g.windows, indices, &g.runtime.device, g.runtime.threads)
+            }
         }
     }
 
@@ -243,13 +250,19 @@ impl<'a, W: Batches> FlatLearner<'a, W> {
         let parts = split_work(batch, self.workspaces.len());
         let seeds: Vec<u64> = parts.iter().map(|_| rng.random()).collect();
         let (layout, params, windows) = (&self.layout, &self.params[..], self.windows);
-        let step = |((part, &seed), (workspace, grads)): ((&&[usize], &u64), (&mut Workspace, &mut Vec<f32>))| {
-            flat_part_step(layout, params, windows, workspace, grads, part, batch.len(), seed)
-        };
+        let step =
+            |((part, &seed), (workspace, grads)): ((&&[usize], &u64), (&mut Workspace, &mut Vec<f32>))| {
+                flat_part_step(layout, params, windows, workspace, grads, part, batch.len(), seed)
+            };
         // On rayon's pool, whose threads persist: a fresh thread per batch would fault in a new
         // stack and gemm's per-thread packing buffer every time. Results come back in part order.
         let losses: Vec<f64> = if parts.len() == 1 {
-            parts.iter().zip(&seeds).zip(self.workspaces.iter_mut().zip(self.grads.iter_mut())).map(step).collect()
+            parts
+                .iter()
+                .zip(&seeds)
+                .zip(self.workspaces.iter_mut().zip(self.grads.iter_mut()))
+                .map(step)
+                .collect()
         } else {
             let buffers = self.workspaces.par_iter_mut().zip(self.grads.par_iter_mut());
             parts.par_iter().zip(seeds.par_iter()).zip(buffers).map(step).collect()
@@ -280,7 +293,8 @@ fn flat_outputs(
 ) -> Vec<f32> {
     let parts = split_work(indices, workspaces.len());
     let run = |(part, workspace): (&&[usize], &mut Workspace)| {
-        let mut out = Vec::with_capacity(part.len() * layout.config.distribution.outputs() * layout.config.horizon);
+        let mut out =
+            Vec::with_capacity(part.len() * layout.config.distribution.outputs() * layout.config.horizon);
         for chunk in part.chunks(FLAT_EVAL_CHUNK) {
             let rows: Vec<&[f32]> = chunk.iter().map(|&j| windows.window(j)).collect();
             workspace.load_input(layout, &rows, windows.seq_len());
@@ -557,7 +571,12 @@ pub fn forward_windows(
 /// The training loss of `predicted` (the raw outputs of the windows in `indices`, without
 /// dropout): the mean squared error on scaled targets, or the mean negative log-likelihood for a
 /// distributional head.
-fn validation_loss(predicted: &[f32], windows: &impl Batches, indices: &[usize], distribution: Distribution) -> f64 {
+fn validation_loss(
+    predicted: &[f32],
+    windows: &impl Batches,
+    indices: &[usize],
+    distribution: Distribution,
+) -> f64 {
     let targets: Vec<f32> = indices.iter().flat_map(|&j| windows.targets_of(j)).copied().collect();
     let bases = windows.base_scales_of(indices);
     loss_gradient(distribution, predicted, &targets, &bases, windows.horizon(), targets.len()).0
@@ -644,8 +663,12 @@ mod tests {
             let params = flat::flatten(&model).unwrap();
             let mut grads = vec![f32::NAN; params.len()];
             let mut workspace = Workspace::default();
-            let flat_loss = flat_part_step(&layout, &params, &windows, &mut workspace, &mut grads, &batch, 40, 1);
-            assert!((loss - flat_loss).abs() < 1e-5 * loss.abs().max(1.0), "{distribution:?}: {loss} vs {flat_loss}");
+            let flat_loss =
+                flat_part_step(&layout, &params, &windows, &mut workspace, &mut grads, &batch, 40, 1);
+            assert!(
+                (loss - flat_loss).abs() < 1e-5 * loss.abs().max(1.0),
+                "{distribution:?}: {loss} vs {flat_loss}"
+            );
             let mut expected = Vec::new();
             for var in model.vars() {
                 expected.extend(graph.get(&var).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap());
@@ -681,12 +704,16 @@ mod tests {
                 .collect();
             let model = StockPredictor::from_tensors(&model.config, &fresh).unwrap();
             let outcome =
-                fit(&model, &windows, &split, &config, &mut ChaCha8Rng::seed_from_u64(2), &runtime, |_| {}).unwrap();
+                fit(&model, &windows, &split, &config, &mut ChaCha8Rng::seed_from_u64(2), &runtime, |_| {})
+                    .unwrap();
             (outcome, flat::flatten(&model).unwrap(), model)
         };
         let (first, weights, trained) = train(&model);
         let (second, again, _) = train(&model);
-        assert_eq!(first.history.iter().map(|e| e.val_loss).collect::<Vec<_>>(), second.history.iter().map(|e| e.val_loss).collect::<Vec<_>>());
+        assert_eq!(
+            first.history.iter().map(|e| e.val_loss).collect::<Vec<_>>(),
+            second.history.iter().map(|e| e.val_loss).collect::<Vec<_>>()
+        );
         assert_eq!(weights, again);
         assert_ne!(weights, flat::flatten(&model).unwrap(), "training changed nothing");
         // The flat scoring path and candle's fused op agree on the trained model.
