@@ -7,7 +7,7 @@ use crate::data::{Split, Windows};
 use crate::model::{LstmPath, ModelConfig, StockPredictor};
 use crate::runtime::Runtime;
 use crate::train::{fit, TrainConfig};
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -77,16 +77,17 @@ fn random_windows(case: &BenchCase, samples: usize, rng: &mut ChaCha8Rng) -> (Wi
     (windows, split)
 }
 
-/// Benchmarks one case on one path: `repeats` epochs of `samples` windows, and 200 inferences.
+/// Benchmarks one case on one path, on `runtime`'s device and threads: `repeats` epochs of
+/// `samples` windows, and 200 inferences.
 pub fn run_case(
     case: &BenchCase,
     path: LstmPath,
     samples: usize,
     repeats: usize,
-    threads: usize,
+    runtime: &Runtime,
     peak_gflops: f64,
 ) -> crate::error::Result<BenchResult> {
-    let device = Device::Cpu;
+    let device = runtime.device.clone();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let config = ModelConfig {
         input_size: case.features,
@@ -109,8 +110,7 @@ pub fn run_case(
         clip_norm: 1.0,
         windows_per_epoch: None,
     };
-    let runtime = Runtime { device: device.clone(), threads };
-    let outcome = fit(&model, &windows, &split, &train, &mut rng, &runtime, |_| {})?;
+    let outcome = fit(&model, &windows, &split, &train, &mut rng, runtime, |_| {})?;
     let rates: Vec<f64> = outcome.history.iter().skip(1).map(|e| samples as f64 / e.seconds).collect();
     let train_samples_per_s = median(rates);
 

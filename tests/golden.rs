@@ -12,9 +12,9 @@
 
 use candle_core::{DType, Device, Tensor, Var};
 use forecast::distribution::{step_raw, Distribution, LocationScale};
-use forecast::model::{LstmPath, ModelConfig, StockPredictor};
 use forecast::model::flat::{self, ParamLayout, Workspace};
 use forecast::model::fused::to_batch_major;
+use forecast::model::{LstmPath, ModelConfig, StockPredictor};
 use forecast::train::{head_loss, loss_gradient};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -248,7 +248,8 @@ fn check_dir(dir: &Path, device: &Device) -> Result<usize, String> {
             eprintln!("{} ({lstm:?}): {} quantities match PyTorch", case.display(), checked.len());
         }
         if device.is_cpu() {
-            let checked = check_flat_case(case).map_err(|e| format!("{} (flat step): {e}", case.display()))?;
+            let checked =
+                check_flat_case(case).map_err(|e| format!("{} (flat step): {e}", case.display()))?;
             // Output, input gradient and 4 per layer + 2 head gradients.
             assert!(checked.len() >= 8, "{}: only {checked:?}", case.display());
             eprintln!("{} (flat step): {} quantities match PyTorch", case.display(), checked.len());

@@ -224,7 +224,8 @@ mod avx2 {
             let tanh_c = s.tanh_c[r * hidden..(r + 1) * hidden].as_mut_ptr();
             let h = s.h[r * hidden..(r + 1) * hidden].as_mut_ptr();
             for j in (0..lanes).step_by(8) {
-                let pre = |k: usize| _mm256_add_ps(_mm256_loadu_ps(gates.add(k)), _mm256_loadu_ps(bias.add(k)));
+                let pre =
+                    |k: usize| _mm256_add_ps(_mm256_loadu_ps(gates.add(k)), _mm256_loadu_ps(bias.add(k)));
                 let i = sigmoid8(pre(j));
                 let f = sigmoid8(pre(hidden + j));
                 let g = tanh8(pre(2 * hidden + j));

@@ -120,7 +120,7 @@ pub struct Workspace {
 impl Workspace {
     /// Gathers `windows` (each seq × input_size, batch-major rows of one window) as the input,
     /// time-major, and sizes every buffer for this batch.
-    pub fn load_input<'a>(&mut self, layout: &ParamLayout, windows: &[&'a [f32]], steps: usize) {
+    pub fn load_input(&mut self, layout: &ParamLayout, windows: &[&[f32]], steps: usize) {
         let c = &layout.config;
         let (batch, width, hidden) = (windows.len(), c.input_size, c.hidden_size);
         (self.steps, self.batch) = (steps, batch);

@@ -248,24 +248,19 @@ impl<'a, W: Batches> FlatLearner<'a, W> {
 
     fn train_batch(&mut self, batch: &[usize], rng: &mut ChaCha8Rng) -> f64 {
         let parts = split_work(batch, self.workspaces.len());
-        let seeds: Vec<u64> = parts.iter().map(|_| rng.random()).collect();
+        let jobs: Vec<(&[usize], u64)> = parts.iter().map(|&part| (part, rng.random())).collect();
         let (layout, params, windows) = (&self.layout, &self.params[..], self.windows);
-        let step =
-            |((part, &seed), (workspace, grads)): ((&&[usize], &u64), (&mut Workspace, &mut Vec<f32>))| {
-                flat_part_step(layout, params, windows, workspace, grads, part, batch.len(), seed)
-            };
+        let step = |(&(part, seed), (workspace, grads)): (&(&[usize], u64), PartBuffers)| {
+            flat_part_step(layout, params, windows, workspace, grads, part, batch.len(), seed)
+        };
         // On rayon's pool, whose threads persist: a fresh thread per batch would fault in a new
         // stack and gemm's per-thread packing buffer every time. Results come back in part order.
-        let losses: Vec<f64> = if parts.len() == 1 {
-            parts
-                .iter()
-                .zip(&seeds)
-                .zip(self.workspaces.iter_mut().zip(self.grads.iter_mut()))
-                .map(step)
-                .collect()
+        let buffers = self.workspaces.iter_mut().zip(self.grads.iter_mut());
+        let losses: Vec<f64> = if jobs.len() == 1 {
+            jobs.iter().zip(buffers).map(step).collect()
         } else {
             let buffers = self.workspaces.par_iter_mut().zip(self.grads.par_iter_mut());
-            parts.par_iter().zip(seeds.par_iter()).zip(buffers).map(step).collect()
+            jobs.par_iter().zip(buffers).map(step).collect()
         };
         let (total, rest) = self.grads.split_first_mut().expect("at least one worker");
         for part_grads in &rest[..parts.len().saturating_sub(1)] {
@@ -310,6 +305,9 @@ fn flat_outputs(
     };
     results.concat()
 }
+
+/// One worker's workspace and gradient buffer.
+type PartBuffers<'a> = (&'a mut Workspace, &'a mut Vec<f32>);
 
 /// One part's share of a batch on the flat path: its share of the batch loss (the mean over every
 /// window and step of the whole batch, `batch_len` windows), its gradients written into `grads`.

@@ -45,6 +45,9 @@ const SPLITS: [(f64, &str); 12] = [
     (1000.0, "1000:1"),
 ];
 const CLOSE_TOLERANCE: f64 = 0.06;
+/// A move below this is no split (the smallest ratio, 1.5, less [`CLOSE_TOLERANCE`], is 1.41):
+/// most days are passed over with one comparison.
+const SMALLEST_JUMP: f64 = 1.4;
 const OPEN_TOLERANCE: f64 = 0.03;
 
 /// Split warnings given one by one; the rest are counted in one more warning.
@@ -88,6 +91,9 @@ pub(super) fn split_warnings(series: &Series, report: &mut LoadReport) {
 fn split_ratio(before: f64, open: f64, after: f64) -> Option<(&'static str, bool)> {
     let reverse = after > before;
     let (jump, gap) = if reverse { (after / before, open / before) } else { (before / after, before / open) };
+    if jump < SMALLEST_JUMP {
+        return None;
+    }
     SPLITS
         .iter()
         .find(|(ratio, _)| {

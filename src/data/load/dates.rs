@@ -16,8 +16,10 @@
 
 use std::fmt;
 use std::path::Path;
+use std::sync::LazyLock;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime};
+use chrono::format::{parse, Item, Parsed, StrftimeItems};
+use chrono::{DateTime, Datelike, NaiveDate};
 
 use super::records::{Column, Record};
 use super::show::{count_noun, excerpt};
@@ -39,7 +41,28 @@ pub(super) enum DateFormat {
     /// Milliseconds since 1970 (UTC): `1643673600000`.
     UnixMillis,
     /// A chrono strftime pattern; a trailing time of day (`1/2/2004 16:00`) is ignored.
-    Pattern(String),
+    Pattern(Pattern),
+}
+
+/// A chrono strftime pattern as written, and read by chrono once rather than for every date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Pattern {
+    text: String,
+    /// `None` when chrono cannot read the pattern: it then reads no date.
+    items: Option<Vec<Item<'static>>>,
+}
+
+impl Pattern {
+    pub fn new(text: &str) -> Pattern {
+        Pattern { text: text.to_string(), items: StrftimeItems::new(text).parse_to_owned().ok() }
+    }
+
+    /// The date `text` holds, read as `NaiveDate::parse_from_str` reads it.
+    fn parse(&self, text: &str) -> Option<NaiveDate> {
+        let mut parsed = Parsed::new();
+        parse(&mut parsed, text, self.items.as_ref()?.iter()).ok()?;
+        parsed.to_naive_date().ok()
+    }
 }
 
 impl fmt::Display for DateFormat {
@@ -50,7 +73,7 @@ impl fmt::Display for DateFormat {
             DateFormat::Compact => f.write_str("%Y%m%d"),
             DateFormat::UnixSeconds => f.write_str("unix"),
             DateFormat::UnixMillis => f.write_str("unix-ms"),
-            DateFormat::Pattern(pattern) => f.write_str(pattern),
+            DateFormat::Pattern(pattern) => f.write_str(&pattern.text),
         }
     }
 }
@@ -85,7 +108,7 @@ fn candidates() -> Vec<DateFormat> {
         DateFormat::UnixSeconds,
         DateFormat::UnixMillis,
     ];
-    let patterns = PATTERNS.iter().map(|p| DateFormat::Pattern(p.to_string()));
+    let patterns = PATTERNS.iter().map(|p| DateFormat::Pattern(Pattern::new(p)));
     fixed.into_iter().chain(patterns).collect()
 }
 
@@ -108,7 +131,7 @@ impl DateFormat {
         match flag.trim() {
             "unix" => DateFormat::UnixSeconds,
             "unix-ms" => DateFormat::UnixMillis,
-            pattern => DateFormat::Pattern(pattern.to_string()),
+            pattern => DateFormat::Pattern(Pattern::new(pattern)),
         }
     }
 
@@ -127,12 +150,12 @@ impl DateFormat {
 
     /// The same pattern with day and month swapped, when it has both.
     fn twin(&self) -> Option<DateFormat> {
-        let DateFormat::Pattern(pattern) = self else { return None };
+        let DateFormat::Pattern(Pattern { text: pattern, .. }) = self else { return None };
         if !(pattern.contains("%d") && pattern.contains("%m")) {
             return None;
         }
         let swapped = pattern.replace("%d", "\u{1}").replace("%m", "%d").replace('\u{1}', "%m");
-        Some(DateFormat::Pattern(swapped))
+        Some(DateFormat::Pattern(Pattern::new(&swapped)))
     }
 }
 
@@ -147,7 +170,13 @@ fn parse_iso_date(text: &str) -> Option<NaiveDate> {
     if !shape {
         return None;
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+    ymd(bytes.get(..4)?, bytes.get(5..7)?, bytes.get(8..)?)
+}
+
+/// The date of year, month and day written in ASCII digits (already checked to be digits).
+fn ymd(year: &[u8], month: &[u8], day: &[u8]) -> Option<NaiveDate> {
+    let number = |digits: &[u8]| digits.iter().fold(0u32, |n, &b| n * 10 + u32::from(b.wrapping_sub(b'0')));
+    NaiveDate::from_ymd_opt(i32::try_from(number(year)).ok()?, number(month), number(day))
 }
 
 /// An ISO date, `T` or a space, and a time of day.
@@ -165,8 +194,19 @@ fn is_time(text: &str) -> bool {
         Some((at, _)) if at > 0 && is_offset(&text[at + 1..]) => &text[..at],
         _ => text,
     };
-    ["%H:%M:%S%.f", "%H:%M"].iter().any(|format| NaiveTime::parse_from_str(text, format).is_ok())
+    TIMES.iter().any(|items| {
+        let mut parsed = Parsed::new();
+        parse(&mut parsed, text, items.iter()).is_ok() && parsed.to_naive_time().is_ok()
+    })
 }
+
+/// The times of day [`is_time`] reads, `%H:%M:%S%.f` and `%H:%M`, read by chrono once.
+static TIMES: LazyLock<Vec<Vec<Item<'static>>>> = LazyLock::new(|| {
+    ["%H:%M:%S%.f", "%H:%M"]
+        .iter()
+        .filter_map(|format| StrftimeItems::new(format).parse_to_owned().ok())
+        .collect()
+});
 
 /// `01:00` or `0100`.
 fn is_offset(text: &str) -> bool {
@@ -176,10 +216,11 @@ fn is_offset(text: &str) -> bool {
 
 /// Eight digits, `YYYYMMDD`.
 fn parse_compact(text: &str) -> Option<NaiveDate> {
-    if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_digit()) {
+    let bytes = text.as_bytes();
+    if bytes.len() != 8 || !bytes.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    NaiveDate::parse_from_str(text, "%Y%m%d").ok()
+    ymd(bytes.get(..4)?, bytes.get(4..6)?, bytes.get(6..)?)
 }
 
 /// A plain decimal number in [`low`, `high`), in units of 1/`per_second` seconds since 1970.
@@ -197,10 +238,8 @@ fn parse_epoch(text: &str, low: f64, high: f64, per_second: f64) -> Option<Naive
 }
 
 /// A strftime pattern, with any trailing time of day ignored.
-fn parse_pattern(text: &str, pattern: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text, pattern)
-        .ok()
-        .or_else(|| without_time(text).and_then(|date| NaiveDate::parse_from_str(date, pattern).ok()))
+fn parse_pattern(text: &str, pattern: &Pattern) -> Option<NaiveDate> {
+    pattern.parse(text).or_else(|| without_time(text).and_then(|date| pattern.parse(date)))
 }
 
 /// `1/2/2004 16:00` → `1/2/2004`; `1/2/2004 4:00 PM` → `1/2/2004`.
@@ -216,15 +255,23 @@ fn without_time(text: &str) -> Option<&str> {
     is_time(time).then_some(date.trim_end())
 }
 
-/// How the dates of a file are read: one format, or two stitched together.
+/// How the dates of a file are read (one format, or two stitched together), and the dates read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct DateReader {
     formats: Vec<DateFormat>,
+    /// The date of each non-empty date cell of the selected records, in order: read once, while
+    /// the format was checked on the whole column.
+    dates: Vec<NaiveDate>,
 }
 
 impl DateReader {
-    fn single(format: DateFormat) -> DateReader {
-        DateReader { formats: vec![format] }
+    fn single(format: DateFormat, dates: Vec<NaiveDate>) -> DateReader {
+        DateReader { formats: vec![format], dates }
+    }
+
+    /// The date of each non-empty date cell of the selected records, in order.
+    pub fn dates(&self) -> &[NaiveDate] {
+        &self.dates
     }
 
     /// The date in `text`, by the first format that reads it.
@@ -269,19 +316,29 @@ pub(super) fn detect(
     let samples = || selection.records().filter_map(|record| sample(&record, column));
     if let Some(flag) = explicit {
         let format = DateFormat::from_flag(flag);
-        if let Some(bad) = samples().find(|sample| format.parse(sample.text).is_none()) {
-            return Err(DataError::at(
-                path,
-                bad.line,
-                column.location(),
-                format!("date \"{}\" does not match --date-format {}", excerpt(bad.text), excerpt(flag)),
-            )
-            .with_hint("--date-format takes a chrono strftime format such as %d/%m/%Y, or unix / unix-ms"));
+        let mut dates = Vec::new();
+        for sample in samples() {
+            let Some(date) = format.parse(sample.text) else {
+                return Err(DataError::at(
+                    path,
+                    sample.line,
+                    column.location(),
+                    format!(
+                        "date \"{}\" does not match --date-format {}",
+                        excerpt(sample.text),
+                        excerpt(flag)
+                    ),
+                )
+                .with_hint(
+                    "--date-format takes a chrono strftime format such as %d/%m/%Y, or unix / unix-ms",
+                ));
+            };
+            dates.push(date);
         }
-        return Ok(DateReader::single(format));
+        return Ok(DateReader::single(format, dates));
     }
     if samples().next().is_none() {
-        return Ok(DateReader::single(DateFormat::IsoDate));
+        return Ok(DateReader::single(DateFormat::IsoDate, Vec::new()));
     }
     detect_format(&samples, column, path, warnings)
 }
@@ -296,6 +353,16 @@ fn reads_all<'r>(format: &DateFormat, mut samples: impl Iterator<Item = Sample<'
     samples.all(|sample| format.parse(sample.text).is_some())
 }
 
+/// The date of every sample in `format`; `None` when it does not read one. Room for as many dates
+/// as there may be samples is taken at once, rather than grown.
+fn read_every<'r>(format: &DateFormat, samples: impl Iterator<Item = Sample<'r>>) -> Option<Vec<NaiveDate>> {
+    let mut dates = Vec::with_capacity(samples.size_hint().1.unwrap_or(0));
+    for sample in samples {
+        dates.push(format.parse(sample.text)?);
+    }
+    Some(dates)
+}
+
 /// The first candidate that reads every date; two formats stitched together; or the error.
 /// `samples` gives the dates afresh for each pass.
 fn detect_format<'r, I: Iterator<Item = Sample<'r>>>(
@@ -308,21 +375,23 @@ fn detect_format<'r, I: Iterator<Item = Sample<'r>>>(
     let found = candidates
         .iter()
         .filter(|format| reads_all(format, samples().take(SCREEN)))
-        .find(|format| reads_all(format, samples()));
-    if let Some(format) = found {
+        .find_map(|format| Some((format, read_every(format, samples())?)));
+    if let Some((format, dates)) = found {
         if let Some(twin) = format.twin().filter(|twin| reads_all(twin, samples())) {
             return Err(ambiguous_error(samples().next(), column, path, format, &twin));
         }
-        return Ok(DateReader::single(format.clone()));
+        return Ok(DateReader::single(format.clone(), dates));
     }
     for (first, second) in stitches() {
-        let (mut firsts, mut seconds) = (0usize, 0usize);
+        let (mut firsts, mut seconds, mut dates) = (0usize, 0usize, Vec::new());
         let covered = samples().all(|sample| {
-            if first.parse(sample.text).is_some() {
+            if let Some(date) = first.parse(sample.text) {
                 firsts += 1;
+                dates.push(date);
                 true
-            } else if second.parse(sample.text).is_some() {
+            } else if let Some(date) = second.parse(sample.text) {
                 seconds += 1;
+                dates.push(date);
                 true
             } else {
                 false
@@ -335,7 +404,7 @@ fn detect_format<'r, I: Iterator<Item = Sample<'r>>>(
                 count_noun(firsts, "row", "rows"),
                 count_noun(seconds, "row", "rows"),
             ));
-            return Ok(DateReader { formats: vec![first, second] });
+            return Ok(DateReader { formats: vec![first, second], dates });
         }
     }
     Err(no_format_error(samples, &candidates, column, path))
@@ -419,7 +488,7 @@ mod tests {
     }
 
     fn pattern(p: &str) -> DateFormat {
-        DateFormat::Pattern(p.to_string())
+        DateFormat::Pattern(Pattern::new(p))
     }
 
     #[test]
@@ -514,6 +583,34 @@ mod tests {
         assert_eq!(pattern("%d.%m.%y").twin(), Some(pattern("%m.%d.%y")));
         assert_eq!(pattern("%d-%b-%y").twin(), None);
         assert_eq!(DateFormat::IsoDate.twin(), None);
+    }
+
+    #[test]
+    fn iso_and_compact_dates_read_as_chrono_reads_them() {
+        for year in ["0000", "0999", "1000", "1789", "1900", "2000", "2024", "9999"] {
+            for month in 0..=13 {
+                for day in 0..=32 {
+                    let iso = format!("{year}-{month:02}-{day:02}");
+                    let chrono = NaiveDate::parse_from_str(&iso, "%Y-%m-%d").ok();
+                    assert_eq!(parse_iso_date(&iso), chrono, "{iso}");
+                    let compact = format!("{year}{month:02}{day:02}");
+                    assert_eq!(parse_compact(&compact), chrono, "{compact}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn compiled_patterns_read_as_chrono_reads_them() {
+        let texts =
+            ["3/17/1980", "17/3/1980", "05/01/00", "3-Jan-05", "Jun 30, 2017", "1/2/2004 16:00", "x", ""];
+        for format in PATTERNS.iter().chain(&["%Y-%m-%d %Q", "%Y-%m-%d"]) {
+            for text in texts {
+                let chrono = NaiveDate::parse_from_str(text, format).ok();
+                assert_eq!(Pattern::new(format).parse(text), chrono, "{format} {text}");
+            }
+        }
+        assert!(is_time("16:00") && is_time("16:00:00.5") && !is_time("25:00") && !is_time("4pm"));
     }
 
     #[test]

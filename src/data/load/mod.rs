@@ -69,7 +69,10 @@ use header::Price;
 /// is refused, even one that grows while it is read.
 pub fn load_csv(path: &Path, opts: &LoadOptions) -> Result<(Series, LoadReport), DataError> {
     let bytes = file::read(path)?;
-    parse_csv(&bytes, path, opts)
+    let (rows, columns, report) = read_rows(&bytes, path, opts)?;
+    // The rows hold all that is needed from here on: free the file before cleaning.
+    drop(bytes);
+    finish(rows, &columns, report, opts, Utc::now().date_naive(), path)
 }
 
 /// Parses CSV `bytes` (the contents of `path`, which is used only in errors and the report) into a
@@ -87,14 +90,22 @@ pub fn parse_csv_on(
     opts: &LoadOptions,
     today: NaiveDate,
 ) -> Result<(Series, LoadReport), DataError> {
+    let (rows, columns, report) = read_rows(bytes, path, opts)?;
+    finish(rows, &columns, report, opts, today, path)
+}
+
+/// Steps 1 to 7 for the one instrument of [`parse_csv_on`]: its rows, its columns and the report
+/// so far. The records are freed on return.
+fn read_rows(
+    bytes: &[u8],
+    path: &Path,
+    opts: &LoadOptions,
+) -> Result<(Vec<rows::RawRow>, header::ColumnMap, LoadReport), DataError> {
     let (records, delimiter) = read_records(bytes, path, opts)?;
     let header = header::find(&records, opts, path)?;
     let selection = ticker::select(&records, &header, opts.ticker.as_deref(), path)?;
     let (rows, report) = read_instrument(&selection, &header, delimiter, opts, path)?;
-    // The rows hold all that is needed from here on: free the file's records before cleaning.
-    drop(selection);
-    drop(records);
-    finish(rows, &header.columns, report, opts, today, path)
+    Ok((rows, header.columns, report))
 }
 
 /// One instrument of [`load_csv_tickers`]: its id, and its series and report or its own error.
@@ -163,7 +174,11 @@ pub fn parse_csv_tickers_on(
 }
 
 /// Steps 1 to 3: the records of the whole file, and the delimiter that split them.
-fn read_records(bytes: &[u8], path: &Path, opts: &LoadOptions) -> Result<(records::Records, u8), DataError> {
+fn read_records<'t>(
+    bytes: &'t [u8],
+    path: &Path,
+    opts: &LoadOptions,
+) -> Result<(records::Records<'t>, u8), DataError> {
     if u64::try_from(bytes.len()).map_or(true, |len| len > MAX_FILE_BYTES) {
         return Err(file::too_large(path, u64::try_from(bytes.len()).ok()));
     }

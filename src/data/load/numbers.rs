@@ -5,11 +5,12 @@
 
 use std::borrow::Cow;
 
+use super::records::trim;
 use super::show::excerpt;
 
 /// Empty, `-`, null, NaN, n/a, na and #N/A (any case) mark a missing value.
 pub(super) fn is_missing(text: &str) -> bool {
-    let text = text.trim();
+    let text = trim(text);
     text.is_empty()
         || text == "-"
         || ["null", "nan", "n/a", "na", "#n/a", "none"].iter().any(|marker| text.eq_ignore_ascii_case(marker))
@@ -30,7 +31,10 @@ pub(super) fn parse_volume(text: &str) -> Result<Option<f64>, String> {
 }
 
 fn parse_number(text: &str, what: &str, suffix_allowed: bool) -> Result<Option<f64>, String> {
-    let text = text.trim();
+    let text = trim(text);
+    if let Some(value) = plain_decimal(text.as_bytes()) {
+        return Ok(Some(value));
+    }
     if is_missing(text) {
         return Ok(None);
     }
@@ -50,6 +54,38 @@ fn parse_number(text: &str, what: &str, suffix_allowed: bool) -> Result<Option<f
         Ok(value) => Ok(Some(value * multiplier)),
         Err(_) => Err(not_a_number()),
     }
+}
+
+/// Powers of ten that are exact in an `f64`.
+const EXACT_POWERS: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+    1e19, 1e20, 1e21, 1e22,
+];
+
+/// The most significant digits read by [`plain_decimal`]: they stay below 2^53, exact in an `f64`.
+const EXACT_DIGITS: usize = 15;
+
+/// The value of a cell such as `123.4567` or `2500485` (digits, at most one point, at most 15
+/// digits in all), the way most cells are written, read without `str::parse` (nor a UTF-8 check:
+/// such a cell is ASCII); `None` for anything else. Digits and a power of ten are both exact in an
+/// `f64`, so their quotient is rounded once, to the same value `str::parse` gives.
+pub(super) fn plain_decimal(text: &[u8]) -> Option<f64> {
+    let (mut digits, mut mantissa, mut point) = (0usize, 0u64, None);
+    for (at, &byte) in text.iter().enumerate() {
+        match byte {
+            b'0'..=b'9' => {
+                digits += 1;
+                mantissa = mantissa * 10 + u64::from(byte - b'0');
+            }
+            b'.' if point.is_none() => point = Some(at),
+            _ => return None,
+        }
+    }
+    if digits == 0 || digits > EXACT_DIGITS {
+        return None;
+    }
+    let decimals = point.map_or(0, |at| text.len() - at - 1);
+    Some(mantissa as f64 / EXACT_POWERS.get(decimals)?)
 }
 
 /// `698.62K` → (`698.62`, 1e3); also M (1e6) and B (1e9), either case. Anything else is returned
@@ -131,6 +167,35 @@ mod tests {
         assert!(parse_volume("K").is_err());
         assert!(parse_volume("1.5X").is_err());
         assert!(parse_price("698.62K").is_err(), "prices take no suffix");
+    }
+
+    #[test]
+    fn plain_decimals_read_as_str_parse_reads_them() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let digits = format!("{}", state % 10u64.pow(1 + (state % 15) as u32));
+            let point = (state >> 40) as usize % (digits.len() + 2);
+            let text = match point {
+                0 => digits,
+                point => format!(
+                    "{}.{}",
+                    &digits[..(point - 1).min(digits.len())],
+                    &digits[(point - 1).min(digits.len())..]
+                ),
+            };
+            assert_eq!(plain_decimal(text.as_bytes()), text.parse::<f64>().ok(), "{text}");
+        }
+        for text in ["0", "0.0", "1.", ".5", "000123.4500", "999999999999999", "0.00000000000001"] {
+            assert_eq!(plain_decimal(text.as_bytes()), text.parse::<f64>().ok(), "{text}");
+        }
+        for other in
+            ["", ".", "1.2.3", "-1", "+1", "1e5", "1,000", "1234567890123456", "0.000000000000001", " 1"]
+        {
+            assert_eq!(plain_decimal(other.as_bytes()), None, "{other}");
+        }
     }
 
     #[test]

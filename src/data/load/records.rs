@@ -2,20 +2,17 @@
 //! records left out. Files are small (megabytes), so everything is read before the header and the
 //! date format are detected from it.
 //!
-//! Memory stays proportional to the file: the records are stored flat, every field's bytes back
-//! to back in one buffer with a 4-byte end offset per field and 8 bytes per record, never as one
-//! `csv::ByteRecord` per row (a `ByteRecord` keeps buffers as large as the widest record read
-//! before it, so one wide row made every later row as wide). The csv reader's input is cut off
-//! [`MAX_RECORD_BYTES`] past the start of each record, so that even the record being read is
-//! bounded; a record past that, or with more than [`MAX_FIELDS`] fields, is refused.
+//! The records are split as the `csv` crate splits them (comma, semicolon or tab; fields in double
+//! quotes, `""` for a quote inside them; a record ends at a line break outside quotes, `\n`, `\r\n`
+//! or a lone `\r`; blank lines skipped), in one pass over the text. Memory stays proportional to
+//! the file and to the fields it holds: a record is where it lies in the file's text, a 4-byte
+//! end offset per field and 16 bytes per record, never a copy of its bytes, except the fields of a
+//! record with quotes, whose unquoted text is stored once, back to back. A record over
+//! [`MAX_RECORD_BYTES`], or with more than [`MAX_FIELDS`] fields, is refused; neither is read
+//! further than the limit.
 
 use std::borrow::Cow;
-use std::cell::Cell;
-use std::io::Read;
 use std::path::Path;
-use std::rc::Rc;
-
-use csv::{ByteRecord, ReaderBuilder};
 
 use super::show::excerpt;
 use crate::error::DataError;
@@ -53,24 +50,31 @@ impl Column {
     }
 }
 
-/// Where one record starts: its 1-based line, and the index of its first field's end.
+/// Where one record is: its 1-based line, the index of its first field's end, where its first
+/// field starts, and whether its fields are in the file's text or in `Records::unquoted`.
 #[derive(Debug, Clone, Copy)]
 struct Start {
     line: u32,
     field: u32,
+    from: u32,
+    unquoted: bool,
 }
 
-/// Every non-blank record of a file, stored flat.
+/// Every non-blank record of a file. The fields of a record follow one another with one byte
+/// between them (the delimiter in the text, a space in `unquoted`): a field starts one byte past
+/// the end of the one before it.
 #[derive(Debug, Default)]
-pub(super) struct Records {
-    /// The bytes of every field of every record, back to back.
-    bytes: Vec<u8>,
-    /// The end (in `bytes`) of each field; a field starts where the one before it ends.
+pub(super) struct Records<'t> {
+    /// The file's text, which holds the records without quotes.
+    text: &'t [u8],
+    /// The fields of the records with quotes, unquoted.
+    unquoted: Vec<u8>,
+    /// The end of each field, in `text` or in `unquoted`.
     ends: Vec<u32>,
     starts: Vec<Start>,
 }
 
-impl Records {
+impl<'t> Records<'t> {
     pub fn len(&self) -> usize {
         self.starts.len()
     }
@@ -80,33 +84,17 @@ impl Records {
         let start = self.starts.get(index)?;
         let first = start.field as usize;
         let next = self.starts.get(index + 1).map_or(self.ends.len(), |next| next.field as usize);
-        let from = match first.checked_sub(1) {
-            Some(before) => *self.ends.get(before)?,
-            None => 0,
-        };
         Some(Record {
             line: u64::from(start.line),
-            from,
+            from: start.from,
             ends: self.ends.get(first..next)?,
-            bytes: &self.bytes,
+            bytes: if start.unquoted { &self.unquoted } else { self.text },
         })
     }
 
     /// The records from `index` on.
     pub fn starting_at(&self, index: usize) -> impl Iterator<Item = Record<'_>> + '_ {
         (index..self.len()).filter_map(|index| self.get(index))
-    }
-
-    /// Appends `fields`, a record that starts on `line`. `None` when an offset does not fit in 32
-    /// bits, which the file size limit rules out.
-    fn push(&mut self, line: u64, fields: &ByteRecord) -> Option<()> {
-        let field = u32::try_from(self.ends.len()).ok()?;
-        self.starts.push(Start { line: u32::try_from(line).unwrap_or(u32::MAX), field });
-        for value in fields {
-            self.bytes.extend_from_slice(value);
-            self.ends.push(u32::try_from(self.bytes.len()).ok()?);
-        }
-        Some(())
     }
 }
 
@@ -127,11 +115,11 @@ impl<'a> Record<'a> {
         self.ends.len()
     }
 
-    /// The bytes of field `index`, as the csv reader unquoted them.
+    /// The bytes of field `index`, unquoted.
     pub fn field(&self, index: usize) -> Option<&'a [u8]> {
         let end = *self.ends.get(index)?;
         let start = match index.checked_sub(1) {
-            Some(before) => *self.ends.get(before)?,
+            Some(before) => self.ends.get(before)?.saturating_add(1),
             None => self.from,
         };
         self.bytes.get(start as usize..end as usize)
@@ -144,7 +132,7 @@ impl<'a> Record<'a> {
             return Ok(None);
         };
         match std::str::from_utf8(bytes) {
-            Ok(text) => Ok(Some(text.trim())),
+            Ok(text) => Ok(Some(trim(text))),
             Err(_) => {
                 Err(DataError::at(path, self.line, column.location(), "the cell is not valid UTF-8 text")
                     .with_hint("save the file as UTF-8 (or plain ASCII) CSV"))
@@ -156,7 +144,7 @@ impl<'a> Record<'a> {
     /// that only identify something, such as a ticker or a header name.
     pub fn lossy(&self, index: usize) -> Cow<'a, str> {
         match self.field(index).map(String::from_utf8_lossy) {
-            Some(Cow::Borrowed(text)) => Cow::Borrowed(text.trim()),
+            Some(Cow::Borrowed(text)) => Cow::Borrowed(trim(text)),
             Some(Cow::Owned(text)) => Cow::Owned(text.trim().to_string()),
             None => Cow::Borrowed(""),
         }
@@ -168,118 +156,238 @@ impl<'a> Record<'a> {
     }
 }
 
+/// `text` without leading and trailing white space, as `str::trim` (Unicode white space); a cell
+/// that starts and ends with a visible ASCII character, as most do, is returned without a scan.
+pub(super) fn trim(text: &str) -> &str {
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
+}
+
 /// Reads every non-blank record of `text` (at most `MAX_FILE_BYTES` long), within the record
 /// limits.
-pub(super) fn read_all(text: &[u8], delimiter: u8, path: &Path) -> Result<Records, DataError> {
-    read_within(text, delimiter, path, MAX_RECORD_BYTES, MAX_FIELDS)
+pub(super) fn read_all<'t>(text: &'t [u8], delimiter: u8, path: &Path) -> Result<Records<'t>, DataError> {
+    read_within(text, delimiter, path, Limits { bytes: MAX_RECORD_BYTES, fields: MAX_FIELDS })
 }
 
-/// [`read_all`] with the limits as arguments, so that tests can use small ones.
-fn read_within(
-    text: &[u8],
+/// The longest record and the most fields read.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    bytes: usize,
+    fields: usize,
+}
+
+/// Why a record was not read.
+enum Refusal {
+    /// It is longer than the limit.
+    Length,
+    /// It has this many fields, more than the limit.
+    Fields(usize),
+    /// An offset does not fit in 32 bits, which the file size limit rules out.
+    Offset,
+}
+
+/// [`read_all`] with the limits as an argument, so that tests can use small ones.
+fn read_within<'t>(
+    text: &'t [u8],
     delimiter: u8,
     path: &Path,
-    max_bytes: usize,
-    max_fields: usize,
-) -> Result<Records, DataError> {
-    let budget = Rc::new(Budget::default());
-    let input = Capped { text, at: 0, budget: Rc::clone(&budget) };
-    let mut reader =
-        ReaderBuilder::new().delimiter(delimiter).flexible(true).has_headers(false).from_reader(input);
-    let mut lines = LineCounter::new(text);
+    limits: Limits,
+) -> Result<Records<'t>, DataError> {
     let mut records = reserve(text, delimiter).ok_or_else(|| out_of_memory(path))?;
-    let mut fields = ByteRecord::new();
-    let mut next = 0;
+    let mut lines = LineCounter::default();
+    let mut at = 0;
     loop {
-        next = past_line_breaks(text, next);
-        // Room for the record, and a CRLF after it.
-        budget.limit.set(next.saturating_add(max_bytes).saturating_add(2));
-        match reader.read_byte_record(&mut fields) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(_) if budget.hit.get() => return Err(too_long(path, lines.line_of(next), max_bytes)),
-            Err(err) => return Err(csv_error(path, &err, &mut lines)),
+        let start = past_line_breaks(text, at);
+        if start >= text.len() {
+            return Ok(records);
         }
-        let end = usize::try_from(reader.position().byte()).unwrap_or(usize::MAX);
-        let line = lines.line_of(next);
-        if record_length(text, next, end) > max_bytes {
-            return Err(too_long(path, line, max_bytes));
-        }
-        if fields.len() > max_fields {
-            return Err(too_many_fields(path, line, fields.len(), max_fields, delimiter));
-        }
-        next = end;
-        if !is_blank(&fields) {
-            records.push(line, &fields).ok_or_else(|| super::file::too_large(path, None))?;
-        }
+        let line = lines.line_of(text, start);
+        let read = match records.push_plain(text, start, line, delimiter, limits) {
+            Ok(Some(end)) => {
+                // A record without quotes holds no line break: lines are counted on from its end.
+                lines.skip_to(end);
+                Ok(end)
+            }
+            Ok(None) => records.push_quoted(text, start, line, delimiter, limits),
+            Err(refusal) => Err(refusal),
+        };
+        at = match read {
+            Ok(end) => end,
+            Err(Refusal::Length) => return Err(too_long(path, line, limits.bytes)),
+            Err(Refusal::Fields(n)) => return Err(too_many_fields(path, line, n, limits.fields, delimiter)),
+            Err(Refusal::Offset) => return Err(super::file::too_large(path, None)),
+        };
     }
-    Ok(records)
 }
 
-/// Empty [`Records`] with room for every record of `text` reserved (the count of delimiters and
-/// line breaks bounds the fields). Pages reserved and never written take no memory.
-fn reserve(text: &[u8], delimiter: u8) -> Option<Records> {
-    let breaks = text.iter().filter(|&&b| b == b'\n' || b == b'\r').count();
-    let delimiters = text.iter().filter(|&&b| b == delimiter).count();
-    let mut records = Records::default();
-    records.bytes.try_reserve_exact(text.len()).ok()?;
+impl Records<'_> {
+    /// Stores the record at `start` when it has no double quote, the common case: its fields are
+    /// split at each delimiter up to the first line break, in one pass. Its end; `None`, with
+    /// nothing stored, when it has a quote.
+    fn push_plain(
+        &mut self,
+        text: &[u8],
+        start: usize,
+        line: u64,
+        delimiter: u8,
+        limits: Limits,
+    ) -> Result<Option<usize>, Refusal> {
+        let first_field = self.ends.len();
+        let rest = text.get(start..).unwrap_or_default();
+        let mut end = text.len();
+        for (at, &byte) in rest.iter().enumerate() {
+            if byte == delimiter {
+                if at > limits.bytes {
+                    return Err(Refusal::Length);
+                }
+                self.ends.push(offset(start + at)?);
+            } else if byte > b'"' {
+                // Text: digits, letters, points, dashes, slashes (the bytes that matter are below).
+            } else if is_line_break(byte) {
+                end = start + at;
+                break;
+            } else if byte == b'"' {
+                self.ends.truncate(first_field);
+                return Ok(None);
+            }
+        }
+        if end - start > limits.bytes {
+            return Err(Refusal::Length);
+        }
+        self.ends.push(offset(end)?);
+        let fields = self.ends.len() - first_field;
+        if fields > limits.fields {
+            return Err(Refusal::Fields(fields));
+        }
+        let record = text.get(start..end).unwrap_or_default();
+        if record.iter().all(|&byte| byte.is_ascii_whitespace() || byte == delimiter) {
+            self.ends.truncate(first_field);
+            return Ok(Some(end));
+        }
+        self.starts.push(Start {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            field: offset(first_field)?,
+            from: offset(start)?,
+            unquoted: false,
+        });
+        Ok(Some(end))
+    }
+
+    /// Stores a record that has a double quote, read as the `csv` crate reads it: a field that
+    /// starts with a quote runs to the next lone quote (`""` is a quote in it, and delimiters and
+    /// line breaks are text), and what follows that quote up to the delimiter is added as written;
+    /// a quote inside a field that did not start with one is text. Its end.
+    fn push_quoted(
+        &mut self,
+        text: &[u8],
+        start: usize,
+        line: u64,
+        delimiter: u8,
+        limits: Limits,
+    ) -> Result<usize, Refusal> {
+        let (first_field, from) = (self.ends.len(), self.unquoted.len());
+        let mut state = Quoting::FieldStart;
+        let mut end = text.len();
+        for (at, &byte) in text.iter().enumerate().skip(start) {
+            if at - start > limits.bytes {
+                return Err(Refusal::Length);
+            }
+            state = match (state, byte) {
+                (Quoting::FieldStart, b'"') => Quoting::Quoted,
+                (Quoting::Quoted, b'"') => Quoting::QuoteInQuoted,
+                (Quoting::Quoted, _) => {
+                    self.unquoted.push(byte);
+                    Quoting::Quoted
+                }
+                (Quoting::QuoteInQuoted, b'"') => {
+                    self.unquoted.push(b'"');
+                    Quoting::Quoted
+                }
+                (_, byte) if byte == delimiter => {
+                    self.ends.push(offset(self.unquoted.len())?);
+                    self.unquoted.push(b' ');
+                    Quoting::FieldStart
+                }
+                (_, byte) if is_line_break(byte) => {
+                    end = at;
+                    break;
+                }
+                (_, byte) => {
+                    self.unquoted.push(byte);
+                    Quoting::Unquoted
+                }
+            };
+        }
+        if end - start > limits.bytes {
+            return Err(Refusal::Length);
+        }
+        self.ends.push(offset(self.unquoted.len())?);
+        let fields = self.ends.len() - first_field;
+        if fields > limits.fields {
+            return Err(Refusal::Fields(fields));
+        }
+        // The fields and the spaces between them: all white space when every field is.
+        if self.unquoted.get(from..).unwrap_or_default().iter().all(u8::is_ascii_whitespace) {
+            self.ends.truncate(first_field);
+            self.unquoted.truncate(from);
+            return Ok(end);
+        }
+        self.starts.push(Start {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            field: offset(first_field)?,
+            from: offset(from)?,
+            unquoted: true,
+        });
+        Ok(end)
+    }
+}
+
+/// Where the reading of a record with quotes is.
+#[derive(Debug, Clone, Copy)]
+enum Quoting {
+    /// At the start of a field.
+    FieldStart,
+    /// In a field that did not start with a quote, or past the closing quote of one that did.
+    Unquoted,
+    /// Inside quotes.
+    Quoted,
+    /// Inside quotes, just past a quote: the closing one, or the first of `""`.
+    QuoteInQuoted,
+}
+
+/// `value` as a 32-bit offset; the file size limit keeps every offset within.
+fn offset(value: usize) -> Result<u32, Refusal> {
+    u32::try_from(value).map_err(|_| Refusal::Offset)
+}
+
+fn is_line_break(byte: u8) -> bool {
+    byte == b'\n' || byte == b'\r'
+}
+
+/// Empty [`Records`] over `text` with room for every record reserved (the count of delimiters
+/// and line breaks bounds the fields). Pages reserved and never written take no memory.
+fn reserve(text: &[u8], delimiter: u8) -> Option<Records<'_>> {
+    let breaks = count(text, is_line_break);
+    let delimiters = count(text, |byte| byte == delimiter);
+    let mut records = Records { text, ..Records::default() };
     records.ends.try_reserve_exact(delimiters.checked_add(breaks)?.checked_add(1)?).ok()?;
     records.starts.try_reserve_exact(breaks.checked_add(1)?).ok()?;
     Some(records)
 }
 
-/// The first offset at or after `at` that is not a line break: where csv's next record starts.
+/// How many bytes of `text` are `wanted`: counted in blocks of 255 bytes, so that the compiler
+/// counts many bytes at once in one-byte lanes.
+fn count(text: &[u8], wanted: impl Fn(u8) -> bool) -> usize {
+    let block = |bytes: &[u8]| bytes.iter().fold(0u8, |n, &byte| n + u8::from(wanted(byte)));
+    text.chunks(255).map(|bytes| usize::from(block(bytes))).sum()
+}
+
+/// The first offset at or after `at` that is not a line break: where the next record starts.
 fn past_line_breaks(text: &[u8], at: usize) -> usize {
     let rest = text.get(at..).unwrap_or_default();
-    at + rest.iter().take_while(|&&b| b == b'\n' || b == b'\r').count()
-}
-
-/// The length of the record csv read from `start` to `end`, without its line break.
-fn record_length(text: &[u8], start: usize, end: usize) -> usize {
-    let read = text.get(start..end).unwrap_or_default();
-    let breaks = read.iter().rev().take(2).take_while(|&&b| b == b'\n' || b == b'\r').count();
-    read.len() - breaks
-}
-
-/// How far the csv reader may read: set before each record, [`Capped`] stops there.
-#[derive(Debug, Default)]
-struct Budget {
-    limit: Cell<usize>,
-    /// The reader asked for bytes past the limit.
-    hit: Cell<bool>,
-}
-
-/// The file's text as the csv reader reads it: an error instead of bytes past the budget's limit,
-/// so that one record never grows the reader's buffers past the limit.
-struct Capped<'a> {
-    text: &'a [u8],
-    at: usize,
-    budget: Rc<Budget>,
-}
-
-impl Read for Capped<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let rest = self.text.get(self.at..).unwrap_or_default();
-        if rest.is_empty() {
-            return Ok(0);
-        }
-        let allowed = self.budget.limit.get().saturating_sub(self.at);
-        if allowed == 0 {
-            self.budget.hit.set(true);
-            return Err(std::io::Error::other("record too long"));
-        }
-        let n = buf.len().min(rest.len()).min(allowed);
-        if let (Some(to), Some(from)) = (buf.get_mut(..n), rest.get(..n)) {
-            to.copy_from_slice(from);
-        }
-        self.at += n;
-        Ok(n)
-    }
-}
-
-/// A record whose cells are all empty or white space, such as `,,,,` or a line of spaces.
-fn is_blank(record: &ByteRecord) -> bool {
-    record.iter().all(|field| field.iter().all(u8::is_ascii_whitespace))
+    at + rest.iter().take_while(|&&b| is_line_break(b)).count()
 }
 
 fn too_long(path: &Path, line: u64, max_bytes: usize) -> DataError {
@@ -304,59 +412,42 @@ fn out_of_memory(path: &Path) -> DataError {
         .with_hint("free some memory, or use a smaller file")
 }
 
-fn csv_error(path: &Path, err: &csv::Error, lines: &mut LineCounter) -> DataError {
-    let error = match err.position() {
-        Some(position) => DataError::at(
-            path,
-            lines.line_of(usize::try_from(position.byte()).unwrap_or(usize::MAX)),
-            None,
-            format!("cannot read the CSV: {err}"),
-        ),
-        None => DataError::new(path, format!("cannot read the CSV: {err}")),
-    };
-    error.with_hint("check that the file is a well-formed CSV")
-}
-
-/// Turns the byte offsets csv reports into 1-based physical lines. csv's own `Position::line()`
-/// is one short after a CRLF and skips blank lines, and its byte offset points just past the
-/// previous record's terminator, so lines are counted here from the bytes. A line ends at `\n`,
-/// `\r\n` or a lone `\r`.
-struct LineCounter<'a> {
-    text: &'a [u8],
+/// Counts physical lines up to each record's start. A line ends at `\n`, `\r\n` or a lone `\r`.
+#[derive(Debug)]
+struct LineCounter {
     /// Bytes before `offset` have been counted...
     offset: usize,
     /// ...and `offset` is on this line.
     line: u64,
 }
 
-impl<'a> LineCounter<'a> {
-    fn new(text: &'a [u8]) -> Self {
-        LineCounter { text, offset: 0, line: 1 }
+impl Default for LineCounter {
+    fn default() -> Self {
+        LineCounter { offset: 0, line: 1 }
     }
+}
 
-    /// The line on which the record that csv places at `byte` starts: past any line breaks at
-    /// `byte` (the `\n` of a CRLF, blank lines).
-    fn line_of(&mut self, byte: usize) -> u64 {
-        let byte = byte.min(self.text.len());
-        let breaks = self.text.get(byte..).unwrap_or_default();
-        let start = byte + breaks.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
-        if start < self.offset {
-            self.offset = 0;
-            self.line = 1;
-        }
-        let ended = (self.offset..start).filter(|&i| self.ends_line(i)).count();
+impl LineCounter {
+    /// The line of the byte at `at` (at or after the bytes counted so far).
+    fn line_of(&mut self, text: &[u8], at: usize) -> u64 {
+        let ended = (self.offset..at).filter(|&i| ends_line(text, i)).count();
         self.line = self.line.saturating_add(u64::try_from(ended).unwrap_or(u64::MAX));
-        self.offset = start;
+        self.offset = self.offset.max(at);
         self.line
     }
 
-    /// Whether the byte at `i` ends a line.
-    fn ends_line(&self, i: usize) -> bool {
-        match self.text.get(i) {
-            Some(b'\n') => true,
-            Some(b'\r') => self.text.get(i + 1) != Some(&b'\n'),
-            _ => false,
-        }
+    /// Moves on to `at` without counting: the bytes before it end no line.
+    fn skip_to(&mut self, at: usize) {
+        self.offset = self.offset.max(at);
+    }
+}
+
+/// Whether the byte at `i` ends a line.
+fn ends_line(text: &[u8], i: usize) -> bool {
+    match text.get(i) {
+        Some(b'\n') => true,
+        Some(b'\r') => text.get(i + 1) != Some(&b'\n'),
+        _ => false,
     }
 }
 
@@ -380,8 +471,9 @@ mod tests {
     }
 
     fn read_small(text: &str) -> Result<Vec<Vec<String>>, String> {
+        let limits = Limits { bytes: 8, fields: 3 };
         let records =
-            read_within(text.as_bytes(), b',', Path::new("x.csv"), 8, 3).map_err(|e| e.to_string())?;
+            read_within(text.as_bytes(), b',', Path::new("x.csv"), limits).map_err(|e| e.to_string())?;
         Ok(records.starting_at(0).map(|record| record.names()).collect())
     }
 
@@ -428,5 +520,57 @@ mod tests {
         assert_eq!(records.len(), 1001);
         // 4 bytes an end offset and 8 a record start: nothing proportional to the widest row.
         assert!(records.ends.len() <= MAX_FIELDS / 2 + 1 + 2000, "{}", records.ends.len());
+    }
+
+    /// The records as the `csv` crate reads them (flexible, no header), blank ones left out, each
+    /// with the line it starts on: what `read_all` must give.
+    fn csv_records(text: &[u8], delimiter: u8) -> Vec<(u64, Vec<Vec<u8>>)> {
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(text);
+        let mut record = csv::ByteRecord::new();
+        let mut records = Vec::new();
+        let mut next = 0;
+        while reader.read_byte_record(&mut record).unwrap_or(false) {
+            let start = past_line_breaks(text, next);
+            next = usize::try_from(reader.position().byte()).unwrap_or(usize::MAX);
+            if !record.iter().all(|field| field.iter().all(u8::is_ascii_whitespace)) {
+                let line = 1 + (0..start).filter(|&i| ends_line(text, i)).count() as u64;
+                records.push((line, record.iter().map(<[u8]>::to_vec).collect()));
+            }
+        }
+        records
+    }
+
+    fn our_records(text: &[u8], delimiter: u8) -> Vec<(u64, Vec<Vec<u8>>)> {
+        let records = read_all(text, delimiter, Path::new("x.csv")).map_err(|e| e.to_string());
+        let records = records.unwrap_or_else(|err| panic!("{text:?}: {err}"));
+        let fields = |record: Record| {
+            (0..record.len()).map(|i| record.field(i).unwrap_or_default().to_vec()).collect()
+        };
+        records.starting_at(0).map(|record| (record.line, fields(record))).collect()
+    }
+
+    #[test]
+    fn records_split_as_the_csv_crate_splits_them() {
+        let alphabet = b"ab ,;\t\"\"\r\n\n\xC3";
+        // xorshift: random texts of the bytes that matter to a CSV, the same on every run.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let text: Vec<u8> =
+                (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();
+            for delimiter in [b',', b';', b'\t'] {
+                assert_eq!(our_records(&text, delimiter), csv_records(&text, delimiter), "{text:?}");
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 
 use super::dates::DateReader;
 use super::header::{ColumnMap, Price};
-use super::numbers::{parse_price, parse_volume};
+use super::numbers::{parse_price, parse_volume, plain_decimal};
 use super::records::{Column, Record};
 use super::show::excerpt;
 use super::ticker::Selection;
@@ -89,9 +89,10 @@ pub(super) fn read_rows(
     rows.try_reserve_exact(selection.len()).map_err(|_| {
         DataError::new(path, "not enough memory for the rows of the file").with_hint("use a smaller file")
     })?;
+    let mut read_dates = dates.dates().iter().copied();
     for record in selection.records() {
         report.rows_read += 1;
-        match parse_record(&record, columns, dates, path)? {
+        match parse_record(&record, columns, dates, &mut read_dates, path)? {
             Parsed::Row(row) => rows.push(row),
             Parsed::Dropped(reason) => count_drop(report, reason, 1),
         }
@@ -99,16 +100,21 @@ pub(super) fn read_rows(
     Ok(rows)
 }
 
+/// Reads `record`; `read_dates` gives the date of each non-empty date cell in turn (see
+/// `dates::detect`), and this record takes its own whatever becomes of it.
 fn parse_record(
     record: &Record,
     columns: &ColumnMap,
     dates: &DateReader,
+    read_dates: &mut impl Iterator<Item = NaiveDate>,
     path: &Path,
 ) -> Result<Parsed, DataError> {
+    let date_text = record.cell(&columns.date, path)?.unwrap_or_default();
+    let read = if date_text.is_empty() { None } else { read_dates.next() };
     if mentions_dividend_or_split(record, columns) {
         return Ok(Parsed::Dropped(DropReason::DividendOrSplit));
     }
-    let date = read_date(record, &columns.date, dates, path)?;
+    let date = read_date(record, &columns.date, date_text, read, dates, path)?;
     let open = read_price(record, &columns.open, path)?;
     let high = read_price(record, &columns.high, path)?;
     let low = read_price(record, &columns.low, path)?;
@@ -160,7 +166,9 @@ fn parse_record(
 fn mentions_dividend_or_split(record: &Record, columns: &ColumnMap) -> bool {
     [&columns.open, &columns.high, &columns.low, &columns.close].iter().any(|column| {
         record.field(column.index).is_some_and(|cell| {
-            contains_ignore_case(cell, b"dividend") || contains_ignore_case(cell, b"split")
+            // Most cells are numbers: no letter, no word.
+            cell.iter().any(u8::is_ascii_alphabetic)
+                && (contains_ignore_case(cell, b"dividend") || contains_ignore_case(cell, b"split"))
         })
     })
 }
@@ -169,18 +177,20 @@ fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|window| window.eq_ignore_ascii_case(needle))
 }
 
+/// The date of `record`, whose date cell holds `text`: `read` when the column's dates were read.
 fn read_date(
     record: &Record,
     column: &Column,
+    text: &str,
+    read: Option<NaiveDate>,
     dates: &DateReader,
     path: &Path,
 ) -> Result<NaiveDate, DataError> {
-    let text = record.cell(column, path)?.unwrap_or_default();
     if text.is_empty() {
         return Err(DataError::at(path, record.line, column.location(), "the date is missing")
             .with_hint("every row needs a date; remove the row or fill in its date"));
     }
-    dates.parse(text).ok_or_else(|| {
+    read.or_else(|| dates.parse(text)).ok_or_else(|| {
         DataError::at(
             path,
             record.line,
@@ -193,6 +203,9 @@ fn read_date(
 
 /// A missing price is `None`; a cell that is not a finite number is an error.
 fn read_price(record: &Record, column: &Column, path: &Path) -> Result<Option<f64>, DataError> {
+    if let Some(price) = record.field(column.index).and_then(plain_decimal) {
+        return Ok(Some(price));
+    }
     let Some(text) = record.cell(column, path)? else {
         return Ok(None);
     };
@@ -206,6 +219,9 @@ fn read_price(record: &Record, column: &Column, path: &Path) -> Result<Option<f6
 
 /// A missing volume is `None`; a cell that is not a finite, non-negative number is an error.
 fn read_volume(record: &Record, column: &Column, path: &Path) -> Result<Option<f64>, DataError> {
+    if let Some(volume) = record.field(column.index).and_then(plain_decimal) {
+        return Ok(Some(volume));
+    }
     let Some(text) = record.cell(column, path)? else {
         return Ok(None);
     };

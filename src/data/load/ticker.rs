@@ -24,7 +24,7 @@ pub const MAX_TICKERS: usize = 50_000;
 /// The data records of the chosen instrument.
 #[derive(Debug)]
 pub(super) struct Selection<'r> {
-    records: &'r Records,
+    records: &'r Records<'r>,
     /// The index of the first data record.
     first: usize,
     /// The indices of the chosen records, in file order; `None` for every data record.
@@ -35,7 +35,7 @@ pub(super) struct Selection<'r> {
 }
 
 impl<'r> Selection<'r> {
-    fn all(records: &'r Records, first: usize, ticker: Option<String>, warnings: Vec<String>) -> Self {
+    fn all(records: &'r Records<'r>, first: usize, ticker: Option<String>, warnings: Vec<String>) -> Self {
         Selection { records, first, chosen: None, ticker, warnings }
     }
 
@@ -63,7 +63,7 @@ impl<'r> Selection<'r> {
 /// Picks the records of one instrument (`wanted`, `--ticker`) from the data records, those from
 /// `header.data_start` on.
 pub(super) fn select<'r>(
-    records: &'r Records,
+    records: &'r Records<'r>,
     header: &Header,
     wanted: Option<&str>,
     path: &Path,
@@ -121,7 +121,7 @@ pub(super) type Instrument<'r> = (Option<String>, Result<Selection<'r>, DataErro
 /// instrument's id selects it again as `--ticker`. A file that names no ticker is one instrument.
 /// The error is for the file as a whole: more than [`MAX_TICKERS`] tickers for `All`.
 pub(super) fn select_each<'r>(
-    records: &'r Records,
+    records: &'r Records<'r>,
     header: &Header,
     choice: &TickerChoice,
     path: &Path,
@@ -186,6 +186,8 @@ impl Groups {
     fn of(records: &Records, first: usize, index: usize, cap: usize) -> Option<Groups> {
         let mut groups = Groups::default();
         let mut positions: HashMap<Cow<'_, str>, usize> = HashMap::new();
+        // The value of the record before and its position: files list an instrument's rows together.
+        let mut last: Option<(Cow<'_, str>, usize)> = None;
         for at in first..records.len() {
             // Records are counted in 32 bits (see `records`), so every index fits.
             let (Some(record), Ok(at)) = (records.get(at), u32::try_from(at)) else { continue };
@@ -193,19 +195,23 @@ impl Groups {
             if value.is_empty() {
                 continue;
             }
-            let position = match positions.get(value.as_ref()) {
-                Some(&position) => position,
-                None if groups.values.len() >= cap => return None,
-                None => {
-                    groups.values.push(value.to_string());
-                    groups.rows.push(Vec::new());
-                    positions.insert(value, groups.values.len() - 1);
-                    groups.values.len() - 1
-                }
+            let position = match &last {
+                Some((before, position)) if *before == value => *position,
+                _ => match positions.get(value.as_ref()) {
+                    Some(&position) => position,
+                    None if groups.values.len() >= cap => return None,
+                    None => {
+                        groups.values.push(value.to_string());
+                        groups.rows.push(Vec::new());
+                        positions.insert(value.clone(), groups.values.len() - 1);
+                        groups.values.len() - 1
+                    }
+                },
             };
             if let Some(rows) = groups.rows.get_mut(position) {
                 rows.push(at);
             }
+            last = Some((value, position));
         }
         Some(groups)
     }
@@ -221,7 +227,7 @@ impl Groups {
     }
 
     /// The records of the values at `positions`, in file order.
-    fn selection<'r>(&self, records: &'r Records, first: usize, positions: &[usize]) -> Selection<'r> {
+    fn selection<'r>(&self, records: &'r Records<'r>, first: usize, positions: &[usize]) -> Selection<'r> {
         let values: Vec<String> = positions.iter().filter_map(|&p| self.values.get(p).cloned()).collect();
         let mut chosen: Vec<u32> =
             positions.iter().filter_map(|&p| self.rows.get(p)).flatten().copied().collect();
