@@ -415,7 +415,7 @@ pub fn small_gemm(
     b: &[f32],
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() && n % 16 == 0 && c.len() >= m * n && a.len() >= m * k && b.len() >= k * n {
+    if has_avx2_fma() && n.is_multiple_of(16) && c.len() >= m * n && a.len() >= m * k && b.len() >= k * n {
         // SAFETY: the CPU supports AVX2 and FMA, and every access is inside the slices (checked
         // above: row-major m × n, m × k and k × n).
         unsafe { avx2::small_gemm(m, n, k, c.as_mut_ptr(), accumulate, a.as_ptr(), b.as_ptr()) };
