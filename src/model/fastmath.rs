@@ -196,21 +196,11 @@ mod avx2 {
         _mm256_mul_ps(p, _mm256_castsi256_ps(scale))
     }
 
-    /// 1/d for d ≥ 1: the 12-bit hardware estimate refined by one Newton step (relative error
-    /// about 2e-7, like the division it replaces, at a third of its cost; the gate pass does five
-    /// per element).
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn recip8(d: __m256) -> __m256 {
-        let r = _mm256_rcp_ps(d);
-        _mm256_mul_ps(r, _mm256_fnmadd_ps(d, r, splat(2.0)))
-    }
-
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn sigmoid8(x: __m256) -> __m256 {
         let one = splat(1.0);
-        recip8(_mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), x))))
+        _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), x))))
     }
 
     #[inline]
@@ -218,70 +208,7 @@ mod avx2 {
     unsafe fn tanh8(x: __m256) -> __m256 {
         let one = splat(1.0);
         let e = exp8(_mm256_add_ps(x, x));
-        _mm256_fnmadd_ps(splat(2.0), recip8(_mm256_add_ps(one, e)), one)
-    }
-
-    /// C (m × n) = [C +] A (m × k) · B (k × n), all row-major and contiguous; n a multiple of
-    /// 16. Same contract as `super::small_gemm`.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn small_gemm(
-        m: usize,
-        n: usize,
-        k: usize,
-        c: *mut f32,
-        accumulate: bool,
-        a: *const f32,
-        b: *const f32,
-    ) {
-        // Column panels of B (k × 16) outside, so each panel is read from L1 by every row block.
-        for j in (0..n).step_by(16) {
-            let mut i = 0;
-            while i + 4 <= m {
-                gemm_block::<4>(i, j, n, k, c, accumulate, a, b);
-                i += 4;
-            }
-            while i < m {
-                gemm_block::<1>(i, j, n, k, c, accumulate, a, b);
-                i += 1;
-            }
-        }
-    }
-
-    /// Rows i..i+R, columns j..j+16 of C: 2·R accumulators in registers over the whole depth.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn gemm_block<const R: usize>(
-        i: usize,
-        j: usize,
-        n: usize,
-        k: usize,
-        c: *mut f32,
-        accumulate: bool,
-        a: *const f32,
-        b: *const f32,
-    ) {
-        let mut acc = [[_mm256_setzero_ps(); 2]; R];
-        if accumulate {
-            for (r, row) in acc.iter_mut().enumerate() {
-                let c_row = c.add((i + r) * n + j);
-                *row = [_mm256_loadu_ps(c_row), _mm256_loadu_ps(c_row.add(8))];
-            }
-        }
-        for p in 0..k {
-            let b_row = b.add(p * n + j);
-            let (b0, b1) = (_mm256_loadu_ps(b_row), _mm256_loadu_ps(b_row.add(8)));
-            for (r, row) in acc.iter_mut().enumerate() {
-                let a_rp = _mm256_set1_ps(*a.add((i + r) * k + p));
-                row[0] = _mm256_fmadd_ps(a_rp, b0, row[0]);
-                row[1] = _mm256_fmadd_ps(a_rp, b1, row[1]);
-            }
-        }
-        for (r, row) in acc.iter().enumerate() {
-            let c_row = c.add((i + r) * n + j);
-            _mm256_storeu_ps(c_row, row[0]);
-            _mm256_storeu_ps(c_row.add(8), row[1]);
-        }
+        _mm256_sub_ps(one, _mm256_div_ps(splat(2.0), _mm256_add_ps(one, e)))
     }
 
     /// Forward pass over all rows; same contract as `super::forward_rows`.
@@ -399,32 +326,6 @@ fn has_avx2_fma() -> bool {
     *DETECTED.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
 }
 
-/// C (m × n) = [C +] A (m × k) · B (k × n), all row-major and contiguous: the LSTM's per-step
-/// products, with an AVX2 kernel that keeps a block of C in registers over the whole (short)
-/// depth — no packing and no per-call set-up, which at these sizes (32 × 256 × 64) cost the
-/// general GEMM a good part of its time. Returns false, having done nothing, where it does not
-/// apply (no AVX2/FMA, n not a multiple of 16, or slices too short): the caller then uses the
-/// general GEMM.
-pub fn small_gemm(
-    m: usize,
-    n: usize,
-    k: usize,
-    c: &mut [f32],
-    accumulate: bool,
-    a: &[f32],
-    b: &[f32],
-) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() && n.is_multiple_of(16) && c.len() >= m * n && a.len() >= m * k && b.len() >= k * n {
-        // SAFETY: the CPU supports AVX2 and FMA, and every access is inside the slices (checked
-        // above: row-major m × n, m × k and k × n).
-        unsafe { avx2::small_gemm(m, n, k, c.as_mut_ptr(), accumulate, a.as_ptr(), b.as_ptr()) };
-        return true;
-    }
-    let _ = (m, k, c, accumulate, a, b);
-    false
-}
-
 /// The forward gate pass over every row of one step (AVX2 when available).
 pub fn lstm_forward_step(step: ForwardStep<'_>, hidden: usize) {
     #[cfg(target_arch = "x86_64")]
@@ -448,62 +349,6 @@ pub fn lstm_backward_step(step: BackwardStep<'_>, hidden: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_small_gemm_matches_a_plain_product() {
-        for (m, n, k) in [(32, 256, 64), (7, 16, 3), (5, 64, 256), (1, 32, 1)] {
-            let a: Vec<f32> = (0..m * k).map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0).collect();
-            let b: Vec<f32> = (0..k * n).map(|i| ((i * 53 % 97) as f32 - 48.0) / 48.0).collect();
-            let start: Vec<f32> = (0..m * n).map(|i| (i % 7) as f32).collect();
-            for accumulate in [false, true] {
-                let mut c = start.clone();
-                if !small_gemm(m, n, k, &mut c, accumulate, &a, &b) {
-                    return; // no AVX2 here: callers use the general GEMM
-                }
-                for i in 0..m {
-                    for j in 0..n {
-                        let dot: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
-                        let want = dot + if accumulate { start[i * n + j] } else { 0.0 };
-                        assert!(
-                            (c[i * n + j] - want).abs() < 1e-4 * (1.0 + want.abs()),
-                            "{m}x{n}x{k} [{i},{j}]"
-                        );
-                    }
-                }
-            }
-        }
-        assert!(!small_gemm(2, 8, 2, &mut [0.0; 16], false, &[0.0; 4], &[0.0; 16]), "n = 8 is not its size");
-    }
-
-    #[test]
-    fn the_dispatched_gate_pass_matches_the_scalar_one() {
-        let (rows, hidden) = (3, 24);
-        let gates: Vec<f32> = (0..rows * 4 * hidden).map(|i| ((i * 29 % 83) as f32 - 41.0) / 6.0).collect();
-        let bias: Vec<f32> = (0..4 * hidden).map(|i| ((i * 7 % 13) as f32 - 6.0) / 10.0).collect();
-        let c_prev: Vec<f32> = (0..rows * hidden).map(|i| ((i * 11 % 17) as f32 - 8.0) / 4.0).collect();
-        let run = |dispatched: bool| {
-            let mut g = gates.clone();
-            let (mut c, mut t, mut h) =
-                (vec![0.0; rows * hidden], vec![0.0; rows * hidden], vec![0.0; rows * hidden]);
-            let step = ForwardStep {
-                gates: &mut g,
-                bias: &bias,
-                c_prev: &c_prev,
-                c: &mut c,
-                tanh_c: &mut t,
-                h: &mut h,
-            };
-            if dispatched {
-                lstm_forward_step(step, hidden)
-            } else {
-                forward_rows(step, hidden)
-            }
-            [g, c, t, h].concat()
-        };
-        let (fast, scalar) = (run(true), run(false));
-        let worst = fast.iter().zip(&scalar).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
-        assert!(worst < 2e-6, "largest difference {worst}");
-    }
 
     #[test]
     fn exp_sigmoid_tanh_match_std_closely() {

@@ -11,7 +11,7 @@
 //! loop. The op itself is single-threaded: GEMMs this small (64×64×256) get slower when split, so
 //! training uses the cores by splitting the minibatch instead (see `train.rs`).
 
-use super::fastmath::{lstm_backward_step, lstm_forward_step, small_gemm, BackwardStep, ForwardStep};
+use super::fastmath::{lstm_backward_step, lstm_forward_step, BackwardStep, ForwardStep};
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use std::sync::{Arc, Mutex};
 
@@ -139,10 +139,8 @@ pub fn recur_forward(state: &mut LayerState, w_hh_t: &[f32], bias: &[f32]) {
         let (h_before, h_now) = state.h.split_at_mut(t * n * hd);
         if t > 0 {
             // gates_t += h_{t−1} · W_hhᵀ: (n, H) · (H, 4H).
-            let h_prev = &h_before[(t - 1) * n * hd..t * n * hd];
-            if !small_gemm(n, h4, hd, step_gates, true, h_prev, w_hh_t) {
-                gemm(n, h4, hd, step_gates, (h4, 1), true, h_prev, (hd, 1), w_hh_t, (h4, 1));
-            }
+            let h_prev = &h_before[(t - 1) * n * hd..];
+            gemm(n, h4, hd, step_gates, (h4, 1), true, h_prev, (hd, 1), w_hh_t, (h4, 1));
         }
         let (c_before, c_now) = state.c.split_at_mut(t * n * hd);
         let c_prev = if t > 0 { &c_before[(t - 1) * n * hd..] } else { &state.zeros[..] };
@@ -205,9 +203,7 @@ pub fn recur_backward(
             hd,
         );
         // dh_{t−1} = dgates_t · W_hh: (n, 4H) · (4H, H).
-        if !small_gemm(n, hd, h4, dh, false, step_dgates, w_hh) {
-            gemm(n, hd, h4, dh, (hd, 1), false, step_dgates, (h4, 1), w_hh, (hd, 1));
-        }
+        gemm(n, hd, h4, dh, (hd, 1), false, step_dgates, (h4, 1), w_hh, (hd, 1));
     }
     // dW_hh = Σ_{t≥1} dgates_tᵀ · h_{t−1}: one GEMM over all steps, (4H, (T−1)·n) · ((T−1)·n, H).
     let k = (steps - 1) * n;
