@@ -9,7 +9,9 @@
 //! reverse with one fused pointwise pass and one GEMM (dgates·W_hh) per step, then a single GEMM for
 //! dW_hh over all steps. Buffers are time-major and allocated once per call, never inside the step
 //! loop. The op itself is single-threaded: GEMMs this small (64×64×256) get slower when split, so
-//! training uses the cores by splitting the minibatch instead (see `train.rs`).
+//! training uses the cores by splitting the minibatch instead (see `train/mod.rs`). The recurrence
+//! and its backward ([`recur_forward`], [`recur_backward`]) are shared with the flat CPU training
+//! step (`super::flat`), which calls them on its own reused buffers.
 
 use super::fastmath::{lstm_backward_step, lstm_forward_step, BackwardStep, ForwardStep};
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
