@@ -170,9 +170,16 @@ impl Workspace {
             self.bias.extend(params[r.b_ih.clone()].iter().zip(&params[r.b_hh.clone()]).map(|(a, b)| a + b));
             // The input projection of every step, x·W_ihᵀ (the bias is added in the gate pass).
             let x = self.layer_input(k);
-            let rows = steps * batch;
             let w_ih = &params[r.w_ih];
-            gemm(rows, h4, width, &mut state.gates, (h4, 1), false, x, (width, 1), w_ih, (1, width));
+            if batch == 1 {
+                // One window (predict): a product per step takes gemm's matrix-vector path, which
+                // skips the cache probe of its first matrix product (about 80 sysfs reads, ~1 ms).
+                for (gates, x) in state.gates.chunks_exact_mut(h4).zip(x.chunks_exact(width)).take(steps) {
+                    gemm(1, h4, width, gates, (h4, 1), false, x, (width, 1), w_ih, (1, width));
+                }
+            } else {
+                gemm(steps * batch, h4, width, &mut state.gates, (h4, 1), false, x, (width, 1), w_ih, (1, width));
+            }
             transpose(&params[r.w_hh], h4, hidden, &mut self.w_hh_t);
             recur_forward(&mut state, &self.w_hh_t, &self.bias);
             if k < self.dropped.len() {

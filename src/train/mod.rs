@@ -721,5 +721,13 @@ mod tests {
         let graph_out = graph_out.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         let worst = flat_out.iter().zip(&graph_out).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
         assert!(worst < 1e-5, "{worst}");
+        // One window at a time (predict's batch of one, whose input projection is a product per
+        // step) gives the same outputs.
+        let one_by_one: Vec<f32> = indices
+            .iter()
+            .flat_map(|&j| forward_windows(&trained, &windows, &[j], &Device::Cpu, 1).unwrap())
+            .collect();
+        let worst = one_by_one.iter().zip(&graph_out).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(worst < 1e-5, "{worst}");
     }
 }
