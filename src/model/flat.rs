@@ -178,7 +178,18 @@ impl Workspace {
                     gemm(1, h4, width, gates, (h4, 1), false, x, (width, 1), w_ih, (1, width));
                 }
             } else {
-                gemm(steps * batch, h4, width, &mut state.gates, (h4, 1), false, x, (width, 1), w_ih, (1, width));
+                gemm(
+                    steps * batch,
+                    h4,
+                    width,
+                    &mut state.gates,
+                    (h4, 1),
+                    false,
+                    x,
+                    (width, 1),
+                    w_ih,
+                    (1, width),
+                );
             }
             transpose(&params[r.w_hh], h4, hidden, &mut self.w_hh_t);
             recur_forward(&mut state, &self.w_hh_t, &self.bias);
