@@ -24,13 +24,14 @@ use crate::error::DataError;
 use crate::forecaster::{fit, Trained, TrainingSeries};
 use crate::inference::StepForecasts;
 use crate::interval_baselines::{IntervalBaselines, METHODS};
-use crate::interval_metrics::{self, DayPrediction, MethodScores, ScoredDay};
+use crate::interval_metrics::{self, interval_significance, winkler, DayPrediction, MethodScores, ScoredDay};
 use crate::intervals::{coverage, pool, Coverage, Interval};
 use crate::metrics::{
-    drift_forecasts, mae, moving_average_forecasts, naive_mae, point_metrics, relative_naive_mae, skill,
-    PointMetrics,
+    drift_forecasts, errors, mae, moving_average_forecasts, naive_mae, point_metrics, relative_naive_mae,
+    skill, PointMetrics, SkillTests,
 };
 use crate::runtime::Runtime;
+use crate::significance::Significance;
 use crate::train::{EpochReport, Settings};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -51,6 +52,17 @@ pub struct SpanMetrics {
     /// 1 − rmse / naive rmse.
     #[serde(with = "crate::metrics::nan_as_null")]
     pub skill: f64,
+    /// Whether the model's difference from each baseline is real.
+    pub significance: BaselineTests,
+}
+
+/// The model against each point baseline on the same days (the days of several series pooled by
+/// date), for squared and absolute errors.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct BaselineTests {
+    pub naive: SkillTests,
+    pub drift: SkillTests,
+    pub moving_average: SkillTests,
 }
 
 /// One day's forecasts of one series, for one step.
@@ -113,6 +125,18 @@ pub struct StepIntervalScores {
     pub naive_mae: f64,
     /// In [`METHODS`] order.
     pub methods: Vec<MethodScores>,
+    /// The model's interval score against each interval baseline's, per level.
+    pub significance: Vec<IntervalTest>,
+}
+
+/// Whether the model's interval score at one level differs for real from one baseline's.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntervalTest {
+    pub level: f64,
+    /// The baseline's name (see [`METHODS`]).
+    pub baseline: String,
+    #[serde(flatten)]
+    pub test: Significance,
 }
 
 /// One fold: where it trained and tested, and how it did.
@@ -529,7 +553,7 @@ fn interval_scores(
         .iter()
         .map(|d| ScoredDay { origin: d.naive, actual: d.actual, ranking_volatility: d.ranking_volatility })
         .collect();
-    let methods = METHODS
+    let methods: Vec<MethodScores> = METHODS
         .iter()
         .enumerate()
         .filter(|(m, _)| mine.iter().all(|d| d.intervals.len() > *m))
@@ -549,7 +573,42 @@ fn interval_scores(
         &scored.iter().map(|d| d.origin).collect::<Vec<_>>(),
         &scored.iter().map(|d| d.actual).collect::<Vec<_>>(),
     );
-    StepIntervalScores { step, days: mine.len(), naive_mae, methods }
+    let significance = interval_tests(&mine, levels, step, methods.iter().map(|m| m.method.as_str()));
+    StepIntervalScores { step, days: mine.len(), naive_mae, methods, significance }
+}
+
+/// The model's interval score against each other method in `scored` (the names of the methods
+/// scored on every one of `days`) at each level, the days pooled by date.
+fn interval_tests<'a>(
+    days: &[&DayForecast],
+    levels: &[f64],
+    step: usize,
+    scored: impl Iterator<Item = &'a str>,
+) -> Vec<IntervalTest> {
+    let scored: Vec<&str> = scored.collect();
+    let index = |name: &str| METHODS.iter().position(|m| *m == name);
+    let Some(model) = scored.first().filter(|m| **m == METHODS[0]).and_then(|m| index(m)) else {
+        return Vec::new();
+    };
+    let dates: Vec<&str> = days.iter().map(|d| d.date.as_str()).collect();
+    let winklers = |m: usize, l: usize, level: f64| -> Vec<f64> {
+        days.iter()
+            .map(|d| {
+                let (lower, upper) = d.intervals[m].bounds(d.naive, l);
+                winkler(lower, upper, d.actual, level)
+            })
+            .collect()
+    };
+    let mut tests = Vec::new();
+    for (l, &level) in levels.iter().enumerate() {
+        let mine = winklers(model, l, level);
+        for name in &scored[1..] {
+            let Some(m) = index(name) else { continue };
+            let test = interval_significance(&mine, &winklers(m, l, level), &dates, step);
+            tests.push(IntervalTest { level, baseline: name.to_string(), test });
+        }
+    }
+    tests
 }
 
 /// Metrics of each step 1…`horizon` over `days` (rebased to 100 at each origin when `rebase`).
@@ -631,15 +690,26 @@ fn span_metrics(step: usize, days: &[DayForecast]) -> SpanMetrics {
         m.mase = scaled / days.len().max(1) as f64;
         m
     };
-    let model = score(&column(|d| d.forecast));
+    let forecast = column(|d| d.forecast);
+    let (drift, moving_average) = (column(|d| d.drift), column(|d| d.moving_average));
+    let model = score(&forecast);
     let naive_metrics = score(&naive);
+    let dates: Vec<&str> = days.iter().map(|d| d.date.as_str()).collect();
+    let model_errors = errors(&forecast, &actual);
+    let against =
+        |baseline: &[f64]| SkillTests::of_errors(&model_errors, &errors(baseline, &actual), &dates, step);
     SpanMetrics {
         step,
         skill: skill(model.rmse, naive_metrics.rmse),
         model,
         naive: naive_metrics,
-        drift: score(&column(|d| d.drift)),
-        moving_average: score(&column(|d| d.moving_average)),
+        drift: score(&drift),
+        moving_average: score(&moving_average),
+        significance: BaselineTests {
+            naive: against(&naive),
+            drift: against(&drift),
+            moving_average: against(&moving_average),
+        },
     }
 }
 

@@ -222,6 +222,11 @@ pub struct TrainArgs {
     /// the same way on the same days.
     #[arg(long, default_value = "rmse", value_parser = named(&PromoteMetric::NAMES, PromoteMetric::from_name, PromoteMetric::Rmse))]
     pub promote_metric: PromoteMetric,
+    /// With --promote-if-better: promote only when each win (over the baseline, and over the
+    /// existing model) is significant, a Diebold–Mariano p-value below P on the validation days
+    /// (e.g. 0.05). Off by default: any win promotes.
+    #[arg(long, value_name = "P", requires = "promote_if_better", value_parser = probability)]
+    pub min_significance: Option<f64>,
     /// Plot the validation span (actual, forecast, naive, cumulative error vs naive) to this PNG
     /// or SVG file.
     #[arg(long, value_parser = plot_path)]
@@ -632,6 +637,11 @@ fn max_age(s: &str) -> Result<u64, String> {
 
 fn dropout(s: &str) -> Result<f32, String> {
     real(Bound::Closed(0.0), Bound::Open(1.0))(s).map(|v| v as f32)
+}
+
+/// `--min-significance`: a p-value threshold, strictly between 0 and 1.
+fn probability(s: &str) -> Result<f64, String> {
+    real(Bound::Open(0.0), Bound::Open(1.0))(s)
 }
 
 /// `--plot`: a file name ending in .png or .svg (any case).

@@ -21,7 +21,7 @@ use crate::inference::{
     pool, price_forecasts, return_path, Forecast, ForecastStep, StepForecasts, StepInterval,
 };
 use crate::intervals::{band, calibrate, Interval};
-use crate::metrics::{compare, naive_mae, relative_naive_mae, Comparison};
+use crate::metrics::{compare_tested, naive_mae, relative_naive_mae, Comparison};
 use crate::model::{ModelConfig, StockPredictor};
 use crate::runtime::Runtime;
 use crate::train::{fit as fit_network, EpochReport, FitOutcome, Settings, TrainConfig};
@@ -281,7 +281,10 @@ struct SeriesScores {
 /// MAE in percent) and each series' own.
 fn validation(scores: &[SeriesScores], entries: &[SeriesEntry]) -> Validation {
     let comparisons = |steps: &[StepForecasts], scale: f64| -> Vec<Comparison> {
-        steps.iter().map(|s| compare(&s.previous, &s.forecast, &s.actual, scale)).collect()
+        steps
+            .iter()
+            .map(|s| compare_tested(&s.previous, &s.forecast, &s.actual, scale, (&s.dates, s.step)))
+            .collect()
     };
     let dates: Vec<NaiveDate> = scores.iter().flat_map(|p| p.steps[0].dates.iter().copied()).collect();
     let (steps, series) = match scores {

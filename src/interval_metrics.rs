@@ -22,6 +22,8 @@
 //! naive forecast's mean absolute error over the same days, which makes files comparable.
 
 use crate::distribution::LocationScale;
+use crate::metrics::by_date;
+use crate::significance::{significance, Loss, Significance, SkillForm, Verdict, DEFAULT_ALPHA};
 use serde::{Deserialize, Serialize};
 
 /// The quantiles the pinball loss averages over.
@@ -87,6 +89,19 @@ pub struct MethodScores {
     /// Mean log-likelihood of the log returns (nats); absent for a method without a distribution.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_likelihood: Option<f64>,
+}
+
+/// Whether the model's interval scores (`model`, one a forecast) differ for real from a
+/// baseline's (`baseline`, on the same forecasts) — the forecasts dated `dates` (pooled by date,
+/// see [`by_date`]), `horizon` steps ahead; the skill is 1 − mean model / mean baseline.
+pub fn interval_significance<K: Ord + Copy>(
+    model: &[f64],
+    baseline: &[f64],
+    dates: &[K],
+    horizon: usize,
+) -> Significance {
+    let (model, baseline) = (by_date(dates, model), by_date(dates, baseline));
+    significance(&model, &baseline, Loss::IntervalScore, SkillForm::MeanRatio, horizon)
 }
 
 /// The Winkler interval score of one day at level `level`.
@@ -187,25 +202,39 @@ pub fn interval_skill(model: &MethodScores, baseline: &MethodScores, l: usize) -
     1.0 - model.levels[l].interval_score / baseline.levels[l].interval_score
 }
 
-/// One plain line per level: is the model's interval better than `baseline`'s?
-pub fn verdicts(model: &MethodScores, baseline: &MethodScores) -> Vec<String> {
+/// One plain line per level: is the model's interval better than `baseline`'s, and is the
+/// difference real? `test(level)`: the test of the two at that level, when there is one.
+pub fn verdicts<'a>(
+    model: &MethodScores,
+    baseline: &MethodScores,
+    test: impl Fn(f64) -> Option<&'a Significance>,
+) -> Vec<String> {
     (0..model.levels.len())
         .map(|l| {
-            let level = model.levels[l].level * 100.0;
-            let comparison = comparison(interval_skill(model, baseline, l), &baseline.method);
-            format!("intervals at {level:.0}%: {comparison}")
+            let level = model.levels[l].level;
+            let comparison = comparison(interval_skill(model, baseline, l), &baseline.method, test(level));
+            format!("intervals at {:.0}%: {comparison}", level * 100.0)
         })
         .collect()
 }
 
 /// "better than X by 3.1% interval score" or "worse than X by 3.1% interval score: use X", for an
-/// interval-score `skill` (see [`interval_skill`]) against the method named `baseline`.
-pub fn comparison(skill: f64, baseline: &str) -> String {
+/// interval-score `skill` (see [`interval_skill`]) against the method named `baseline`; with its
+/// `test`, whether the difference is real ("…, not significant (DM p = 0.41; …)"). Only a
+/// significant gain keeps the model's intervals.
+pub fn comparison(skill: f64, baseline: &str, test: Option<&Significance>) -> String {
     let name = display_name(baseline);
-    if skill > 0.0 {
-        format!("better than {name} by {:.1}% interval score", skill * 100.0)
+    let tested = test.map(|t| format!(", {}", t.describe(DEFAULT_ALPHA))).unwrap_or_default();
+    let real = test.is_none_or(|t| t.verdict(DEFAULT_ALPHA) == Verdict::SignificantlyBetter);
+    if skill > 0.0 && real {
+        format!("better than {name} by {:.1}% interval score{tested}", skill * 100.0)
+    } else if skill > 0.0 {
+        format!(
+            "better than {name} by {:.1}% interval score{tested}: no evidence of a real gain",
+            skill * 100.0
+        )
     } else {
-        format!("worse than {name} by {:.1}% interval score: use {name}", -skill * 100.0)
+        format!("worse than {name} by {:.1}% interval score{tested}: use {name}", -skill * 100.0)
     }
 }
 
@@ -283,11 +312,11 @@ mod tests {
         };
         let garch = scores("garch-t", 10.0);
         assert_eq!(
-            verdicts(&scores("model", 9.69), &garch),
+            verdicts(&scores("model", 9.69), &garch, |_| None),
             ["intervals at 80%: better than GARCH(1,1)-t by 3.1% interval score"]
         );
         assert_eq!(
-            verdicts(&scores("model", 10.5), &garch),
+            verdicts(&scores("model", 10.5), &garch, |_| None),
             ["intervals at 80%: worse than GARCH(1,1)-t by 5.0% interval score: use GARCH(1,1)-t"]
         );
     }

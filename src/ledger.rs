@@ -16,10 +16,11 @@ use crate::data::Series;
 use crate::error::{DataError, Error, Result};
 use crate::inference::Forecast;
 use crate::interval_baselines::IntervalBaselines;
-use crate::interval_metrics::winkler;
+use crate::interval_metrics::{interval_significance, winkler};
 use crate::lock::lock_model;
-use crate::metrics::{mae, rmse, skill};
+use crate::metrics::{errors, mae, rmse, skill, SkillTests};
 use crate::paths::shown;
+use crate::significance::Significance;
 use crate::text::one_line;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -264,6 +265,8 @@ pub struct BaselineScore {
     pub method: String,
     pub coverage: f64,
     pub interval_score: f64,
+    /// Whether the model's interval score differs from this baseline's for real.
+    pub significance: Significance,
 }
 
 /// Realised interval coverage and interval (Winkler) score at one level, beside the EWMA and
@@ -298,6 +301,8 @@ pub struct ModelScore {
     pub naive_mae: f64,
     /// 1 − rmse / naive_rmse over the scored forecasts.
     pub skill: f64,
+    /// Whether the difference from naive is real (the forecasts pooled by the date they forecast).
+    pub significance: SkillTests,
     pub intervals: Vec<LevelScore>,
 }
 
@@ -337,6 +342,7 @@ fn score_model(
     // One point forecast per (as_of, step); the level rows repeat it.
     let mut seen = HashSet::new();
     let (mut forecast, mut naive, mut realised, mut pending) = (vec![], vec![], vec![], 0);
+    let (mut dates, mut horizon) = (vec![], 1);
     for e in rows {
         if !seen.insert((e.as_of.as_str(), e.step)) {
             continue;
@@ -346,6 +352,8 @@ fn score_model(
                 forecast.push(e.close);
                 naive.push(e.last_close);
                 realised.push(a);
+                dates.push(e.date.as_str());
+                horizon = horizon.max(e.step);
             }
             None => pending += 1,
         }
@@ -365,12 +373,20 @@ fn score_model(
         naive_rmse,
         naive_mae: mae(&naive, &realised),
         skill: skill(model_rmse, naive_rmse),
+        significance: SkillTests::of_errors(
+            &errors(&forecast, &realised),
+            &errors(&naive, &realised),
+            &dates,
+            horizon,
+        ),
         intervals: interval_scores(rows, actual, series),
     }
 }
 
 /// One logged interval forecast whose day has arrived.
-struct ScoredInterval {
+struct ScoredInterval<'a> {
+    /// The day forecast.
+    date: &'a str,
     level: f64,
     bounds: (f64, f64),
     actual: f64,
@@ -389,6 +405,7 @@ fn interval_scores(rows: &[&Entry], actual: &HashMap<String, f64>, series: &Seri
         .iter()
         .filter_map(|e| {
             Some(ScoredInterval {
+                date: &e.date,
                 level: e.level?,
                 bounds: (e.lower?, e.upper?),
                 actual: *actual.get(&e.date)?,
@@ -407,27 +424,35 @@ fn interval_scores(rows: &[&Entry], actual: &HashMap<String, f64>, series: &Seri
         .enumerate()
         .map(|(l, &level)| {
             let mine: Vec<&ScoredInterval> = scored.iter().filter(|r| r.level == level).collect();
-            let n = mine.len().max(1) as f64;
-            let summarise = |bounds: &dyn Fn(usize) -> Option<(f64, f64)>| -> Option<(f64, f64)> {
-                let (mut hits, mut total) = (0usize, 0.0);
+            let dates: Vec<&str> = mine.iter().map(|r| r.date).collect();
+            let horizon = mine.iter().map(|r| r.step).max().unwrap_or(1);
+            // Each forecast's interval score (None when a band is missing), and the coverage.
+            let scores = |bounds: &dyn Fn(usize) -> Option<(f64, f64)>| -> Option<(f64, Vec<f64>)> {
+                let (mut hits, mut winklers) = (0usize, Vec::with_capacity(mine.len()));
                 for (i, r) in mine.iter().enumerate() {
                     let (lower, upper) = bounds(i)?;
                     hits += usize::from(lower <= r.actual && r.actual <= upper);
-                    total += winkler(lower, upper, r.actual, level);
+                    winklers.push(winkler(lower, upper, r.actual, level));
                 }
-                Some((hits as f64 / n, total / n))
+                Some((hits as f64 / mine.len().max(1) as f64, winklers))
             };
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
             let origin = |i: usize| series.close[mine[i].origin];
-            let (coverage, interval_score) = summarise(&|i| Some(mine[i].bounds)).unwrap_or_default();
-            let ewma =
-                summarise(&|i| Some(baselines.ewma(mine[i].origin, mine[i].step).bounds(origin(i), l)));
+            let (coverage, model) = scores(&|i| Some(mine[i].bounds)).unwrap_or_default();
+            let interval_score = mean(&model);
+            let ewma = scores(&|i| Some(baselines.ewma(mine[i].origin, mine[i].step).bounds(origin(i), l)));
             let garch =
-                summarise(&|i| Some(baselines.garch(mine[i].origin, mine[i].step)?.bounds(origin(i), l)));
+                scores(&|i| Some(baselines.garch(mine[i].origin, mine[i].step)?.bounds(origin(i), l)));
             let baselines = [("ewma", ewma), ("garch-t", garch)]
                 .into_iter()
                 .filter_map(|(method, score)| {
-                    let (coverage, interval_score) = score?;
-                    Some(BaselineScore { method: method.to_string(), coverage, interval_score })
+                    let (coverage, winklers) = score?;
+                    Some(BaselineScore {
+                        method: method.to_string(),
+                        coverage,
+                        interval_score: mean(&winklers),
+                        significance: interval_significance(&model, &winklers, &dates, horizon),
+                    })
                 })
                 .collect();
             LevelScore { level, forecasts: mine.len(), coverage, interval_score, baselines }

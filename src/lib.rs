@@ -41,6 +41,7 @@ pub mod paths;
 pub mod promotion;
 pub mod runtime;
 pub mod shard;
+pub mod significance;
 pub mod text;
 pub mod train;
 pub mod volatility;

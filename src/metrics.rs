@@ -4,6 +4,7 @@
 //! All forecasts here are one step ahead from real history: the forecast for day d uses closes up
 //! to day d − 1 only.
 
+use crate::significance::{losses, significance, Loss, Significance, SkillForm};
 use serde::{Deserialize, Serialize};
 
 /// A metric that cannot be computed (MASE of a price that never moved, the skill of 0 / 0) is
@@ -49,6 +50,65 @@ pub struct Comparison {
     pub naive: PointMetrics,
     #[serde(with = "nan_as_null")]
     pub skill: f64,
+    /// Whether the difference from naive is real (absent in model files written before it was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub significance: Option<SkillTests>,
+}
+
+/// The model against one baseline on the same days: the Diebold–Mariano test and the bootstrap
+/// interval of the RMSE skill (squared errors) and of the MAE skill (absolute errors). See
+/// [`crate::significance`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SkillTests {
+    pub squared: Significance,
+    pub absolute: Significance,
+}
+
+impl SkillTests {
+    /// From the two forecasters' errors (forecast − actual) of `horizon`-step forecasts on the
+    /// same days, dated `dates` (pooled by date: see [`by_date`]).
+    pub fn of_errors<K: Ord + Copy>(
+        model: &[f64],
+        baseline: &[f64],
+        dates: &[K],
+        horizon: usize,
+    ) -> SkillTests {
+        SkillTests::of_losses(
+            |loss| (by_date(dates, &losses(model, loss)), by_date(dates, &losses(baseline, loss))),
+            horizon,
+        )
+    }
+
+    /// `losses(loss)` gives the model's and the baseline's loss series under `loss`, one value a
+    /// day in date order.
+    pub fn of_losses(losses: impl Fn(Loss) -> (Vec<f64>, Vec<f64>), horizon: usize) -> SkillTests {
+        let test = |loss, form| {
+            let (model, baseline) = losses(loss);
+            significance(&model, &baseline, loss, form, horizon)
+        };
+        SkillTests {
+            squared: test(Loss::Squared, SkillForm::Rmse),
+            absolute: test(Loss::Absolute, SkillForm::MeanRatio),
+        }
+    }
+}
+
+/// The loss series of days from several series: the mean of `losses` over the days of each date
+/// (`dates`, the same length), in date order. The tests need one value a date: the days of one
+/// date move together, so they are one observation, not several. One series: its losses as they
+/// are, sorted by date.
+pub fn by_date<K: Ord + Copy>(dates: &[K], losses: &[f64]) -> Vec<f64> {
+    let mut sums: std::collections::BTreeMap<K, (f64, usize)> = std::collections::BTreeMap::new();
+    for (&date, &loss) in dates.iter().zip(losses) {
+        let entry = sums.entry(date).or_insert((0.0, 0));
+        *entry = (entry.0 + loss, entry.1 + 1);
+    }
+    sums.into_values().map(|(sum, count)| sum / count as f64).collect()
+}
+
+/// forecast − actual, day by day.
+pub fn errors(forecast: &[f64], actual: &[f64]) -> Vec<f64> {
+    forecast.iter().zip(actual).map(|(f, a)| f - a).collect()
 }
 
 pub fn rmse(forecast: &[f64], actual: &[f64]) -> f64 {
@@ -115,7 +175,20 @@ pub fn point_metrics(previous: &[f64], forecast: &[f64], actual: &[f64], scale: 
 pub fn compare(previous: &[f64], forecast: &[f64], actual: &[f64], scale: f64) -> Comparison {
     let model = point_metrics(previous, forecast, actual, scale);
     let naive = point_metrics(previous, previous, actual, scale);
-    Comparison { model, naive, skill: skill(model.rmse, naive.rmse) }
+    Comparison { model, naive, skill: skill(model.rmse, naive.rmse), significance: None }
+}
+
+/// [`compare`] with the tests against naive of `horizon`-step forecasts; `dates` (one a day) pool
+/// the days of several series by date (see [`by_date`]).
+pub fn compare_tested<K: Ord + Copy>(
+    previous: &[f64],
+    forecast: &[f64],
+    actual: &[f64],
+    scale: f64,
+    (dates, horizon): (&[K], usize),
+) -> Comparison {
+    let tests = SkillTests::of_errors(&errors(forecast, actual), &errors(previous, actual), dates, horizon);
+    Comparison { significance: Some(tests), ..compare(previous, forecast, actual, scale) }
 }
 
 /// 1 − rmse / naive_rmse: above 0 the model beats naive.

@@ -16,8 +16,9 @@ use crate::inference::StepForecasts;
 use crate::interval_baselines::IntervalBaselines;
 use crate::interval_metrics::winkler;
 use crate::intervals::{band, Interval};
-use crate::metrics::rmse;
+use crate::metrics::errors;
 use crate::runtime::Runtime;
+use crate::significance::{losses, significance, Loss, Significance, SkillForm, DEFAULT_ALPHA};
 use serde::Serialize;
 use std::path::Path;
 
@@ -69,7 +70,21 @@ pub struct Promotion {
     /// score on the same days, at `level`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interval_scores: Option<IntervalScores>,
+    /// `--min-significance`: the p-value each difference had to be below (absent: not asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_significance: Option<f64>,
+    /// The new model against the metric's baseline, and against the existing model, on the same
+    /// days (Diebold–Mariano test and skill interval of the metric's loss).
+    pub significance: GateTests,
     pub reason: String,
+}
+
+/// The gate's two comparisons, each tested.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct GateTests {
+    pub baseline: Significance,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing: Option<Significance>,
 }
 
 /// The interval scores an `interval-score` gate compared.
@@ -81,17 +96,20 @@ pub struct IntervalScores {
     pub existing: Option<f64>,
 }
 
-/// The existing forecaster's score under `metric` on the new model's validation days of
+/// Each validation day's loss under a metric (squared error, or interval score), in date order.
+pub type DayLosses = Vec<f64>;
+
+/// The existing forecaster's loss under `metric` on each of the new model's validation days of
 /// `series`. A model without an interval at the new model's first level cannot be scored for
-/// `interval-score`.
-pub fn existing_score(
+/// `interval-score`, nor one that cannot forecast every one of those days.
+pub fn existing_losses(
     existing: &Forecaster,
     trained: &Trained,
     series: &Series,
     (csv, model): (&Path, &Path),
     runtime: &Runtime,
     metric: PromoteMetric,
-) -> Result<f64> {
+) -> Result<DayLosses> {
     // The existing model's scaler of this series (a model of one series: its only one).
     let id = &trained.forecaster.series[0].id;
     let scaler = match existing.series.as_slice() {
@@ -105,13 +123,18 @@ pub fn existing_score(
     };
     let prepared = existing.prepare(series, scaler, csv, model)?;
     let dates = &trained.validation_forecasts[0][0].dates;
-    let days = prepared.days_of(dates).unwrap_or_default();
+    let days = prepared
+        .days_of(dates)
+        .ok_or_else(|| crate::error::Error::Usage("it cannot forecast every validation day".into()))?;
     let steps = prepared.score(&days, runtime)?;
+    if steps[0].actual.len() != dates.len() {
+        return Err(crate::error::Error::Usage("it cannot forecast every validation day".into()));
+    }
     match metric {
-        PromoteMetric::Rmse => Ok(rmse(&steps[0].forecast, &steps[0].actual)),
+        PromoteMetric::Rmse => Ok(squared_errors(&steps[0].forecast, &steps[0].actual)),
         PromoteMetric::IntervalScore => {
             let level = first_level(trained);
-            interval_score(&steps[0], &existing.intervals, level).ok_or_else(|| {
+            interval_scores(&steps[0], &existing.intervals, level).ok_or_else(|| {
                 crate::error::Error::Usage(format!("it has no {:.0}% interval to compare", level * 100.0))
             })
         }
@@ -124,24 +147,28 @@ fn first_level(trained: &Trained) -> f64 {
     trained.forecaster.intervals.first().map_or(0.9, |i| i.level)
 }
 
-/// The mean interval score of one step's forecasts with the band at `level` of `intervals`.
-fn interval_score(step: &StepForecasts, intervals: &[Interval], level: f64) -> Option<f64> {
-    let interval = intervals.iter().find(|i| i.level == level)?;
-    let q = *interval.half_widths.get(step.step - 1)?;
-    let total: f64 = (0..step.actual.len())
-        .map(|i| {
-            let (lower, upper) = band(step.forecast[i], q, step.scale(i));
-            winkler(lower, upper, step.actual[i], level)
-        })
-        .sum();
-    Some(total / step.actual.len().max(1) as f64)
+fn squared_errors(forecast: &[f64], actual: &[f64]) -> DayLosses {
+    losses(&errors(forecast, actual), Loss::Squared)
 }
 
-/// The EWMA band's mean interval score at `level` on the days of `step` (step 1).
-fn ewma_interval_score(step: &StepForecasts, series: &Series, level: f64) -> f64 {
+/// Each day's interval score of one step's forecasts with the band at `level` of `intervals`.
+fn interval_scores(step: &StepForecasts, intervals: &[Interval], level: f64) -> Option<DayLosses> {
+    let interval = intervals.iter().find(|i| i.level == level)?;
+    let q = *interval.half_widths.get(step.step - 1)?;
+    Some(
+        (0..step.actual.len())
+            .map(|i| {
+                let (lower, upper) = band(step.forecast[i], q, step.scale(i));
+                winkler(lower, upper, step.actual[i], level)
+            })
+            .collect(),
+    )
+}
+
+/// Each day's interval score of the EWMA band at `level` on the days of `step` (step 1).
+fn ewma_interval_scores(step: &StepForecasts, series: &Series, level: f64) -> DayLosses {
     let baselines = IntervalBaselines::new(&series.close, &[level]);
-    let total: f64 = step
-        .days
+    step.days
         .iter()
         .zip(&step.actual)
         .map(|(&day, &actual)| {
@@ -149,48 +176,224 @@ fn ewma_interval_score(step: &StepForecasts, series: &Series, level: f64) -> f64
             let (lower, upper) = baselines.ewma(origin, step.step).bounds(series.close[origin], 0);
             winkler(lower, upper, actual, level)
         })
-        .sum();
-    total / step.days.len().max(1) as f64
+        .collect()
+}
+
+/// The metric's score from the day losses: RMSE, or the mean interval score.
+fn score_of(losses: &[f64], metric: PromoteMetric) -> f64 {
+    let mean = losses.iter().sum::<f64>() / losses.len().max(1) as f64;
+    match metric {
+        PromoteMetric::Rmse => mean.sqrt(),
+        PromoteMetric::IntervalScore => mean,
+    }
+}
+
+/// The test of the new model's day losses against another's on the same days.
+fn test(new: &[f64], other: &[f64], metric: PromoteMetric) -> Significance {
+    match metric {
+        PromoteMetric::Rmse => significance(new, other, Loss::Squared, SkillForm::Rmse, 1),
+        PromoteMetric::IntervalScore => {
+            significance(new, other, Loss::IntervalScore, SkillForm::MeanRatio, 1)
+        }
+    }
 }
 
 /// Decides whether `trained` replaces the existing model under `metric`: it must beat the
 /// metric's baseline, and the existing model when there is one that could be scored
-/// (`existing`, from [`existing_score`]), on the same validation days of `series`. A metric that
+/// (`existing`, its day losses from [`existing_losses`]), on the same validation days of
+/// `series`; with `min_significance` P, each by a Diebold–Mariano p-value below P. A metric that
 /// is not a number never promotes.
-pub fn decide(trained: &Trained, series: &Series, existing: Option<f64>, metric: PromoteMetric) -> Promotion {
+pub fn decide(
+    trained: &Trained,
+    series: &Series,
+    existing: Option<&[f64]>,
+    metric: PromoteMetric,
+    min_significance: Option<f64>,
+) -> Promotion {
+    let step = &trained.validation_forecasts[0][0];
     let v = &trained.forecaster.validation;
     let (new_rmse, naive_rmse) = (v.metrics.model.rmse, v.metrics.naive.rmse);
-    let (new, baseline, interval_scores) = match metric {
-        PromoteMetric::Rmse => (new_rmse, naive_rmse, None),
+    let (new_losses, baseline_losses, level) = match metric {
+        PromoteMetric::Rmse => {
+            (squared_errors(&step.forecast, &step.actual), squared_errors(&step.previous, &step.actual), None)
+        }
         PromoteMetric::IntervalScore => {
-            let step = &trained.validation_forecasts[0][0];
             let level = first_level(trained);
-            let new = interval_score(step, &trained.forecaster.intervals, level).unwrap_or(f64::NAN);
-            let ewma = ewma_interval_score(step, series, level);
-            (new, ewma, Some(IntervalScores { level, new, ewma, existing }))
+            let new = interval_scores(step, &trained.forecaster.intervals, level)
+                .unwrap_or_else(|| vec![f64::NAN; step.actual.len()]);
+            (new, ewma_interval_scores(step, series, level), Some(level))
         }
     };
+    let (new, baseline) = (score_of(&new_losses, metric), score_of(&baseline_losses, metric));
+    let old = existing.map(|losses| score_of(losses, metric));
+    let interval_scores = level.map(|level| IntervalScores { level, new, ewma: baseline, existing: old });
     let span = format!("{} → {}", v.start, v.end);
-    let (name, base) = (metric.name(), metric.baseline());
-    let (promoted, reason) = if !beats(new, baseline) {
-        (
-            false,
-            format!("the new model does not beat {base} on {span} ({name} {new:.4} vs {base} {baseline:.4})"),
-        )
-    } else if let Some(old) = existing.filter(|&old| !beats(new, old)) {
-        (
-            false,
-            format!("the new model does not beat the existing one on {span} ({name} {new:.4} vs {old:.4})"),
-        )
-    } else {
-        let against = existing.map(|old| format!(" and the existing model ({old:.4})")).unwrap_or_default();
-        (true, format!("the new model ({name} {new:.4}) beats {base} ({baseline:.4}){against} on {span}"))
+    let Judgement { promoted, reason, tests } =
+        judge(&new_losses, &baseline_losses, existing, (metric, min_significance), &span);
+    let existing_rmse = old.filter(|_| metric == PromoteMetric::Rmse);
+    Promotion {
+        promoted,
+        metric,
+        new_rmse,
+        naive_rmse,
+        existing_rmse,
+        interval_scores,
+        min_significance,
+        significance: tests,
+        reason,
+    }
+}
+
+/// What [`judge`] decided.
+#[derive(Debug, Clone)]
+struct Judgement {
+    promoted: bool,
+    reason: String,
+    tests: GateTests,
+}
+
+/// The gate on day losses under `metric` over the same days (`span` names them): the new model
+/// must have a lower score than the baseline and than the existing model (when there is one),
+/// and with `min_significance` P each difference must have a Diebold–Mariano p-value below P.
+fn judge(
+    new_losses: &[f64],
+    baseline_losses: &[f64],
+    existing: Option<&[f64]>,
+    (metric, min_significance): (PromoteMetric, Option<f64>),
+    span: &str,
+) -> Judgement {
+    let (new, baseline) = (score_of(new_losses, metric), score_of(baseline_losses, metric));
+    let old = existing.map(|losses| score_of(losses, metric));
+    let tests = GateTests {
+        baseline: test(new_losses, baseline_losses, metric),
+        existing: existing.map(|losses| test(new_losses, losses, metric)),
     };
-    let existing_rmse = existing.filter(|_| metric == PromoteMetric::Rmse);
-    Promotion { promoted, metric, new_rmse, naive_rmse, existing_rmse, interval_scores, reason }
+    let (name, base) = (metric.name(), metric.baseline());
+    // The threshold a test failed to get under, if it did (a p-value that is not a number fails).
+    let not_real = |t: &Significance| min_significance.filter(|&p| !(t.p_value < p));
+    let refused = |reason: String| Judgement { promoted: false, reason, tests };
+    if !beats(new, baseline) {
+        return refused(format!(
+            "the new model does not beat {base} on {span} ({name} {new:.4} vs {base} {baseline:.4})"
+        ));
+    }
+    if let Some(old) = old.filter(|&old| !beats(new, old)) {
+        return refused(format!(
+            "the new model does not beat the existing one on {span} ({name} {new:.4} vs {old:.4})"
+        ));
+    }
+    if let Some(p) = not_real(&tests.baseline) {
+        return refused(format!(
+            "the new model beats {base} on {span} ({name} {new:.4} vs {baseline:.4}) but not at --min-significance {p}: {}",
+            tests.baseline.describe(p)
+        ));
+    }
+    if let (Some(test), Some(old)) = (tests.existing, old) {
+        if let Some(p) = not_real(&test) {
+            return refused(format!(
+                "the new model beats the existing one on {span} ({name} {new:.4} vs {old:.4}) but not at --min-significance {p}: {}",
+                test.describe(p)
+            ));
+        }
+    }
+    let against = old.map(|old| format!(" and the existing model ({old:.4})")).unwrap_or_default();
+    let tested = match min_significance {
+        Some(p) => format!(", each with DM p < {p}"),
+        None => format!("; against {base}: {}", tests.baseline.describe(DEFAULT_ALPHA)),
+    };
+    Judgement {
+        promoted: true,
+        reason: format!(
+            "the new model ({name} {new:.4}) beats {base} ({baseline:.4}){against} on {span}{tested}"
+        ),
+        tests,
+    }
 }
 
 /// True when `score` is lower than `other`; false when either is not a number.
 fn beats(score: f64, other: f64) -> bool {
     score < other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// n standard normal draws (Box–Muller on a fixed ChaCha8 stream).
+    fn normals(n: usize, seed: u64) -> Vec<f64> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..n)
+            .map(|_| {
+                let (u, v): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random());
+                (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+            })
+            .collect()
+    }
+
+    fn squares(errors: &[f64]) -> Vec<f64> {
+        errors.iter().map(|e| e * e).collect()
+    }
+
+    /// Naive's errors, and a model's that are naive's shrunk by `shrink` plus `noise` × fresh noise.
+    fn errors(shrink: f64, noise: f64) -> (Vec<f64>, Vec<f64>) {
+        let (naive, fresh) = (normals(250, 1), normals(250, 2));
+        let model = naive.iter().zip(&fresh).map(|(e, z)| (1.0 - shrink) * e + noise * z).collect();
+        (model, naive)
+    }
+
+    const RMSE: PromoteMetric = PromoteMetric::Rmse;
+
+    #[test]
+    fn a_small_win_promotes_without_the_flag_and_not_with_it() {
+        let (model, naive) = errors(0.003, 0.02);
+        let (model, naive) = (squares(&model), squares(&naive));
+        assert!(score_of(&model, RMSE) < score_of(&naive, RMSE), "the case must be a win");
+        let plain = judge(&model, &naive, None, (RMSE, None), "the span");
+        assert!(plain.promoted, "{}", plain.reason);
+        assert!(plain.tests.baseline.p_value > 0.05, "{:?}", plain.tests.baseline);
+        let gated = judge(&model, &naive, None, (RMSE, Some(0.05)), "the span");
+        assert!(!gated.promoted);
+        assert!(gated.reason.contains("beats naive") && gated.reason.contains("--min-significance 0.05"));
+        assert!(gated.reason.contains("not significant (DM p = "), "{}", gated.reason);
+    }
+
+    #[test]
+    fn a_real_win_promotes_with_the_flag() {
+        let (model, naive) = errors(0.3, 0.05);
+        let gated = judge(&squares(&model), &squares(&naive), None, (RMSE, Some(0.01)), "the span");
+        assert!(gated.promoted, "{}", gated.reason);
+        assert!(gated.reason.ends_with("each with DM p < 0.01"), "{}", gated.reason);
+        assert!(gated.tests.baseline.p_value < 1e-6);
+    }
+
+    #[test]
+    fn the_existing_model_must_be_beaten_significantly_too() {
+        let (model, naive) = errors(0.3, 0.05);
+        let (model, naive) = (squares(&model), squares(&naive));
+        // The existing model: as good as the new one, give or take some noise.
+        // Its mean loss is 1 % higher, exactly; its day losses scatter by 30 % of that mean.
+        let (z, mean) = (normals(250, 3), model.iter().sum::<f64>() / 250.0);
+        let z_mean = z.iter().sum::<f64>() / 250.0;
+        let existing: Vec<f64> =
+            model.iter().zip(&z).map(|(l, z)| l + mean * (0.01 + 0.3 * (z - z_mean))).collect();
+        assert!(score_of(&model, RMSE) < score_of(&existing, RMSE), "the case must be a win");
+        let plain = judge(&model, &naive, Some(&existing), (RMSE, None), "the span");
+        assert!(plain.promoted, "{}", plain.reason);
+        let against_existing = plain.tests.existing.unwrap();
+        assert!(against_existing.p_value > 0.05 && plain.tests.baseline.p_value < 1e-6, "{:?}", plain.tests);
+        let gated = judge(&model, &naive, Some(&existing), (RMSE, Some(0.05)), "the span");
+        assert!(!gated.promoted);
+        assert!(gated.reason.starts_with("the new model beats the existing one"), "{}", gated.reason);
+        assert!(gated.reason.contains("--min-significance 0.05"), "{}", gated.reason);
+    }
+
+    #[test]
+    fn a_loss_that_is_not_a_number_never_promotes() {
+        let (model, naive) = errors(0.3, 0.05);
+        let mut model = squares(&model);
+        model[7] = f64::NAN;
+        let judged = judge(&model, &squares(&naive), None, (RMSE, None), "the span");
+        assert!(!judged.promoted, "{}", judged.reason);
+    }
 }

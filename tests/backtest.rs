@@ -100,8 +100,24 @@ fn naive_metrics_match_an_independent_computation() {
     let expected =
         1.0 - summary["model"]["rmse"].as_f64().unwrap() / summary["naive"]["rmse"].as_f64().unwrap();
     assert!((skill - expected).abs() < 1e-12);
+    // Beside every skill, whether it is real: the test of the squared errors against naive.
+    let test = &summary["significance"]["naive"]["squared"];
+    assert!((test["skill"].as_f64().unwrap() - skill).abs() < 1e-12, "{test}");
+    for key in ["statistic", "p_value", "ci_low", "ci_high"] {
+        assert!(test[key].as_f64().is_some(), "no {key}: {test}");
+    }
+    assert!(test["ci_low"].as_f64().unwrap() <= test["ci_high"].as_f64().unwrap());
+    for baseline in ["drift", "moving_average"] {
+        assert!(summary["significance"][baseline]["absolute"]["p_value"].as_f64().is_some());
+    }
+    let p = test["p_value"].as_f64().unwrap();
     let verdict = out["verdict"].as_str().unwrap();
-    assert!(verdict.contains(if skill > 0.0 { "beats naive" } else { "does NOT beat naive" }), "{verdict}");
+    let expected = match (skill > 0.0, p < 0.05) {
+        (true, true) => "the model beats naive",
+        (true, false) => "no evidence the model beats naive",
+        (false, _) => "the model does NOT beat naive",
+    };
+    assert!(verdict.starts_with(expected) && verdict.contains("(DM p "), "{verdict}");
 }
 
 /// A series whose daily return alternates ±2 % with a little noise: an LSTM learns it quickly,
@@ -181,4 +197,58 @@ fn promotion_gate_writes_only_a_better_model() {
     plain.extend(["--format", "json", "--seq-len", "10", "--hidden", "16", "--layers", "1", "--epochs", "2"]);
     assert_eq!(forecast(tmp.path(), &plain).ok().json()["written"], true);
     assert_ne!(std::fs::read(tmp.path().join("m.safetensors")).unwrap(), good);
+}
+
+#[test]
+fn min_significance_promotes_only_a_significant_win() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = alternating_csv(tmp.path());
+    let args = [
+        "train",
+        "--csv",
+        &csv,
+        "--out",
+        "m.safetensors",
+        "--promote-if-better",
+        "--min-significance",
+        "0.001",
+        "--format",
+        "json",
+        "--seq-len",
+        "10",
+        "--hidden",
+        "16",
+        "--layers",
+        "1",
+        "--threads",
+        "1",
+        "--epochs",
+        "60",
+        "--patience",
+        "60",
+        "--lr",
+        "0.01",
+    ];
+    // A model that beats naive by far beats it significantly: promoted, the test in the JSON.
+    let out = forecast(tmp.path(), &args).ok().json();
+    let promotion = &out["promotion"];
+    assert_eq!(promotion["promoted"], true, "{out}");
+    assert_eq!(promotion["min_significance"], 0.001);
+    let test = &promotion["significance"]["baseline"];
+    assert!(test["p_value"].as_f64().unwrap() < 0.001, "{test}");
+    assert!(test["statistic"].as_f64().unwrap() < 0.0, "{test}");
+    assert!(test["ci_low"].as_f64().unwrap() > 0.0, "{test}");
+    assert!(promotion["reason"].as_str().unwrap().contains("each with DM p < 0.001"), "{promotion}");
+    // The validation report tests the skill too.
+    let validation = &out["validation"]["significance"]["squared"];
+    assert!(validation["p_value"].as_f64().unwrap() < 0.001, "{validation}");
+
+    // The flag needs the gate, and a p-value strictly between 0 and 1.
+    forecast(tmp.path(), &["train", "--csv", &csv, "--min-significance", "0.05"])
+        .fails_with(2, &["--promote-if-better"]);
+    for bad in ["0", "1", "1.5", "NaN", "five"] {
+        let mut wrong = args.to_vec();
+        wrong[7] = bad;
+        forecast(tmp.path(), &wrong).fails_with(2, &["--min-significance"]);
+    }
 }

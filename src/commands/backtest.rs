@@ -238,21 +238,19 @@ pub fn print_report(
 fn interval_verdicts(step: &StepIntervalScores) -> Vec<String> {
     let find = |name: &str| step.methods.iter().find(|m| m.method == name);
     match (find("model"), find("garch-t").or_else(|| find("ewma"))) {
-        (Some(model), Some(baseline)) => verdicts(model, baseline),
+        (Some(model), Some(baseline)) => verdicts(model, baseline, |level| {
+            step.significance
+                .iter()
+                .find(|t| t.level == level && t.baseline == baseline.method)
+                .map(|t| &t.test)
+        }),
         _ => vec![],
     }
 }
 
-/// Says plainly whether the model beat naive.
+/// Says plainly whether the model beat naive, and whether that is real.
 fn verdict(summary: &SpanMetrics) -> String {
-    if summary.skill > 0.0 {
-        format!("the model beats naive (tomorrow = today): RMSE {:.1}% lower", summary.skill * 100.0)
-    } else {
-        format!(
-            "the model does NOT beat naive (tomorrow = today): RMSE {:.1}% higher; use naive",
-            -summary.skill * 100.0
-        )
-    }
+    table::naive_verdict(summary.skill, Some(&summary.significance.naive.squared))
 }
 
 fn render(r: &BacktestReport) -> String {

@@ -5,7 +5,7 @@ use super::Watchlist;
 use crate::cli::{Format, ScoreArgs};
 use crate::interval_metrics::{comparison, display_name};
 use crate::ledger::{self, ModelScore};
-use crate::output::{csv, print_json_as, print_text};
+use crate::output::{csv, print_json_as, print_text, table};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -51,11 +51,9 @@ fn render(r: &ScoreReport) -> String {
     let mut s = format!("forecasts in {} scored against {}\n", r.log, r.csv);
     for m in &r.models {
         let verdict = if m.scored == 0 {
-            "nothing to score yet"
-        } else if m.skill > 0.0 {
-            "better than naive"
+            "nothing to score yet".to_string()
         } else {
-            "NOT better than naive (tomorrow = today)"
+            table::naive_verdict(m.skill, Some(&m.significance.squared))
         };
         let series = m.series.as_deref().map(|id| format!(" {id}")).unwrap_or_default();
         let _ = writeln!(
@@ -86,8 +84,11 @@ fn render(r: &ScoreReport) -> String {
                 baselines.join("; ")
             );
             if let Some(b) = l.baselines.iter().find(|b| b.method == "garch-t").or(l.baselines.first()) {
-                let _ =
-                    writeln!(s, "    {}", comparison(1.0 - l.interval_score / b.interval_score, &b.method));
+                let _ = writeln!(
+                    s,
+                    "    {}",
+                    comparison(1.0 - l.interval_score / b.interval_score, &b.method, Some(&b.significance),)
+                );
             }
         }
     }

@@ -283,9 +283,9 @@ fn report_one(
         log.info(&format!("wrote {}", path.display()));
     }
     let forecast = f.prepare(series, &entry.scaler, csv, &args.out)?.forecast(entry.calendar)?;
-    let promotion = args
-        .promote_if_better
-        .then(|| gate(&args.out, trained, series, csv, runtime, log, args.promote_metric));
+    let promotion = args.promote_if_better.then(|| {
+        gate(&args.out, trained, series, csv, runtime, log, (args.promote_metric, args.min_significance))
+    });
     let write = promotion.as_ref().is_none_or(|p| p.promoted);
     if write {
         checkpoint::save(&args.out, f)?;
@@ -325,14 +325,14 @@ fn gate(
     csv: &Path,
     runtime: &Runtime,
     log: &Log,
-    metric: PromoteMetric,
+    (metric, min_significance): (PromoteMetric, Option<f64>),
 ) -> Promotion {
     let existing = out.exists().then(|| {
         let loaded = checkpoint::load(out, &runtime.device)?;
-        promotion::existing_score(&loaded.forecaster, trained, series, (csv, out), runtime, metric)
+        promotion::existing_losses(&loaded.forecaster, trained, series, (csv, out), runtime, metric)
     });
-    let existing_score = match existing {
-        Some(Ok(score)) => Some(score),
+    let existing_losses = match existing {
+        Some(Ok(losses)) => Some(losses),
         Some(Err(why)) => {
             log.warn(&format!(
                 "{}: cannot score the existing model ({why}); comparing with naive only",
@@ -342,7 +342,7 @@ fn gate(
         }
         None => None,
     };
-    promotion::decide(trained, series, existing_score, metric)
+    promotion::decide(trained, series, existing_losses.as_deref(), metric, min_significance)
 }
 
 fn render_table(r: &TrainReport) -> String {

@@ -2,6 +2,7 @@
 
 use crate::inference::Forecast;
 use crate::metrics::{Comparison, PointMetrics};
+use crate::significance::{Significance, Verdict, DEFAULT_ALPHA};
 use std::fmt::Write;
 
 fn percent(value: Option<f64>) -> String {
@@ -30,10 +31,38 @@ pub fn comparison(c: &Comparison) -> String {
     let mut s = metric_header();
     s += &metric_row("model", &c.model);
     s += &metric_row("naive", &c.naive);
-    let verdict =
-        if c.skill > 0.0 { "better than naive" } else { "NOT better than naive (tomorrow = today)" };
+    let verdict = naive_verdict(c.skill, c.significance.as_ref().map(|t| &t.squared));
     let _ = writeln!(s, "  {:<8}{:>12.4}  {verdict}", "skill", c.skill);
     s
+}
+
+/// Says plainly how the model did against naive (tomorrow = today): the RMSE `skill` (1 − rmse /
+/// naive rmse) and, with the `test` of the squared errors, whether the difference is real. Only
+/// a significantly lower RMSE "beats naive".
+pub fn naive_verdict(skill: f64, test: Option<&Significance>) -> String {
+    let change = if skill > 0.0 {
+        format!("RMSE {:.1}% lower", skill * 100.0)
+    } else {
+        format!("RMSE {:.1}% higher", -skill * 100.0)
+    };
+    let Some(test) = test else {
+        return match skill > 0.0 {
+            true => format!("the model beats naive (tomorrow = today): {change}"),
+            false => format!("the model does NOT beat naive (tomorrow = today): {change}; use naive"),
+        };
+    };
+    let tested = test.describe(DEFAULT_ALPHA);
+    match (skill > 0.0, test.verdict(DEFAULT_ALPHA)) {
+        (true, Verdict::SignificantlyBetter) => {
+            format!("the model beats naive (tomorrow = today): {change}, {tested}")
+        }
+        (true, _) => format!(
+            "no evidence the model beats naive (tomorrow = today): {change}, {tested}; treat it as no better"
+        ),
+        (false, _) => {
+            format!("the model does NOT beat naive (tomorrow = today): {change}, {tested}; use naive")
+        }
+    }
 }
 
 /// The forecast lines, with each step's interval at the first level.
