@@ -270,7 +270,7 @@ fn judge(
     };
     let (name, base) = (metric.name(), metric.baseline());
     // The threshold a test failed to get under, if it did (a p-value that is not a number fails).
-    let not_real = |t: &Significance| min_significance.filter(|&p| !(t.p_value < p));
+    let not_real = |t: &Significance| min_significance.filter(|&p| t.p_value.is_nan() || t.p_value >= p);
     let refused = |reason: String| Judgement { promoted: false, reason, tests };
     if !beats(new, baseline) {
         return refused(format!(

@@ -242,8 +242,9 @@ pub fn block_length(n: usize, horizon: usize) -> usize {
 /// interval (ChaCha8).
 ///
 /// `None` when the lengths differ, there are fewer than 2 days or not more days than the horizon,
-/// the horizon or `resamples` is 0 (or `resamples` is above [`MAX_RESAMPLES`]), `level` is not strictly between 0 and 1, a loss is not finite,
-/// or a skill (the point skill or a resampled one) is not finite, e.g. a baseline with zero loss.
+/// the horizon or `resamples` is 0, `resamples` is above [`MAX_RESAMPLES`], `level` is not
+/// strictly between 0 and 1, a loss is not finite, or a skill (the point skill or a resampled
+/// one) is not finite, e.g. a baseline with zero loss.
 pub fn bootstrap_skill(
     model_loss: &[f64],
     baseline_loss: &[f64],

@@ -193,6 +193,14 @@ fn the_ledger_keeps_each_forecast_once_and_score_joins_the_actuals() {
     let baselines: Vec<&str> =
         interval["baselines"].as_array().unwrap().iter().map(|b| b["method"].as_str().unwrap()).collect();
     assert_eq!(baselines, ["ewma", "garch-t"], "{out}");
+    // Beside each skill, its test: on 2 scored days, with the skill of the same errors.
+    let test = &model["significance"]["squared"];
+    assert_eq!(test["n"], 2, "{out}");
+    assert!((test["skill"].as_f64().unwrap() - model["skill"].as_f64().unwrap()).abs() < 1e-12, "{out}");
+    assert!(test.get("p_value").is_some() && test.get("ci_low").is_some(), "{out}");
+    assert_eq!(interval["baselines"][0]["significance"]["n"], 2, "{out}");
+    let table = forecast(tmp.path(), &["score", "--log", "ledger.csv", "--csv", s(&sample)]).ok().stdout;
+    assert!(table.contains("naive (tomorrow = today): RMSE") && table.contains("(DM p "), "{table}");
 
     // Ledgers from before the series column, and before the sigma column, still score, and a new
     // forecast rewrites them whole.
