@@ -319,5 +319,29 @@ mod tests {
             verdicts(&scores("model", 10.5), &garch, |_| None),
             ["intervals at 80%: worse than GARCH(1,1)-t by 5.0% interval score: use GARCH(1,1)-t"]
         );
+        // With the test: a gain that is not significant is said to be no evidence.
+        let noisy: Vec<f64> = (0..100).map(|i| 10.0 + 3.0 * (i as f64 * 2.1).sin()).collect();
+        let slightly_better: Vec<f64> =
+            noisy.iter().enumerate().map(|(i, v)| v - 0.31 + 4.0 * (i as f64 * 1.7).cos()).collect();
+        let test = interval_significance(&slightly_better, &noisy, &(0..100).collect::<Vec<_>>(), 1);
+        assert!(test.p_value > 0.05, "{test:?}");
+        let line =
+            verdicts(&scores("model", 9.69), &garch, |level| (level == 0.8).then_some(&test)).remove(0);
+        assert!(
+            line.starts_with(
+                "intervals at 80%: better than GARCH(1,1)-t by 3.1% interval score, not significant (DM p = "
+            ),
+            "{line}"
+        );
+        assert!(line.ends_with(": no evidence of a real gain"), "{line}");
+        let clear: Vec<f64> = noisy.iter().map(|v| v * 0.9).collect();
+        let test = interval_significance(&clear, &noisy, &(0..100).collect::<Vec<_>>(), 1);
+        let line = verdicts(&scores("model", 9.69), &garch, |_| Some(&test)).remove(0);
+        assert!(
+            line.contains(
+                "by 3.1% interval score, significantly better (DM p < 0.001; skill 95% CI +10.0% ... +10.0%)"
+            ),
+            "{line}"
+        );
     }
 }

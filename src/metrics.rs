@@ -276,6 +276,30 @@ mod tests {
     }
 
     #[test]
+    fn days_of_several_series_are_pooled_by_date() {
+        // Two series on 3 dates, given out of order: one loss a date, the mean of that date's.
+        let dates = ["2024-01-03", "2024-01-02", "2024-01-02", "2024-01-04", "2024-01-03"];
+        let losses = [4.0, 1.0, 3.0, 7.0, 6.0];
+        assert_eq!(by_date(&dates, &losses), vec![2.0, 5.0, 7.0]);
+        // One series: its losses, in date order.
+        assert_eq!(by_date(&[3, 1, 2], &[30.0, 10.0, 20.0]), vec![10.0, 20.0, 30.0]);
+    }
+
+    #[test]
+    fn comparisons_carry_the_test_of_the_same_errors() {
+        let previous: Vec<f64> = (0..60).map(|i| 100.0 + (i as f64 * 0.7).sin()).collect();
+        let actual: Vec<f64> = previous.iter().enumerate().map(|(i, p)| p + (i as f64 * 1.3).cos()).collect();
+        // A forecast that gets every move's direction and half its size: a real edge.
+        let forecast: Vec<f64> = previous.iter().zip(&actual).map(|(p, a)| p + 0.5 * (a - p)).collect();
+        let dates: Vec<usize> = (0..60).collect();
+        let c = compare_tested(&previous, &forecast, &actual, 1.0, (&dates, 1));
+        let test = c.significance.unwrap().squared;
+        assert!((test.skill - c.skill).abs() < 1e-12, "{test:?} vs {}", c.skill);
+        assert_eq!(test.n, 60);
+        assert!(test.p_value < 1e-6 && test.statistic < 0.0 && test.ci_low > 0.0, "{test:?}");
+    }
+
+    #[test]
     fn baselines_use_only_earlier_closes() {
         let closes = [100.0, 102.0, 101.0, 105.0, 1e9];
         assert!((naive_mae(&closes[..4]) - (2.0 + 1.0 + 4.0) / 3.0).abs() < 1e-12);

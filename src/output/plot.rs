@@ -92,11 +92,12 @@ pub fn backtest(path: &Path, result: &Backtest) -> Result<()> {
         .collect();
     let boundaries: Vec<usize> =
         step_one.windows(2).enumerate().filter(|(_, w)| w[0].fold != w[1].fold).map(|(i, _)| i + 1).collect();
+    let test = &result.summary.significance.naive.squared;
     let title = format!(
         "walk-forward backtest, {} folds: skill {:+.2}% vs naive ({})",
         result.folds.len(),
         result.summary.skill * 100.0,
-        if result.summary.skill > 0.0 { "model better" } else { "model NOT better" }
+        test.describe(crate::significance::DEFAULT_ALPHA)
     );
     forecasts(path, &title, &days, &boundaries)
 }
