@@ -135,7 +135,7 @@ pub struct IntervalTest {
     pub level: f64,
     /// The baseline's name (see [`METHODS`]).
     pub baseline: String,
-    #[serde(flatten)]
+    /// Not flattened: its own `level` is the skill interval's confidence level.
     pub test: Significance,
 }
 

@@ -147,6 +147,27 @@ fn every_interval_metric_can_be_recomputed_from_the_predictions_file() {
     {
         check_method(&rows, prefix, located, &methods[m], &[0.8, 0.95]);
     }
+    // Beside the interval scores, the model's test against every baseline at every level: its
+    // skill is that of the scores just checked against the rows, on all 120 days.
+    let tests = step["significance"].as_array().unwrap();
+    let pairs: Vec<(f64, &str)> =
+        tests.iter().map(|t| (t["level"].as_f64().unwrap(), t["baseline"].as_str().unwrap())).collect();
+    let want = [0.8, 0.95].iter().flat_map(|&l| ["constant", "ewma", "garch-t"].map(|b| (l, b)));
+    assert_eq!(pairs, want.collect::<Vec<_>>());
+    for t in tests {
+        let (level, baseline) = (t["level"].as_f64().unwrap(), t["baseline"].as_str().unwrap());
+        let l = usize::from(level == 0.95);
+        let m = names.iter().position(|n| *n == baseline).unwrap();
+        let score = |m: usize| methods[m]["levels"][l]["interval_score"].as_f64().unwrap();
+        let test = &t["test"];
+        close(
+            1.0 - score(0) / score(m),
+            test["skill"].as_f64().unwrap(),
+            &format!("{baseline} test at {level}"),
+        );
+        assert_eq!(test["n"], 120, "{t}");
+        assert!(test["p_value"].as_f64().is_some_and(|p| (0.0..=1.0).contains(&p)), "{t}");
+    }
     // Interval score and pinball are reported per unit of the naive MAE in the table.
     let naive_mae: f64 = rows.iter().map(|r| (num(r, "actual") - num(r, "naive")).abs()).sum::<f64>() / 120.0;
     close(naive_mae, step["naive_mae"].as_f64().unwrap(), "naive MAE");
