@@ -143,6 +143,16 @@ pub fn to_bytes(f: &Forecaster) -> Result<Vec<u8>> {
         .map_err(|e| Error::Internal(format!("cannot encode the model file: {e}")))?;
     // Pad the header with spaces so the data starts 8-byte aligned, as safetensors writers do.
     header_bytes.resize(header_bytes.len().next_multiple_of(8), b' ');
+    // A file `read` would refuse is never written: say so instead (a watchlist of tens of
+    // thousands of series, each with its validation record and tests).
+    let (header_len, limit) = (header_bytes.len() as u64, limits::MAX_MODEL_HEADER_BYTES);
+    if header_len > limit || 8 + header_len + data.len() as u64 > limits::MAX_MODEL_FILE_BYTES {
+        return Err(Error::Usage(format!(
+            "the model file would have a {header_len}-byte header ({limit} at most) and {} bytes of weights; \
+             train fewer series per model (--each, or several watchlists)",
+            data.len()
+        )));
+    }
     let mut bytes = Vec::with_capacity(8 + header_bytes.len() + data.len());
     bytes.extend((header_bytes.len() as u64).to_le_bytes());
     bytes.extend(header_bytes);

@@ -302,3 +302,15 @@ fn a_distributional_model_round_trips_and_its_heads_are_checked() {
     bad.network.extra_heads[0].1 = candle_core::Var::from_tensor(&nan).unwrap();
     refused(&to_bytes(&bad).unwrap(), &["tensor scale.bias holds NaN"]);
 }
+
+#[test]
+fn a_file_too_large_to_read_back_is_never_written() {
+    let mut f = forecaster(&config(), 1);
+    // As a watchlist of tens of thousands of series makes it: metadata past the header limit.
+    f.validation.start = "x".repeat(limits::MAX_MODEL_HEADER_BYTES as usize);
+    let error = to_bytes(&f).unwrap_err().to_string();
+    assert!(error.contains("header") && error.contains("fewer series"), "{error}");
+    let tmp = tempfile::tempdir().unwrap();
+    assert!(save(&tmp.path().join("m.safetensors"), &f).is_err());
+    assert!(!tmp.path().join("m.safetensors").exists());
+}
