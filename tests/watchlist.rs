@@ -281,6 +281,10 @@ fn a_watchlist_backtest_reports_per_series_pooled_and_local_models() {
     // Pooled metrics are in percent of the last close: a naive RMSE of a few percent.
     let pooled = out["summary"]["naive"]["rmse"].as_f64().unwrap();
     assert!(pooled > 0.3 && pooled < 10.0, "{pooled}");
+    // The pooled tests take one observation a date (the series of a date move together): 40 dates,
+    // not 160 days; each series' own, its 40 days.
+    assert_eq!(out["summary"]["significance"]["naive"]["squared"]["n"], 40, "{}", out["summary"]);
+    assert_eq!(out["series"][0]["summary"]["significance"]["naive"]["squared"]["n"], 40);
     let local = &out["local"];
     assert_eq!(ids(&local["series"]), TICKERS);
     assert!(local["summary"]["skill"].as_f64().is_some());
