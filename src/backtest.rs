@@ -50,7 +50,7 @@ pub struct SpanMetrics {
     pub drift: PointMetrics,
     pub moving_average: PointMetrics,
     /// 1 − rmse / naive rmse.
-    #[serde(with = "crate::metrics::nan_as_null")]
+    #[serde(with = "crate::exact_float::nan_as_null")]
     pub skill: f64,
     /// Whether the model's difference from each baseline is real.
     pub significance: BaselineTests,

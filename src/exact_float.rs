@@ -4,7 +4,7 @@
 //! `"NaN"`, `"inf"` and `"-inf"` (plain serde_json would write `null` and fail to read it back).
 //! For the parts of a sharded backtest, which `forecast merge` must put together into the very
 //! report one process prints. Use with `#[serde(with = "crate::exact_float")]` (or `::vec`,
-//! `::option`).
+//! `::option`). And [`nan_as_null`], for reports: a figure that cannot be computed is `null`.
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -71,6 +71,23 @@ pub mod option {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
         Option::<Written>::deserialize(d)?.map(|w| w.value().map_err(D::Error::custom)).transpose()
+    }
+}
+
+/// A metric that cannot be computed (MASE of a price that never moved, the skill of 0 / 0) is
+/// NaN in memory and `null` in JSON, both ways, so a model file that holds one still loads.
+pub mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
+        match value.is_finite() {
+            true => s.serialize_f64(*value),
+            false => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
     }
 }
 

@@ -4,25 +4,9 @@
 //! All forecasts here are one step ahead from real history: the forecast for day d uses closes up
 //! to day d − 1 only.
 
+use crate::exact_float::nan_as_null;
 use crate::significance::{losses, significance, Loss, Significance, SkillForm};
 use serde::{Deserialize, Serialize};
-
-/// A metric that cannot be computed (MASE of a price that never moved, the skill of 0 / 0) is
-/// NaN in memory and `null` in JSON, both ways, so a model file that holds one still loads.
-pub(crate) mod nan_as_null {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
-        match value.is_finite() {
-            true => s.serialize_f64(*value),
-            false => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-    }
-}
 
 /// Errors of one forecaster over a span.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -49,7 +49,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use crate::metrics::nan_as_null;
+use crate::exact_float::nan_as_null;
 
 /// Bootstrap resamples [`significance`] draws.
 pub const DEFAULT_RESAMPLES: usize = 2000;
