@@ -437,6 +437,16 @@ impl Significance {
         }
     }
 
+    /// The p-value for a table column: 2 significant digits, "<0.001" below 0.001, "n/a" when
+    /// it could not be computed.
+    pub fn p_text(&self) -> String {
+        match self.p_value {
+            p if !p.is_finite() => "n/a".to_string(),
+            p if p < 0.001 => "<0.001".to_string(),
+            p => two_significant(p),
+        }
+    }
+
     /// One ASCII phrase for a report:
     /// `"not significant (DM p = 0.61; skill 95% CI -0.4% ... +0.7%)"`,
     /// `"significantly better (DM p < 0.001; skill 95% CI +1.2% ... +3.0%)"`, or
@@ -447,9 +457,8 @@ impl Significance {
     /// "-" for minus, joined by "...".
     pub fn describe(&self, alpha: f64) -> String {
         let p = match self.p_value {
-            p if !p.is_finite() => "p = n/a".to_string(),
             p if p < 0.001 => "p < 0.001".to_string(),
-            p => format!("p = {}", two_significant(p)),
+            _ => format!("p = {}", self.p_text()),
         };
         let level = format!("{:.1}", self.level * 100.0);
         let level = level.strip_suffix(".0").unwrap_or(&level);

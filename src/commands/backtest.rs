@@ -257,13 +257,13 @@ fn render(r: &BacktestReport) -> String {
     let mut s = format!("backtest    {}  ({} rows, {:.1}s)\n", r.csv, r.rows, r.seconds);
     let _ = writeln!(
         s,
-        "  {:>4}  {:<23}  {:<23}  {:>5}  {:>6}  {:>10}  {:>10}  {:>8}",
-        "fold", "trained on", "tested on", "days", "epochs", "rmse", "naive rmse", "skill"
+        "  {:>4}  {:<23}  {:<23}  {:>5}  {:>6}  {:>10}  {:>10}  {:>8}  {:>6}",
+        "fold", "trained on", "tested on", "days", "epochs", "rmse", "naive rmse", "skill", "DM p"
     );
     for f in &r.backtest.folds {
         let _ = writeln!(
             s,
-            "  {:>4}  {} → {}  {} → {}  {:>5}  {:>6}  {:>10.4}  {:>10.4}  {:>+8.4}",
+            "  {:>4}  {} → {}  {} → {}  {:>5}  {:>6}  {:>10.4}  {:>10.4}  {:>+8.4}  {:>6}",
             f.fold,
             f.train_start,
             f.train_end,
@@ -273,7 +273,8 @@ fn render(r: &BacktestReport) -> String {
             format!("{}/{}", f.best_epoch, f.epochs_run),
             f.metrics.model.rmse,
             f.metrics.naive.rmse,
-            f.metrics.skill
+            f.metrics.skill,
+            f.metrics.significance.naive.squared.p_text()
         );
     }
     let m = &r.backtest.summary;
@@ -286,11 +287,12 @@ fn render(r: &BacktestReport) -> String {
     s += &table::metric_row("mov.avg", &m.moving_average);
     let _ = writeln!(s, "  {:<8}{:>12.4}  {}", "skill", m.skill, r.verdict);
     if r.backtest.steps.len() > 1 {
-        let _ = writeln!(s, "by step        rmse  naive rmse     skill");
+        let _ = writeln!(s, "by step        rmse  naive rmse     skill    DM p");
         for st in &r.backtest.steps {
+            let p = st.significance.naive.squared.p_text();
             let _ = writeln!(
                 s,
-                "  {:>4}  {:>10.4}  {:>10.4}  {:>+8.4}",
+                "  {:>4}  {:>10.4}  {:>10.4}  {:>+8.4}  {p:>6}",
                 st.step, st.model.rmse, st.naive.rmse, st.skill
             );
         }
