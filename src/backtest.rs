@@ -553,15 +553,17 @@ fn interval_scores(
         .iter()
         .map(|d| ScoredDay { origin: d.naive, actual: d.actual, ranking_volatility: d.ranking_volatility })
         .collect();
-    let methods: Vec<MethodScores> = METHODS
+    // The methods (indices into METHODS) scored on every day.
+    let present: Vec<usize> =
+        (0..METHODS.len()).filter(|&m| mine.iter().all(|d| d.intervals.len() > m)).collect();
+    let methods: Vec<MethodScores> = present
         .iter()
-        .enumerate()
-        .filter(|(m, _)| mine.iter().all(|d| d.intervals.len() > *m))
-        .map(|(m, name)| {
+        .map(|&m| {
+            let name = METHODS[m];
             let predictions: Vec<DayPrediction> = mine.iter().map(|d| d.intervals[m].clone()).collect();
             // The constant band's normal only gives it quantiles; a squared-error model's
             // intervals are the constant band.
-            let likelihood = match *name {
+            let likelihood = match name {
                 "model" => distribution != Distribution::None,
                 "constant" => false,
                 _ => true,
@@ -573,23 +575,22 @@ fn interval_scores(
         &scored.iter().map(|d| d.origin).collect::<Vec<_>>(),
         &scored.iter().map(|d| d.actual).collect::<Vec<_>>(),
     );
-    let significance = interval_tests(&mine, levels, step, methods.iter().map(|m| m.method.as_str()));
+    let significance = interval_tests(&mine, levels, step, &present);
     StepIntervalScores { step, days: mine.len(), naive_mae, methods, significance }
 }
 
-/// The model's interval score against each other method in `scored` (the names of the methods
-/// scored on every one of `days`) at each level, the days pooled by date.
-fn interval_tests<'a>(
+/// The model's interval score against each other method in `present` (indices into [`METHODS`]
+/// of the methods scored on every one of `days`; the model is 0) at each level, the days pooled
+/// by date.
+fn interval_tests(
     days: &[&DayForecast],
     levels: &[f64],
     step: usize,
-    scored: impl Iterator<Item = &'a str>,
+    present: &[usize],
 ) -> Vec<IntervalTest> {
-    let scored: Vec<&str> = scored.collect();
-    let index = |name: &str| METHODS.iter().position(|m| *m == name);
-    let Some(model) = scored.first().filter(|m| **m == METHODS[0]).and_then(|m| index(m)) else {
+    if present.first() != Some(&0) {
         return Vec::new();
-    };
+    }
     let dates: Vec<&str> = days.iter().map(|d| d.date.as_str()).collect();
     let winklers = |m: usize, l: usize, level: f64| -> Vec<f64> {
         days.iter()
@@ -601,11 +602,10 @@ fn interval_tests<'a>(
     };
     let mut tests = Vec::new();
     for (l, &level) in levels.iter().enumerate() {
-        let mine = winklers(model, l, level);
-        for name in &scored[1..] {
-            let Some(m) = index(name) else { continue };
-            let test = interval_significance(&mine, &winklers(m, l, level), &dates, step);
-            tests.push(IntervalTest { level, baseline: name.to_string(), test });
+        let model = winklers(0, l, level);
+        for &m in &present[1..] {
+            let test = interval_significance(&model, &winklers(m, l, level), &dates, step);
+            tests.push(IntervalTest { level, baseline: METHODS[m].to_string(), test });
         }
     }
     tests

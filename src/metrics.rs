@@ -57,18 +57,9 @@ impl SkillTests {
         dates: &[K],
         horizon: usize,
     ) -> SkillTests {
-        SkillTests::of_losses(
-            |loss| (by_date(dates, &losses(model, loss)), by_date(dates, &losses(baseline, loss))),
-            horizon,
-        )
-    }
-
-    /// `losses(loss)` gives the model's and the baseline's loss series under `loss`, one value a
-    /// day in date order.
-    pub fn of_losses(losses: impl Fn(Loss) -> (Vec<f64>, Vec<f64>), horizon: usize) -> SkillTests {
         let test = |loss, form| {
-            let (model, baseline) = losses(loss);
-            significance(&model, &baseline, loss, form, horizon)
+            let (m, b) = (by_date(dates, &losses(model, loss)), by_date(dates, &losses(baseline, loss)));
+            significance(&m, &b, loss, form, horizon)
         };
         SkillTests {
             squared: test(Loss::Squared, SkillForm::Rmse),

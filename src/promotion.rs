@@ -224,12 +224,10 @@ pub fn decide(
             (new, ewma_interval_scores(step, series, level), Some(level))
         }
     };
-    let (new, baseline) = (score_of(&new_losses, metric), score_of(&baseline_losses, metric));
-    let old = existing.map(|losses| score_of(losses, metric));
-    let interval_scores = level.map(|level| IntervalScores { level, new, ewma: baseline, existing: old });
     let span = format!("{} → {}", v.start, v.end);
-    let Judgement { promoted, reason, tests } =
+    let Judgement { promoted, reason, tests, scores: (new, baseline, old) } =
         judge(&new_losses, &baseline_losses, existing, (metric, min_significance), &span);
+    let interval_scores = level.map(|level| IntervalScores { level, new, ewma: baseline, existing: old });
     let existing_rmse = old.filter(|_| metric == PromoteMetric::Rmse);
     Promotion {
         promoted,
@@ -250,6 +248,8 @@ struct Judgement {
     promoted: bool,
     reason: String,
     tests: GateTests,
+    /// The metric's score of the new model, the baseline and the existing model.
+    scores: (f64, f64, Option<f64>),
 }
 
 /// The gate on day losses under `metric` over the same days (`span` names them): the new model
@@ -271,7 +271,8 @@ fn judge(
     let (name, base) = (metric.name(), metric.baseline());
     // The threshold a test failed to get under, if it did (a p-value that is not a number fails).
     let not_real = |t: &Significance| min_significance.filter(|&p| t.p_value.is_nan() || t.p_value >= p);
-    let refused = |reason: String| Judgement { promoted: false, reason, tests };
+    let scores = (new, baseline, old);
+    let refused = |reason: String| Judgement { promoted: false, reason, tests, scores };
     if !beats(new, baseline) {
         return refused(format!(
             "the new model does not beat {base} on {span} ({name} {new:.4} vs {base} {baseline:.4})"
@@ -307,6 +308,7 @@ fn judge(
             "the new model ({name} {new:.4}) beats {base} ({baseline:.4}){against} on {span}{tested}"
         ),
         tests,
+        scores,
     }
 }
 

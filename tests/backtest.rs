@@ -144,38 +144,30 @@ fn alternating_csv(dir: &Path) -> String {
     path.to_str().unwrap().to_string()
 }
 
+/// `train` of `csv` to m.safetensors through the promotion gate (with `gate`'s flags), small and
+/// single-threaded, reporting JSON.
+fn gated_train<'a>(csv: &'a str, gate: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["train", "--csv", csv, "--out", "m.safetensors", "--promote-if-better"];
+    args.extend(gate);
+    args.extend(["--format", "json", "--seq-len", "10", "--hidden", "16", "--layers", "1", "--threads", "1"]);
+    args
+}
+
 #[test]
 fn promotion_gate_writes_only_a_better_model() {
     let tmp = tempfile::tempdir().unwrap();
     let csv = alternating_csv(tmp.path());
-    let base = [
-        "train",
-        "--csv",
-        &csv,
-        "--out",
-        "m.safetensors",
-        "--promote-if-better",
-        "--format",
-        "json",
-        "--seq-len",
-        "10",
-        "--hidden",
-        "16",
-        "--layers",
-        "1",
-        "--threads",
-        "1",
-    ];
+    let base = gated_train(&csv, &[]);
 
     // An untrained model cannot beat naive: nothing is written, exit 6.
-    let mut weak = base.to_vec();
+    let mut weak = base.clone();
     weak.extend(["--epochs", "1", "--lr", "1e-9"]);
     let run = forecast(tmp.path(), &weak).fails_with(6, &["not promoted", "naive", "no model written"]);
     assert_eq!(run.json()["written"], false);
     assert!(!tmp.path().join("m.safetensors").exists());
 
     // A trained one beats naive by far and is written.
-    let mut strong = base.to_vec();
+    let mut strong = base.clone();
     strong.extend(["--epochs", "60", "--patience", "60", "--lr", "0.01"]);
     let out = forecast(tmp.path(), &strong).ok().json();
     assert_eq!(out["written"], true);
@@ -184,7 +176,7 @@ fn promotion_gate_writes_only_a_better_model() {
     let good = std::fs::read(tmp.path().join("m.safetensors")).unwrap();
 
     // A weaker retrain is refused against the existing model; the file stays byte-identical.
-    let mut weaker = base.to_vec();
+    let mut weaker = base.clone();
     weaker.extend(["--epochs", "2", "--lr", "0.001"]);
     let run = forecast(tmp.path(), &weaker).fails_with(6, &["not promoted", "kept the existing model"]);
     let report = run.json();
@@ -203,32 +195,8 @@ fn promotion_gate_writes_only_a_better_model() {
 fn min_significance_promotes_only_a_significant_win() {
     let tmp = tempfile::tempdir().unwrap();
     let csv = alternating_csv(tmp.path());
-    let args = [
-        "train",
-        "--csv",
-        &csv,
-        "--out",
-        "m.safetensors",
-        "--promote-if-better",
-        "--min-significance",
-        "0.001",
-        "--format",
-        "json",
-        "--seq-len",
-        "10",
-        "--hidden",
-        "16",
-        "--layers",
-        "1",
-        "--threads",
-        "1",
-        "--epochs",
-        "60",
-        "--patience",
-        "60",
-        "--lr",
-        "0.01",
-    ];
+    let mut args = gated_train(&csv, &["--min-significance", "0.001"]);
+    args.extend(["--epochs", "60", "--patience", "60", "--lr", "0.01"]);
     // A model that beats naive by far beats it significantly: promoted, the test in the JSON.
     let out = forecast(tmp.path(), &args).ok().json();
     let promotion = &out["promotion"];

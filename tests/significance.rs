@@ -126,6 +126,17 @@ fn squared(model: &[f64], baseline: &[f64], horizon: usize) -> Significance {
     )
 }
 
+/// The absolute-error test of errors, as `squared` is the squared-error one.
+fn absolute(model: &[f64], baseline: &[f64], horizon: usize) -> Significance {
+    significance(
+        &losses(model, Loss::Absolute),
+        &losses(baseline, Loss::Absolute),
+        Loss::Absolute,
+        SkillForm::MeanRatio,
+        horizon,
+    )
+}
+
 #[test]
 fn naive_plus_noise_is_never_significantly_better() {
     for seed in 0..20 {
@@ -136,13 +147,7 @@ fn naive_plus_noise_is_never_significantly_better() {
             let s = squared(&model, &naive, horizon);
             assert_ne!(s.verdict(DEFAULT_ALPHA), Verdict::SignificantlyBetter, "seed {seed}: {s:?}");
             assert!(s.skill < 0.0, "seed {seed}: {s:?}");
-            let a = significance(
-                &losses(&model, Loss::Absolute),
-                &losses(&naive, Loss::Absolute),
-                Loss::Absolute,
-                SkillForm::MeanRatio,
-                horizon,
-            );
+            let a = absolute(&model, &naive, horizon);
             assert_ne!(a.verdict(DEFAULT_ALPHA), Verdict::SignificantlyBetter, "seed {seed}: {a:?}");
         }
     }
@@ -280,13 +285,7 @@ fn a_msft_like_sliver_of_skill_on_noisy_days_is_not_significant() {
     assert!(s.p_value > 0.2 && s.ci_low < 0.0 && 0.0 < s.ci_high, "{s:?}");
     assert!(s.describe(DEFAULT_ALPHA).starts_with("not significant (DM p = 0."), "{}", s.describe(0.05));
     for horizon in [1, 5] {
-        let a = significance(
-            &losses(&model, Loss::Absolute),
-            &losses(&naive, Loss::Absolute),
-            Loss::Absolute,
-            SkillForm::MeanRatio,
-            horizon,
-        );
+        let a = absolute(&model, &naive, horizon);
         assert_ne!(a.verdict(DEFAULT_ALPHA), Verdict::SignificantlyBetter, "{a:?}");
     }
 }
