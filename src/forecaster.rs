@@ -14,7 +14,7 @@
 
 use crate::calendar::Calendar;
 use crate::data::dataset::{fit_inference_scaler, Member};
-use crate::data::{prepare_inference, prepare_training, LoadOptions, Scaler, Series, Windows};
+use crate::data::{prepare_inference, prepare_last_window, prepare_training, LoadOptions, Scaler, Series, Windows};
 use crate::distribution::Distribution;
 use crate::error::{DataError, Error, Result};
 use crate::inference::{
@@ -340,6 +340,22 @@ impl Forecaster {
         let windows =
             prepare_inference(series, &self.features, scaler, self.seq_len, self.horizon(), csv, model)?;
         Ok(Prepared { forecaster: self, series, scaler: scaler.clone(), windows, csv: csv.to_path_buf() })
+    }
+
+    /// The next `horizon` closes after the series' last day, as [`Prepared::forecast`] gives them,
+    /// bit for bit, from the features of the last window only ([`prepare_last_window`]): what
+    /// `predict` runs, without the features of the whole history. Errors as [`Forecaster::prepare`].
+    pub fn forecast_next(
+        &self,
+        series: &Series,
+        scaler: &Scaler,
+        calendar: Calendar,
+        (csv, model): (&Path, &Path),
+    ) -> Result<Forecast> {
+        let spec = (self.seq_len, self.horizon());
+        let windows = prepare_last_window(series, &self.features, scaler, spec, csv, model)?;
+        Prepared { forecaster: self, series, scaler: scaler.clone(), windows, csv: csv.to_path_buf() }
+            .forecast(calendar)
     }
 
     /// A scaler for a series the forecaster never saw (a cold start), fitted on all of its

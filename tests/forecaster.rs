@@ -157,3 +157,28 @@ fn what_is_not_a_model_file_is_exit_4_at_once() {
     let sample = sample_csv();
     forecast(dir.path(), &["predict", "--model", s(&sample)]).fails_with(4, &["safetensors"]);
 }
+
+#[test]
+fn the_next_forecast_from_the_last_window_alone_is_the_full_preparation_bit_for_bit() {
+    for distribution in [forecast::distribution::Distribution::StudentT, Default::default()] {
+        let mut settings = small_settings();
+        (settings.distribution, settings.horizon, settings.train.epochs) = (distribution, 3, 2);
+        let series = synthetic(400);
+        let runtime = Runtime { device: Device::Cpu, threads: 1 };
+        let csv = Path::new("synthetic");
+        let source = Source { csv, load_options: LoadOptions::default(), calendar: Calendar::Weekdays };
+        let members = [TrainingSeries { id: "synthetic".into(), series: &series, source }];
+        let f = fit(&members, &settings, &runtime, |_| {}).unwrap().forecaster;
+        let scaler = &f.series[0].scaler;
+        let full = f.prepare(&series, scaler, csv, csv).unwrap().forecast(Calendar::Weekdays).unwrap();
+        let next = f.forecast_next(&series, scaler, Calendar::Weekdays, (csv, csv)).unwrap();
+        assert_eq!(full.forecasts.len(), 3);
+        // Debug prints each f64 so that it reads back to the same bits.
+        assert_eq!(format!("{next:?}"), format!("{full:?}"), "{distribution:?}");
+        // Too short for one window: the same error either way.
+        let short = series.head(settings.seq_len);
+        let err = f.forecast_next(&short, scaler, Calendar::Weekdays, (csv, csv)).unwrap_err();
+        let full_err = f.prepare(&short, scaler, csv, csv).unwrap_err();
+        assert_eq!(err.to_string(), full_err.to_string());
+    }
+}

@@ -116,7 +116,7 @@ fn forecast_series(
     let series = as_of(series, args.as_of, csv)?;
     check_freshness(&series, args.max_age, args.as_of, csv, log)?;
     let calendar = choose_calendar(args.calendar.calendar.or(Some(calendar)), &series, log);
-    forecaster.prepare(&series, scaler, csv, model)?.forecast(calendar)
+    forecaster.forecast_next(&series, scaler, calendar, (csv, model))
 }
 
 /// The time a run logs its forecasts with (UTC, RFC 3339).

@@ -213,9 +213,7 @@ fn report_watchlist(
         .iter()
         .filter_map(|entry| {
             let l = watch.loaded.iter().find(|l| l.id == entry.id)?;
-            let forecast = f
-                .prepare(&l.series, &entry.scaler, &l.csv, &args.out)
-                .and_then(|p| p.forecast(entry.calendar));
+            let forecast = f.forecast_next(&l.series, &entry.scaler, entry.calendar, (&l.csv, &args.out));
             Some(SeriesForecast::new(&entry.id, &l.csv, false, forecast).0)
         })
         .collect();
@@ -282,7 +280,7 @@ fn report_one(
         )?;
         log.info(&format!("wrote {}", path.display()));
     }
-    let forecast = f.prepare(series, &entry.scaler, csv, &args.out)?.forecast(entry.calendar)?;
+    let forecast = f.forecast_next(series, &entry.scaler, entry.calendar, (csv, &args.out))?;
     let promotion = args.promote_if_better.then(|| {
         gate(&args.out, trained, series, csv, runtime, log, (args.promote_metric, args.min_significance))
     });

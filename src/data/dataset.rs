@@ -263,11 +263,11 @@ fn scale_into_windows(
 /// The features a model needs from `series`, checked: a CSV too short for the window is a
 /// [`DataError`]; a CSV that lacks a feature the model needs (a model trained with volume, a CSV
 /// without it) is a [`ModelFileError`] naming the model file.
+/// `keep`: the last rows wanted (all with `usize::MAX`; see [`features::compute_last`]).
 fn inference_features(
     series: &Series,
     feature_names: &[String],
-    seq_len: usize,
-    horizon: usize,
+    (seq_len, horizon, keep): (usize, usize, usize),
     csv: &Path,
     model: &Path,
 ) -> crate::error::Result<Features> {
@@ -282,7 +282,7 @@ fn inference_features(
         )
         .into());
     }
-    let all = features::compute(series);
+    let all = features::compute_last(series, keep);
     Ok(features::select(&all, feature_names).map_err(|missing| {
         ModelFileError::new(
             model,
@@ -302,7 +302,22 @@ pub fn prepare_inference(
     csv: &Path,
     model: &Path,
 ) -> crate::error::Result<Windows> {
-    let feats = inference_features(series, feature_names, seq_len, horizon, csv, model)?;
+    let feats = inference_features(series, feature_names, (seq_len, horizon, usize::MAX), csv, model)?;
+    Ok(scale_into_windows(&feats, scaler, &feats.close_returns(), seq_len, horizon))
+}
+
+/// [`prepare_inference`] for the last window only, which a forecast reads: the last `seq_len`
+/// feature rows (the features of the rest of the series are not computed), as windows whose
+/// [`Windows::last_window`] is that window, with the same numbers bit for bit.
+pub fn prepare_last_window(
+    series: &Series,
+    feature_names: &[String],
+    scaler: &Scaler,
+    (seq_len, horizon): (usize, usize),
+    csv: &Path,
+    model: &Path,
+) -> crate::error::Result<Windows> {
+    let feats = inference_features(series, feature_names, (seq_len, horizon, seq_len), csv, model)?;
     Ok(scale_into_windows(&feats, scaler, &feats.close_returns(), seq_len, horizon))
 }
 
@@ -316,7 +331,7 @@ pub fn fit_inference_scaler(
     csv: &Path,
     model: &Path,
 ) -> crate::error::Result<Scaler> {
-    let feats = inference_features(series, feature_names, seq_len, horizon, csv, model)?;
+    let feats = inference_features(series, feature_names, (seq_len, horizon, usize::MAX), csv, model)?;
     Ok(fit_scaler(&feats, &feats.close_returns(), feats.rows, seq_len))
 }
 

@@ -81,22 +81,33 @@ pub fn training_feature_names(has_volume: bool, volatility: bool) -> Vec<String>
     names
 }
 
-/// ½·log of the EWMA of `squares` ([`volatility::ewma_of_squares`]), floored at 10⁻¹².
-fn log_ewma_volatility(squares: impl Iterator<Item = f64>) -> Vec<f64> {
-    ewma_of_squares(squares, EWMA_LAMBDA).into_iter().map(|v| 0.5 * v.max(1e-12).ln()).collect()
+/// ½·log of the EWMA of `squares` ([`volatility::ewma_of_squares`]), floored at 10⁻¹², of the
+/// last `keep` of them (the EWMA runs over all of them).
+fn log_ewma_volatility(squares: impl Iterator<Item = f64>, keep: usize) -> Vec<f64> {
+    let ewma = ewma_of_squares(squares, EWMA_LAMBDA);
+    let first = ewma.len().saturating_sub(keep);
+    ewma[first..].iter().map(|v| 0.5 * v.max(1e-12).ln()).collect()
 }
 
 /// Computes every feature of `series` (which must have at least two rows to give any): the
 /// default ones, then the volatility features.
 pub fn compute(series: &Series) -> Features {
+    compute_last(series, usize::MAX)
+}
+
+/// The last `keep` rows of [`compute`] (all of them when there are fewer), bit for bit: the
+/// volatility features still run over the whole series, but the rest is computed for those rows
+/// only. A forecast reads one window: `predict` computes its `seq_len` rows, not the history.
+pub fn compute_last(series: &Series, keep: usize) -> Features {
     let names = training_feature_names(series.volume.is_some(), true);
     let rows = series.len().saturating_sub(1);
+    let first = rows.saturating_sub(keep);
     let returns = (1..series.len()).map(|d| (series.close[d] / series.close[d - 1]).ln().powi(2));
-    let vol = log_ewma_volatility(returns);
+    let vol = log_ewma_volatility(returns, keep);
     let ranges = (1..series.len()).map(|d| (series.high[d] / series.low[d]).ln().powi(2) / (4.0 * 2f64.ln()));
-    let range = log_ewma_volatility(ranges);
-    let mut values = Vec::with_capacity(rows * names.len());
-    for d in 1..series.len() {
+    let range = log_ewma_volatility(ranges, keep);
+    let mut values = Vec::with_capacity((rows - first) * names.len());
+    for (d, (vol, range)) in (first + 1..series.len()).zip(vol.into_iter().zip(range)) {
         let prev_close = series.close[d - 1];
         values.push((series.open[d] / prev_close).ln());
         values.push((series.high[d] / prev_close).ln());
@@ -105,10 +116,10 @@ pub fn compute(series: &Series) -> Features {
         if let Some(volume) = &series.volume {
             values.push(((volume[d] + 1.0) / (volume[d - 1] + 1.0)).ln());
         }
-        values.push(vol[d - 1]);
-        values.push(range[d - 1]);
+        values.push(vol);
+        values.push(range);
     }
-    Features { names, values, rows }
+    Features { names, values, rows: rows - first }
 }
 
 /// Selects the named columns from `features`, in the order given. Returns the first missing name
@@ -194,5 +205,22 @@ mod tests {
         let range = f.names.iter().position(|n| n == LOG_EWMA_RANGE).unwrap();
         let p = (1.02f64 / 0.97).ln().powi(2) / (4.0 * 2f64.ln());
         assert!((f.row(30)[range] - 0.5 * p.ln()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_last_rows_are_the_tail_of_all_rows_bit_for_bit() {
+        let close: Vec<f64> = (0..60).map(|i| 100.0 * (1.0 + 0.013 * ((i * 7) % 5) as f64)).collect();
+        let volume = Some((0..60).map(|i| (1000 + 37 * i) as f64).collect());
+        let s = series(&close, volume);
+        let all = compute(&s);
+        for keep in [0, 1, 30, 58, 59, 60, 1000] {
+            let last = compute_last(&s, keep);
+            let rows = keep.min(all.rows);
+            assert_eq!(last.rows, rows, "keep {keep}");
+            assert_eq!(last.names, all.names);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&last.values), bits(&all.values[(all.rows - rows) * all.width()..]), "keep {keep}");
+        }
+        assert_eq!(compute_last(&series(&[5.0], None), 3).rows, 0);
     }
 }

@@ -11,7 +11,7 @@ pub mod synthetic;
 pub mod watchlist;
 pub mod windows;
 
-pub use dataset::{prepare_inference, prepare_training, Prepared, Split};
+pub use dataset::{prepare_inference, prepare_last_window, prepare_training, Prepared, Split};
 pub use load::{load_csv, load_csv_tickers, LastRow, LoadOptions, TickerChoice};
 pub use scaler::Scaler;
 pub use series::{Gap, LoadReport, Series};

@@ -160,7 +160,7 @@ fn train_one(
         })?;
         let f = &trained.forecaster;
         let entry = &f.series[0];
-        let forecast = f.prepare(&l.series, &entry.scaler, &l.csv, path)?.forecast(entry.calendar)?;
+        let forecast = f.forecast_next(&l.series, &entry.scaler, entry.calendar, (&l.csv, path))?;
         checkpoint::save(path, f)?;
         Ok((FitSummary::new(&trained, runtime, started), forecast))
     });
