@@ -14,7 +14,9 @@
 
 use crate::calendar::Calendar;
 use crate::data::dataset::{fit_inference_scaler, Member};
-use crate::data::{prepare_inference, prepare_last_window, prepare_training, LoadOptions, Scaler, Series, Windows};
+use crate::data::{
+    prepare_inference, prepare_last_window, prepare_training, LoadOptions, Scaler, Series, Windows,
+};
 use crate::distribution::Distribution;
 use crate::error::{DataError, Error, Result};
 use crate::inference::{

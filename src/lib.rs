@@ -38,6 +38,7 @@ pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod paths;
+pub mod pool;
 pub mod promotion;
 pub mod runtime;
 pub mod shard;

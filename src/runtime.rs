@@ -16,7 +16,7 @@ pub struct Runtime {
 /// Resolves the thread count and the device. Candle's own operations are made single-threaded
 /// (before anything starts its pools): training runs whole minibatch parts on the worker threads
 /// instead, which measures faster than splitting these small matrix products. Work across series
-/// and files gets a rayon pool of the same number of threads.
+/// and files gets a rayon pool of the same number of threads ([`crate::pool`]).
 /// `threads`: `--threads`; `device`: `--device` (see [`select_device`]).
 pub fn setup_runtime(threads: Option<usize>, device: &str) -> Result<Runtime> {
     let from_env =
@@ -25,9 +25,9 @@ pub fn setup_runtime(threads: Option<usize>, device: &str) -> Result<Runtime> {
         .or(from_env)
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     // Work split across series and files (loading a watchlist, forecasting many models) runs on
-    // rayon's global pool of `threads` workers; it must be built before the variable below,
-    // which would make it one thread. (A second call in one process keeps the first pool.)
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+    // rayon's global pool of `threads` workers, built on first use (`pool::start`) with this
+    // count, whatever the variable below says. (A second call in one process keeps the first.)
+    crate::pool::set_threads(threads);
     std::env::set_var("RAYON_NUM_THREADS", "1");
     std::env::set_var("CANDLE_NUM_THREADS", "1");
     let device = select_device(device)?;

@@ -110,6 +110,7 @@ pub fn run(args: &BacktestArgs) -> crate::error::Result<()> {
     // Units in parallel, one worker each, or one at a time with all of them (see unit_runtime);
     // either way the parts come back in plan order.
     let parts: Vec<Part> = if unit_runtime.threads < runtime.threads {
+        crate::pool::start();
         units.into_par_iter().map(run).collect::<crate::error::Result<_>>()?
     } else {
         units.into_iter().map(run).collect::<crate::error::Result<_>>()?

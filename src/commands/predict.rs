@@ -271,6 +271,7 @@ fn run_models(args: &PredictArgs, pattern: &Path, device: &candle_core::Device, 
     let mine = shard.select(&files);
     shard.announce(log, mine.len(), files.len(), "model files");
     let time = run_time();
+    crate::pool::start();
     let results: Vec<Vec<Outcome>> = mine
         .par_iter()
         .map(|path| {
@@ -303,6 +304,7 @@ fn run_folder(args: &PredictArgs, dir: &Path, device: &candle_core::Device, log:
     let (loaded, failed) = crate::data::watchlist::load(&files, &args.load, args.tickers.tickers.as_ref())?;
     let mine = my_series(&super::shard(args.shard.shard)?, &loaded, &failed, log);
     let time = run_time();
+    crate::pool::start();
     let mut results: Vec<Outcome> = loaded
         .into_par_iter()
         .filter(|l| mine.contains(&l.id))

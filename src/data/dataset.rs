@@ -112,6 +112,7 @@ pub fn prepare_training(
     };
     let has_volume = kept.iter().all(|&i| members[i].series.volume.is_some());
     let names = features::training_feature_names(has_volume, volatility_features);
+    crate::pool::start();
     let prepared: Vec<(Scaler, Windows)> = kept
         .par_iter()
         .zip(&parts)

@@ -219,7 +219,11 @@ mod tests {
             assert_eq!(last.rows, rows, "keep {keep}");
             assert_eq!(last.names, all.names);
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&last.values), bits(&all.values[(all.rows - rows) * all.width()..]), "keep {keep}");
+            assert_eq!(
+                bits(&last.values),
+                bits(&all.values[(all.rows - rows) * all.width()..]),
+                "keep {keep}"
+            );
         }
         assert_eq!(compute_last(&series(&[5.0], None), 3).rows, 0);
     }

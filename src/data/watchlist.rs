@@ -92,6 +92,7 @@ pub fn load(
     opts: &LoadOptions,
     tickers: Option<&TickerChoice>,
 ) -> Result<(Vec<Loaded>, Vec<Failed>)> {
+    crate::pool::start();
     let per_file: Vec<(Vec<Loaded>, Vec<Failed>)> =
         files.par_iter().map(|file| load_file(file, opts, tickers)).collect();
     let (mut loaded, mut failed) = (Vec::new(), Vec::new());
@@ -174,6 +175,7 @@ pub fn reload(sources: &[Source]) -> Vec<Read> {
             None => groups.push((s.csv.clone(), s.load_options.clone(), vec![i])),
         }
     }
+    crate::pool::start();
     let read: Vec<Vec<(usize, Read)>> = groups
         .par_iter()
         .map(|(csv, opts, members)| {

@@ -259,6 +259,7 @@ impl<'a, W: Batches> FlatLearner<'a, W> {
         let losses: Vec<f64> = if jobs.len() == 1 {
             jobs.iter().zip(buffers).map(step).collect()
         } else {
+            crate::pool::start();
             let buffers = self.workspaces.par_iter_mut().zip(self.grads.par_iter_mut());
             jobs.par_iter().zip(buffers).map(step).collect()
         };
@@ -301,6 +302,7 @@ fn flat_outputs(
     let results: Vec<Vec<f32>> = if parts.len() <= 1 {
         parts.iter().zip(workspaces.iter_mut()).map(run).collect()
     } else {
+        crate::pool::start();
         parts.par_iter().zip(workspaces.par_iter_mut()).map(run).collect()
     };
     results.concat()
