@@ -21,7 +21,7 @@ use std::sync::LazyLock;
 use chrono::format::{parse, Item, Parsed, StrftimeItems};
 use chrono::{DateTime, Datelike, NaiveDate};
 
-use super::records::{Column, Record};
+use super::records::Column;
 use super::show::{count_noun, excerpt};
 use super::ticker::Selection;
 use crate::error::DataError;
@@ -310,10 +310,18 @@ pub(super) fn detect(
     path: &Path,
     warnings: &mut Vec<String>,
 ) -> Result<DateReader, DataError> {
+    // Every cell is checked to be UTF-8 (an error at the first that is not), and the non-empty
+    // ones kept for the passes below.
+    let mut kept = Vec::new();
+    kept.try_reserve_exact(selection.len())
+        .map_err(|_| DataError::new(path, "not enough memory for the dates of the file"))?;
     for record in selection.records() {
-        record.cell(column, path)?;
+        match record.cell(column, path)? {
+            Some(text) if !text.is_empty() => kept.push(Sample { text, line: record.line }),
+            _ => {}
+        }
     }
-    let samples = || selection.records().filter_map(|record| sample(&record, column));
+    let samples = || kept.iter().copied();
     if let Some(flag) = explicit {
         let format = DateFormat::from_flag(flag);
         let mut dates = Vec::new();
@@ -341,12 +349,6 @@ pub(super) fn detect(
         return Ok(DateReader::single(DateFormat::IsoDate, Vec::new()));
     }
     detect_format(&samples, column, path, warnings)
-}
-
-/// The non-empty date cell of `record` (already checked to be UTF-8).
-fn sample<'r>(record: &Record<'r>, column: &Column) -> Option<Sample<'r>> {
-    let text = std::str::from_utf8(record.field(column.index)?).ok()?.trim();
-    (!text.is_empty()).then_some(Sample { text, line: record.line })
 }
 
 fn reads_all<'r>(format: &DateFormat, mut samples: impl Iterator<Item = Sample<'r>>) -> bool {
