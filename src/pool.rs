@@ -17,12 +17,11 @@ pub fn set_threads(threads: usize) {
 }
 
 /// Builds the global pool with [`set_threads`]' count, once; call it before any parallel
-/// iterator. Cheap after the first call.
+/// iterator. Cheap after the first call; does nothing before [`set_threads`].
 pub fn start() {
+    let Some(&threads) = THREADS.get() else { return };
     STARTED.call_once(|| {
-        if let Some(&threads) = THREADS.get() {
-            // Fails only when the pool was already built (rayon's default), which then stays.
-            let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
-        }
+        // Fails only when the pool was already built (rayon's default), which then stays.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
     });
 }
