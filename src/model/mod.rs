@@ -6,7 +6,8 @@
 //! `fc.weight`, `fc.bias`, and `scale.weight`, `scale.bias`, `df.weight`, `df.bias` where the
 //! distribution has them), so a model file loads into PyTorch and PyTorch weights load here.
 
-mod fastmath;
+// Public for examples/recurrence_split.rs, which times the gate pass in another split.
+pub mod fastmath;
 pub mod flat;
 pub mod fused;
 pub mod lstm;
