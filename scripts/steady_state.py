@@ -13,7 +13,8 @@ copy of it with `seq = 30` and `StockPredictor(5, 64)` replaced (the script stop
 found). Samples/s inside the training loop: forecast's `train_windows × epochs_run / (seconds_per_epoch
 × epochs_run)` (its epochs include scoring the validation span), PyTorch's printed samples_per_s.
 Prints every round and the medians, and the ratios forecast / PyTorch (loop) and PyTorch / forecast
-(whole process).
+(whole process). Beside them, forecast's rate without its validation pass (`seconds_per_epoch −
+validation_seconds_per_epoch`), like for like with PyTorch's loop, which scores nothing.
 """
 import argparse
 import json
@@ -51,7 +52,8 @@ def run_forecast(binary, csv, args, out):
     if done.returncode:
         sys.exit(f"{binary} failed: {done.stderr[-400:]}")
     report = json.loads(done.stdout)
-    return report["train_windows"] / report["seconds_per_epoch"], wall
+    loop = report["seconds_per_epoch"] - report.get("validation_seconds_per_epoch", 0.0)
+    return report["train_windows"] / report["seconds_per_epoch"], wall, report["train_windows"] / loop
 
 
 def run_torch(python, script, csv, epochs):
@@ -80,12 +82,14 @@ def main():
         sides = [("forecast", args.forecast)] + ([("also", args.also)] if args.also else [])
         rows = {name: [] for name, _ in sides}
         rows["torch"] = []
+        bare_rates = {name: [] for name, _ in sides}
         for r in range(args.rounds):
             line = []
             for name, binary in sides:
-                sps, wall = run_forecast(binary, args.csv, args, os.path.join(tmp, "model.safetensors"))
+                sps, wall, bare = run_forecast(binary, args.csv, args, os.path.join(tmp, "model.safetensors"))
                 rows[name].append((sps, wall))
-                line.append(f"{name} {sps:,.0f} samples/s ({wall:.1f} s whole)")
+                bare_rates[name].append(bare)
+                line.append(f"{name} {sps:,.0f} samples/s ({bare:,.0f} without validation; {wall:.1f} s whole)")
             sps, wall = run_torch(args.python, script, args.csv, args.epochs)
             rows["torch"].append((sps, wall))
             line.append(f"torch {sps:,.0f} samples/s ({wall:.1f} s whole)")
@@ -95,8 +99,10 @@ def main():
     for name, (sps, wall) in med.items():
         print(f"  {name:9} {sps:8,.0f} samples/s  {wall:6.1f} s whole process")
     for name, _ in sides:
+        bare = statistics.median(bare_rates[name])
         print(f"  {name}: loop {med[name][0] / med['torch'][0]:.2f}x PyTorch's samples/s, "
-              f"whole process {med['torch'][1] / med[name][1]:.2f}x faster")
+              f"whole process {med['torch'][1] / med[name][1]:.2f}x faster; without its validation pass, "
+              f"which PyTorch's loop does not run, {bare:,.0f} samples/s = {bare / med['torch'][0]:.2f}x")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,10 @@ fn train_json_reports_metrics_beside_naive_and_predict_agrees() {
     for key in ["model", "epochs_run", "best_epoch", "val_start", "val_end"] {
         assert!(!out[key].is_null(), "missing {key}: {out}");
     }
+    // The validation pass is part of each epoch's time.
+    let (epoch, validation) =
+        (out["seconds_per_epoch"].as_f64().unwrap(), out["validation_seconds_per_epoch"].as_f64().unwrap());
+    assert!(validation > 0.0 && validation < epoch, "{out}");
     let v = &out["validation"];
     for who in ["model", "naive"] {
         assert!(v[who]["rmse"].as_f64().unwrap() > 0.0);

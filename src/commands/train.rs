@@ -53,6 +53,8 @@ pub(crate) struct FitSummary {
     stopped_early: bool,
     seconds: f64,
     seconds_per_epoch: f64,
+    /// Of which scoring the validation span: the rest is the training loop proper.
+    validation_seconds_per_epoch: f64,
     /// Peak resident memory of the process, in MiB (Linux only).
     peak_memory_mb: Option<f64>,
     threads: usize,
@@ -93,12 +95,19 @@ impl FitSummary {
             best_epoch: trained.outcome.best_epoch,
             stopped_early: trained.outcome.stopped_early,
             seconds: started.elapsed().as_secs_f64(),
-            seconds_per_epoch: history.iter().map(|e| e.seconds).sum::<f64>() / history.len().max(1) as f64,
+            seconds_per_epoch: mean(history.iter().map(|e| e.seconds)),
+            validation_seconds_per_epoch: mean(history.iter().map(|e| e.validation_seconds)),
             peak_memory_mb: memory_usage().map(|(_, peak)| peak as f64 / (1 << 20) as f64),
             threads: runtime.threads,
             validation: v.metrics,
         }
     }
+}
+
+/// The mean of `values` (0 for none).
+fn mean(values: impl ExactSizeIterator<Item = f64>) -> f64 {
+    let n = values.len().max(1) as f64;
+    values.sum::<f64>() / n
 }
 
 pub fn run(args: &TrainArgs) -> Result<()> {

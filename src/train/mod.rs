@@ -83,7 +83,10 @@ pub struct EpochReport {
     pub epoch: usize,
     pub train_loss: f64,
     pub val_loss: f64,
+    /// The whole epoch: its training batches and scoring the validation span.
     pub seconds: f64,
+    /// Of which scoring the validation span.
+    pub validation_seconds: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -129,13 +132,16 @@ pub fn fit(
             loss_sum += learner.train_batch(batch, rng)? * batch.len() as f64;
         }
         let train_loss = loss_sum / per_epoch.max(1) as f64;
+        let scoring = Instant::now();
         let val_loss = validation_loss(&learner.outputs(val)?, windows, val, model.config.distribution);
+        let validation_seconds = scoring.elapsed().as_secs_f64();
         if !train_loss.is_finite() || !val_loss.is_finite() {
             return Err(crate::error::Error::Internal(format!(
                 "training diverged at epoch {epoch} (loss is not finite); try a smaller --lr"
             )));
         }
-        let report = EpochReport { epoch, train_loss, val_loss, seconds: started.elapsed().as_secs_f64() };
+        let seconds = started.elapsed().as_secs_f64();
+        let report = EpochReport { epoch, train_loss, val_loss, seconds, validation_seconds };
         on_epoch(&report);
         history.push(report);
         if val_loss < best.0 {
