@@ -23,7 +23,7 @@
 
 use crate::distribution::LocationScale;
 use crate::metrics::by_date;
-use crate::significance::{significance, Loss, Significance, SkillForm, Verdict, DEFAULT_ALPHA};
+use crate::significance::{significance, Loss, Significance, Verdict, DEFAULT_ALPHA};
 use serde::{Deserialize, Serialize};
 
 /// The quantiles the pinball loss averages over.
@@ -101,7 +101,7 @@ pub fn interval_significance<K: Ord + Copy>(
     horizon: usize,
 ) -> Significance {
     let (model, baseline) = (by_date(dates, model), by_date(dates, baseline));
-    significance(&model, &baseline, Loss::IntervalScore, SkillForm::MeanRatio, horizon)
+    significance(&model, &baseline, Loss::IntervalScore, horizon)
 }
 
 /// The Winkler interval score of one day at level `level`.

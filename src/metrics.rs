@@ -5,7 +5,7 @@
 //! to day d − 1 only.
 
 use crate::exact_float::nan_as_null;
-use crate::significance::{losses, significance, Loss, Significance, SkillForm};
+use crate::significance::{losses, significance, Loss, Significance};
 use serde::{Deserialize, Serialize};
 
 /// Errors of one forecaster over a span.
@@ -57,14 +57,11 @@ impl SkillTests {
         dates: &[K],
         horizon: usize,
     ) -> SkillTests {
-        let test = |loss, form| {
+        let test = |loss| {
             let (m, b) = (by_date(dates, &losses(model, loss)), by_date(dates, &losses(baseline, loss)));
-            significance(&m, &b, loss, form, horizon)
+            significance(&m, &b, loss, horizon)
         };
-        SkillTests {
-            squared: test(Loss::Squared, SkillForm::Rmse),
-            absolute: test(Loss::Absolute, SkillForm::MeanRatio),
-        }
+        SkillTests { squared: test(Loss::Squared), absolute: test(Loss::Absolute) }
     }
 }
 

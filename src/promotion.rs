@@ -18,7 +18,7 @@ use crate::interval_metrics::winkler;
 use crate::intervals::{band, Interval};
 use crate::metrics::errors;
 use crate::runtime::Runtime;
-use crate::significance::{losses, significance, Loss, Significance, SkillForm, DEFAULT_ALPHA};
+use crate::significance::{losses, significance, Loss, Significance, DEFAULT_ALPHA};
 use serde::Serialize;
 use std::path::Path;
 
@@ -190,12 +190,11 @@ fn score_of(losses: &[f64], metric: PromoteMetric) -> f64 {
 
 /// The test of the new model's day losses against another's on the same days.
 fn test(new: &[f64], other: &[f64], metric: PromoteMetric) -> Significance {
-    match metric {
-        PromoteMetric::Rmse => significance(new, other, Loss::Squared, SkillForm::Rmse, 1),
-        PromoteMetric::IntervalScore => {
-            significance(new, other, Loss::IntervalScore, SkillForm::MeanRatio, 1)
-        }
-    }
+    let loss = match metric {
+        PromoteMetric::Rmse => Loss::Squared,
+        PromoteMetric::IntervalScore => Loss::IntervalScore,
+    };
+    significance(new, other, loss, 1)
 }
 
 /// Decides whether `trained` replaces the existing model under `metric`: it must beat the
@@ -333,10 +332,6 @@ mod tests {
             .collect()
     }
 
-    fn squares(errors: &[f64]) -> Vec<f64> {
-        errors.iter().map(|e| e * e).collect()
-    }
-
     /// Naive's errors, and a model's that are naive's shrunk by `shrink` plus `noise` × fresh noise.
     fn errors(shrink: f64, noise: f64) -> (Vec<f64>, Vec<f64>) {
         let (naive, fresh) = (normals(250, 1), normals(250, 2));
@@ -349,7 +344,7 @@ mod tests {
     #[test]
     fn a_small_win_promotes_without_the_flag_and_not_with_it() {
         let (model, naive) = errors(0.003, 0.02);
-        let (model, naive) = (squares(&model), squares(&naive));
+        let (model, naive) = (losses(&model, Loss::Squared), losses(&naive, Loss::Squared));
         assert!(score_of(&model, RMSE) < score_of(&naive, RMSE), "the case must be a win");
         let plain = judge(&model, &naive, None, (RMSE, None), "the span");
         assert!(plain.promoted, "{}", plain.reason);
@@ -363,7 +358,13 @@ mod tests {
     #[test]
     fn a_real_win_promotes_with_the_flag() {
         let (model, naive) = errors(0.3, 0.05);
-        let gated = judge(&squares(&model), &squares(&naive), None, (RMSE, Some(0.01)), "the span");
+        let gated = judge(
+            &losses(&model, Loss::Squared),
+            &losses(&naive, Loss::Squared),
+            None,
+            (RMSE, Some(0.01)),
+            "the span",
+        );
         assert!(gated.promoted, "{}", gated.reason);
         assert!(gated.reason.ends_with("each with DM p < 0.01"), "{}", gated.reason);
         assert!(gated.tests.baseline.p_value < 1e-6);
@@ -372,7 +373,7 @@ mod tests {
     #[test]
     fn the_existing_model_must_be_beaten_significantly_too() {
         let (model, naive) = errors(0.3, 0.05);
-        let (model, naive) = (squares(&model), squares(&naive));
+        let (model, naive) = (losses(&model, Loss::Squared), losses(&naive, Loss::Squared));
         // The existing model: as good as the new one, give or take some noise.
         // Its mean loss is 1 % higher, exactly; its day losses scatter by 30 % of that mean.
         let (z, mean) = (normals(250, 3), model.iter().sum::<f64>() / 250.0);
@@ -393,9 +394,9 @@ mod tests {
     #[test]
     fn a_loss_that_is_not_a_number_never_promotes() {
         let (model, naive) = errors(0.3, 0.05);
-        let mut model = squares(&model);
+        let mut model = losses(&model, Loss::Squared);
         model[7] = f64::NAN;
-        let judged = judge(&model, &squares(&naive), None, (RMSE, None), "the span");
+        let judged = judge(&model, &losses(&naive, Loss::Squared), None, (RMSE, None), "the span");
         assert!(!judged.promoted, "{}", judged.reason);
     }
 }

@@ -85,6 +85,15 @@ impl Loss {
             Loss::IntervalScore => f64::NAN,
         }
     }
+
+    /// How a skill is formed from this loss: the RMSE ratio for squared errors, the plain ratio of
+    /// means otherwise (1 − MAE ratio, 1 − interval-score ratio).
+    pub fn skill_form(self) -> SkillForm {
+        match self {
+            Loss::Squared => SkillForm::Rmse,
+            Loss::Absolute | Loss::IntervalScore => SkillForm::MeanRatio,
+        }
+    }
 }
 
 /// How the skill is formed from the two mean losses (> 0: the model is better).
@@ -384,16 +393,11 @@ impl Verdict {
 
 /// Runs [`diebold_mariano`] and [`bootstrap_skill`] (with [`DEFAULT_RESAMPLES`], [`DEFAULT_LEVEL`]
 /// and [`DEFAULT_SEED`]) on two **loss** series of the same days (use [`losses`] to get them from
-/// errors), and fills a [`Significance`]. `loss` records which loss the series hold; `form` says
-/// how the skill is formed. A part that cannot be computed leaves its fields NaN (and its counts 0);
-/// this never panics.
-pub fn significance(
-    model_loss: &[f64],
-    baseline_loss: &[f64],
-    loss: Loss,
-    form: SkillForm,
-    horizon: usize,
-) -> Significance {
+/// errors), and fills a [`Significance`]. `loss` records which loss the series hold, and so how
+/// the skill is formed ([`Loss::skill_form`]). A part that cannot be computed leaves its fields
+/// NaN (and its counts 0); this never panics.
+pub fn significance(model_loss: &[f64], baseline_loss: &[f64], loss: Loss, horizon: usize) -> Significance {
+    let form = loss.skill_form();
     let same = model_loss.len() == baseline_loss.len();
     let finite = model_loss.iter().chain(baseline_loss).all(|x| x.is_finite());
     let skill = if same && finite { point_skill(model_loss, baseline_loss, form) } else { f64::NAN };

@@ -116,25 +116,9 @@ fn rmse(e: &[f64]) -> f64 {
     (e.iter().map(|x| x * x).sum::<f64>() / e.len() as f64).sqrt()
 }
 
-fn squared(model: &[f64], baseline: &[f64], horizon: usize) -> Significance {
-    significance(
-        &losses(model, Loss::Squared),
-        &losses(baseline, Loss::Squared),
-        Loss::Squared,
-        SkillForm::Rmse,
-        horizon,
-    )
-}
-
-/// The absolute-error test of errors, as `squared` is the squared-error one.
-fn absolute(model: &[f64], baseline: &[f64], horizon: usize) -> Significance {
-    significance(
-        &losses(model, Loss::Absolute),
-        &losses(baseline, Loss::Absolute),
-        Loss::Absolute,
-        SkillForm::MeanRatio,
-        horizon,
-    )
+/// The test of two forecasters' errors under `loss`.
+fn tested(model: &[f64], baseline: &[f64], loss: Loss, horizon: usize) -> Significance {
+    significance(&losses(model, loss), &losses(baseline, loss), loss, horizon)
 }
 
 #[test]
@@ -144,10 +128,10 @@ fn naive_plus_noise_is_never_significantly_better() {
         let naive = noisy_days(&mut rng, 500);
         let model: Vec<f64> = naive.iter().zip(normals(&mut rng, 500)).map(|(e, z)| e + 0.3 * z).collect();
         for horizon in [1, 3] {
-            let s = squared(&model, &naive, horizon);
+            let s = tested(&model, &naive, Loss::Squared, horizon);
             assert_ne!(s.verdict(DEFAULT_ALPHA), Verdict::SignificantlyBetter, "seed {seed}: {s:?}");
             assert!(s.skill < 0.0, "seed {seed}: {s:?}");
-            let a = absolute(&model, &naive, horizon);
+            let a = tested(&model, &naive, Loss::Absolute, horizon);
             assert_ne!(a.verdict(DEFAULT_ALPHA), Verdict::SignificantlyBetter, "seed {seed}: {a:?}");
         }
     }
@@ -165,7 +149,7 @@ fn real_edge(seed: u64, n: usize) -> (Vec<f64>, Vec<f64>) {
 #[test]
 fn a_real_edge_is_significantly_better() {
     let (model, baseline) = real_edge(3, 500);
-    let s = squared(&model, &baseline, 1);
+    let s = tested(&model, &baseline, Loss::Squared, 1);
     assert_eq!(s.verdict(DEFAULT_ALPHA), Verdict::SignificantlyBetter, "{s:?}");
     assert!(s.p_value < 0.01 && s.statistic < 0.0, "{s:?}");
     assert!(s.ci_low > 0.0 && s.ci_low < s.skill && s.skill < s.ci_high, "{s:?}");
@@ -174,7 +158,7 @@ fn a_real_edge_is_significantly_better() {
     assert_eq!((s.n, s.horizon, s.block_length, s.resamples), (500, 1, 8, DEFAULT_RESAMPLES));
     assert!(s.describe(DEFAULT_ALPHA).starts_with("significantly better (DM p < 0.001; skill 95% CI +"));
     // The same edge seen from the other side.
-    let worse = squared(&baseline, &model, 1);
+    let worse = tested(&baseline, &model, Loss::Squared, 1);
     assert_eq!(worse.verdict(DEFAULT_ALPHA), Verdict::SignificantlyWorse, "{worse:?}");
     assert_eq!(worse.statistic, -s.statistic);
 }
@@ -200,19 +184,19 @@ fn degenerate_inputs_give_unknown_never_a_panic() {
     ];
     for (what, model, baseline, horizon) in cases {
         assert!(diebold_mariano(&model, &baseline, horizon).is_none(), "{what}");
-        let s = significance(&model, &baseline, Loss::Squared, SkillForm::Rmse, horizon);
+        let s = significance(&model, &baseline, Loss::Squared, horizon);
         assert!(s.statistic.is_nan() && s.p_value.is_nan(), "{what}: {s:?}");
         assert_eq!(s.verdict(DEFAULT_ALPHA), Verdict::Unknown, "{what}");
         assert!(s.describe(DEFAULT_ALPHA).starts_with("significance unknown (DM p = n/a"), "{what}");
         serde_json::to_string(&s).unwrap();
     }
     // A baseline without loss has no skill: no interval either.
-    let zero = significance(&[1.0, 0.0, 2.0, 1.0], &[0.0; 4], Loss::Absolute, SkillForm::MeanRatio, 1);
+    let zero = significance(&[1.0, 0.0, 2.0, 1.0], &[0.0; 4], Loss::Absolute, 1);
     assert!(zero.skill.is_nan() && zero.ci_low.is_nan() && zero.ci_high.is_nan(), "{zero:?}");
     assert_eq!((zero.block_length, zero.resamples), (0, 0));
     assert_eq!(zero.verdict(DEFAULT_ALPHA), Verdict::Unknown);
     // Equal losses: a skill of exactly 0 but no test.
-    let equal = significance(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0], Loss::Absolute, SkillForm::MeanRatio, 1);
+    let equal = significance(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0], Loss::Absolute, 1);
     assert_eq!(equal.skill, 0.0);
     assert_eq!(equal.verdict(DEFAULT_ALPHA), Verdict::Unknown);
     // The bootstrap's own refusals.
@@ -237,12 +221,12 @@ fn the_bootstrap_is_deterministic_and_narrows_with_more_days() {
     };
     assert_eq!(interval(500, 7), interval(500, 7));
     assert_ne!(interval(500, 7), interval(500, 8));
-    let s = squared(&model, &baseline, 1);
+    let s = tested(&model, &baseline, Loss::Squared, 1);
     assert_eq!((s.ci_low, s.ci_high), {
         let i = interval(500, DEFAULT_SEED);
         (i.low, i.high)
     });
-    assert_eq!(s, squared(&model, &baseline, 1));
+    assert_eq!(s, tested(&model, &baseline, Loss::Squared, 1));
     let width = |n| {
         let i = interval(n, 7);
         i.high - i.low
@@ -279,13 +263,13 @@ fn a_msft_like_sliver_of_skill_on_noisy_days_is_not_significant() {
     let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
     assert!(dot(&model, &naive) / (dot(&model, &model) * dot(&naive, &naive)).sqrt() > 0.98);
 
-    let s = squared(&model, &naive, 1);
+    let s = tested(&model, &naive, Loss::Squared, 1);
     assert!((s.skill - (1.0 - 0.5798 / 0.5808)).abs() < 1e-12, "{s:?}");
     assert_eq!(s.verdict(DEFAULT_ALPHA), Verdict::NotSignificant, "{s:?}");
     assert!(s.p_value > 0.2 && s.ci_low < 0.0 && 0.0 < s.ci_high, "{s:?}");
     assert!(s.describe(DEFAULT_ALPHA).starts_with("not significant (DM p = 0."), "{}", s.describe(0.05));
     for horizon in [1, 5] {
-        let a = absolute(&model, &naive, horizon);
+        let a = tested(&model, &naive, Loss::Absolute, horizon);
         assert_ne!(a.verdict(DEFAULT_ALPHA), Verdict::SignificantlyBetter, "{a:?}");
     }
 }
@@ -293,12 +277,12 @@ fn a_msft_like_sliver_of_skill_on_noisy_days_is_not_significant() {
 #[test]
 fn significance_round_trips_through_json_with_nan_as_null() {
     let (model, baseline) = real_edge(9, 200);
-    let full = squared(&model, &baseline, 3);
+    let full = tested(&model, &baseline, Loss::Squared, 3);
     let json = serde_json::to_string(&full).unwrap();
     assert!(json.contains("\"loss\":\"squared\"") && !json.contains("null"), "{json}");
     assert_eq!(serde_json::from_str::<Significance>(&json).unwrap(), full);
 
-    let none = significance(&[1.0, f64::NAN], &[2.0, 1.0], Loss::Absolute, SkillForm::MeanRatio, 1);
+    let none = significance(&[1.0, f64::NAN], &[2.0, 1.0], Loss::Absolute, 1);
     let json = serde_json::to_value(none).unwrap();
     for field in ["skill", "statistic", "p_value", "ci_low", "ci_high"] {
         assert!(json[field].is_null(), "{field}: {json}");
